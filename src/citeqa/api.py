@@ -1,0 +1,145 @@
+"""The JSON API: ``/ask``, ``/health``, ``/documents/<id>``. Errors are always JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from .index import Index, IndexUnavailable
+from .retrieval import Hit
+from .service import Response, ask
+
+bp = Blueprint("api", __name__)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str):
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    return response
+
+
+def _index() -> Index:
+    try:
+        return current_app.extensions["citeqa.index"].get()
+    except IndexUnavailable as exc:
+        raise ApiError(503, "index_unavailable", str(exc)) from None
+
+
+def _int_param(value: Any, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ApiError(400, "invalid_parameter", f"'{name}' must be an integer")
+    try:
+        number = int(value)
+    except ValueError:
+        raise ApiError(400, "invalid_parameter", f"'{name}' must be an integer") from None
+    if not low <= number <= high:
+        raise ApiError(400, "invalid_parameter", f"'{name}' must be between {low} and {high}")
+    return number
+
+
+def _ask_params() -> tuple[str, int]:
+    config = current_app.config["CITEQA"]
+    if request.method == "POST":
+        body = request.get_json(silent=True)
+        if body is None:
+            raise ApiError(400, "invalid_json",
+                           "the request body must be a JSON object, sent with "
+                           "Content-Type: application/json")
+        if not isinstance(body, dict):
+            raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+        question, k = body.get("question"), body.get("k", config.default_k)
+    else:
+        question, k = request.args.get("q"), request.args.get("k", config.default_k)
+    if question is None:
+        raise ApiError(400, "missing_question", "a 'question' is required"
+                       if request.method == "POST" else "the 'q' parameter is required")
+    if not isinstance(question, str):
+        raise ApiError(400, "invalid_parameter", "'question' must be a string")
+    question = " ".join(question.split())
+    if not question:
+        raise ApiError(400, "empty_question", "the question is empty")
+    if len(question) > config.max_question_chars:
+        raise ApiError(400, "question_too_long",
+                       f"the question is longer than {config.max_question_chars} characters")
+    return question, _int_param(k, "k", 1, config.max_k)
+
+
+def hit_json(index: Index, hit: Hit) -> dict[str, Any]:
+    p = hit.passage
+    return {"id": p.id, "doc_id": p.doc_id, "title": index.documents[p.doc_id].title,
+            "rank": hit.rank, "score": hit.score, "text": p.text, "start": p.start,
+            "end": p.end, "entities": [asdict(e) for e in hit.annotation.entities]}
+
+
+def response_json(index: Index, response: Response) -> dict[str, Any]:
+    out = {"question": response.question,
+           "answer": asdict(response.answer) if response.answer else None,
+           "passages": [hit_json(index, h) for h in response.passages],
+           "facts": response.facts,
+           "took_ms": response.took_ms}
+    return out
+
+
+@bp.route("/ask", methods=["GET", "POST"])
+def ask_route():
+    question, k = _ask_params()
+    index = _index()
+    return jsonify(response_json(index, ask(index, question, k)))
+
+
+@bp.get("/health")
+def health():
+    index = _index()
+    m = index.manifest
+    return jsonify({"status": "ok", "documents": len(index.documents),
+                    "passages": len(index.passages),
+                    "index": {"version": index.version, "built_at": m["built_at"],
+                              "fingerprint": m["corpus"]["fingerprint"],
+                              "model": m["model"], "bm25": m["bm25"]}})
+
+
+@bp.get("/documents")
+def documents():
+    index = _index()
+    return jsonify({"documents": [
+        {"id": d.id, "title": d.title, "path": d.path, "metadata": d.metadata,
+         "passages": len(index.passages_of(d.id))}
+        for d in index.documents.values()]})
+
+
+@bp.get("/documents/<path:doc_id>")
+def document(doc_id: str):
+    index = _index()
+    doc = index.documents.get(doc_id)
+    if doc is None:
+        raise ApiError(404, "document_not_found", f"no document with id {doc_id!r}")
+    return jsonify({"id": doc.id, "title": doc.title, "path": doc.path,
+                    "metadata": doc.metadata, "text": doc.text,
+                    "passages": [{"id": p.id, "n": p.n, "start": p.start, "end": p.end}
+                                 for p in index.passages_of(doc_id)]})
+
+
+def register_errors(app) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code or 500, code, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error",
+                              "citeqa failed to handle this request; the error was logged")

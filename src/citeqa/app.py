@@ -1,0 +1,40 @@
+"""The Flask app factory: one app per process, holding the live index."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .api import bp as api_bp
+from .api import register_errors
+from .config import Config
+from .index import Index
+from .service import IndexHolder
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                                "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+                                "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def create_app(config: Config | None = None, index: Index | None = None) -> Flask:
+    """Build the app; ``index`` preloaded by the caller (tests, gunicorn master) or read lazily."""
+    config = config or Config.load()
+    app = Flask(__name__, static_folder=None)
+    app.config["CITEQA"] = config
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.json.sort_keys = False
+    app.extensions["citeqa.index"] = IndexHolder(config.index, config.reload_interval, index)
+    app.register_blueprint(api_bp)
+    register_errors(app)
+
+    @app.after_request
+    def _secure(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app

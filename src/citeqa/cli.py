@@ -1,0 +1,134 @@
+"""``citeqa`` command line: index, serve, ask. Errors are one line naming the problem."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import build as builder
+from . import index as index_store
+from .annotate import ModelError
+from .config import Config, ConfigError
+
+
+class CliError(click.ClickException):
+    def show(self, file=None) -> None:
+        click.echo(f"citeqa: error: {self.message}", err=True)
+
+
+def _handle_errors(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, ModelError, builder.BuildError, index_store.IndexUnavailable) as exc:
+            raise CliError(str(exc)) from None
+    return wrapper
+
+
+def _config(**overrides) -> Config:
+    return Config.load({k: v for k, v in overrides.items() if v is not None})
+
+
+def corpus_options(func):
+    func = click.option("--model", help="spaCy model package or path [CITEQA_MODEL]")(func)
+    func = click.option("--index", "index_dir", type=click.Path(path_type=Path),
+                        help="index folder [CITEQA_INDEX, default ./index]")(func)
+    func = click.option("--corpus", type=click.Path(path_type=Path),
+                        help="corpus folder [CITEQA_CORPUS, default ./corpus]")(func)
+    return func
+
+
+def _report(report: builder.BuildReport) -> None:
+    click.echo(f"indexed {report.documents} documents, {report.passages} passages, "
+               f"{report.entities} entity mentions in {report.seconds:.1f}s "
+               f"-> version {report.version}", err=True)
+    for skipped in report.skipped:
+        click.echo(f"  skipped {skipped.path}: {skipped.reason}", err=True)
+
+
+def ensure_index(config: Config) -> index_store.Index:
+    """Build when missing or stale (saying why), then load."""
+    reason = builder.needs_build(config)
+    if reason:
+        click.echo(f"building the index: {reason}", err=True)
+        _report(builder.build(config))
+    return index_store.load(Path(config.index))
+
+
+@click.group()
+@click.version_option(package_name="citeqa")
+def main() -> None:
+    """Answer questions over a folder of news documents, with citations."""
+
+
+@main.command("index")
+@corpus_options
+@_handle_errors
+def index_cmd(corpus, index_dir, model) -> None:
+    """Build the index from the corpus folder."""
+    _report(builder.build(_config(corpus=corpus, index=index_dir, model=model)))
+
+
+@main.command()
+@corpus_options
+@click.option("--host", help="address to bind [CITEQA_HOST, default 127.0.0.1]")
+@click.option("--port", type=int, help="port [CITEQA_PORT, default 8000]")
+@click.option("--workers", type=int, help="gunicorn worker processes [CITEQA_WORKERS, default 2]")
+@_handle_errors
+def serve(corpus, index_dir, model, host, port, workers) -> None:
+    """Serve the web page and JSON API with gunicorn, building the index first if needed."""
+    from .server import run
+
+    config = _config(corpus=corpus, index=index_dir, model=model, host=host, port=port,
+                     workers=workers)
+    index = ensure_index(config)
+    run(config, index)
+
+
+@main.command("ask")
+@click.argument("question")
+@click.option("-k", "k", type=click.IntRange(1, 50), default=None, help="passages to show")
+@click.option("--json", "as_json", is_flag=True, help="print the API's JSON response")
+@corpus_options
+@_handle_errors
+def ask_cmd(question, k, as_json, corpus, index_dir, model) -> None:
+    """Answer QUESTION in the terminal, with citations."""
+    from .api import response_json
+    from .service import ask
+
+    config = _config(corpus=corpus, index=index_dir, model=model)
+    index = ensure_index(config)
+    question = " ".join(question.split())
+    if not question:
+        raise CliError("the question is empty")
+    response = ask(index, question, k or config.default_k)
+    data = response_json(index, response)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    _print_answer(data)
+
+
+def _print_answer(data: dict) -> None:
+    answer = data["answer"]
+    if answer:
+        click.secho(f"Answer: {answer['text']}", bold=True)
+        click.echo(f"  ({answer['label']}, confidence {answer['confidence']:.2f}, "
+                   f"[{answer['passage_id']}])")
+    else:
+        click.secho("No answer: " + (data.get("no_answer_reason") or "not supported by the "
+                                      "documents"), bold=True)
+    for p in data["passages"]:
+        click.echo(f"\n[{p['rank']}] {p['id']}  score {p['score']:.2f}  chars "
+                   f"{p['start']}-{p['end']}  {p['title']}")
+        text = p["text"] if len(p["text"]) <= 400 else p["text"][:400] + "…"
+        click.echo("    " + text.replace("\n", " "))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

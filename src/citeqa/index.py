@@ -1,0 +1,242 @@
+"""Stage 4: the built index on disk -- versioned, non-pickle, swapped in atomically.
+
+Layout under the index root (format documented in README "Index format")::
+
+    CURRENT                 name of the live version directory (replaced atomically)
+    v<time>-<fp>/           one complete build
+        manifest.json       format/pipeline version, model, corpus fingerprint, counts, params
+        documents.jsonl     one document per line, with its full text
+        passages.jsonl      passage offsets plus their spaCy annotations
+        vocab.json          BM25 terms, position = term id
+        postings.npz        offsets, doc_ids, weights, baseline (NumPy, allow_pickle=False)
+
+A build is written to a hidden temporary directory, fsynced, renamed into place, and only
+then named in CURRENT, so a reader never sees a half-written index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .analyzer import Analyzer
+from .annotate import Annotation, Entity
+from .bm25 import BM25Params, Postings
+from .documents import Document
+from .passages import Passage
+
+FORMAT_VERSION = 1
+# Bump when segmentation, annotation or analysis change what a build produces.
+PIPELINE_VERSION = "1"
+CURRENT = "CURRENT"
+_KEEP_OLD = 1  # previous versions kept for requests still reading them
+
+
+class IndexUnavailable(RuntimeError):
+    """The index is missing, unreadable or incompatible; the message says which and what to do."""
+
+
+@dataclass
+class Index:
+    manifest: dict[str, Any]
+    documents: dict[str, Document]
+    passages: list[Passage]
+    annotations: list[Annotation]
+    postings: Postings
+    analyzer: Analyzer
+    version: str = ""
+
+    def __post_init__(self) -> None:
+        self._by_doc: dict[str, list[Passage]] = {}
+        for passage in self.passages:
+            self._by_doc.setdefault(passage.doc_id, []).append(passage)
+
+    def passages_of(self, doc_id: str) -> list[Passage]:
+        return self._by_doc.get(doc_id, [])
+
+
+def _write_jsonl(path: Path, rows) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
+            fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _write_json(path: Path, data: Any) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, indent=1)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def save(index: Index, root: Path) -> str:
+    """Write ``index`` as a new version under ``root`` and make it current. Returns the version."""
+    root.mkdir(parents=True, exist_ok=True)
+    manifest = index.manifest
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")  # sorts by build order
+    version = (f"v{stamp}-"
+               f"{manifest['corpus']['fingerprint'][:8]}-{secrets.token_hex(2)}")
+    tmp = root / f".tmp-{version}"
+    tmp.mkdir()
+    try:
+        _write_jsonl(tmp / "documents.jsonl", (asdict(d) for d in index.documents.values()))
+        _write_jsonl(tmp / "passages.jsonl", (
+            {"id": p.id, "doc_id": p.doc_id, "n": p.n, "start": p.start, "end": p.end,
+             "entities": [[e.start, e.end, e.label] for e in a.entities],
+             "sentences": a.sentences, "noun_chunks": a.noun_chunks}
+            for p, a in zip(index.passages, index.annotations, strict=True)))
+        post = index.postings
+        _write_json(tmp / "vocab.json", sorted(post.vocab, key=post.vocab.__getitem__))
+        with open(tmp / "postings.npz", "wb") as fh:
+            np.savez(fh, offsets=post.offsets, doc_ids=post.doc_ids, weights=post.weights,
+                     baseline=post.baseline)
+            fh.flush()
+            os.fsync(fh.fileno())
+        # The manifest goes last: its presence marks a complete build.
+        _write_json(tmp / "manifest.json", manifest)
+        _fsync_dir(tmp)
+        tmp.rename(root / version)
+        pointer = root / f".{CURRENT}.{secrets.token_hex(4)}"
+        pointer.write_text(version + "\n", encoding="utf-8")
+        os.replace(pointer, root / CURRENT)
+        _fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    cleanup(root)
+    index.version = version
+    return version
+
+
+def current_version(root: Path) -> str | None:
+    try:
+        name = (root / CURRENT).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return name or None
+
+
+def cleanup(root: Path) -> list[str]:
+    """Remove leftovers of interrupted builds and versions older than the kept ones."""
+    live = current_version(root)
+    removed = []
+    versions = sorted((p for p in root.iterdir() if p.is_dir() and p.name.startswith("v")),
+                      key=lambda p: p.name)
+    old = [p for p in versions if p.name != live][:-_KEEP_OLD or None]
+    for path in [*old, *(p for p in root.iterdir() if p.name.startswith(".tmp-")
+                         or p.name.startswith(f".{CURRENT}."))]:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path.name)
+    return removed
+
+
+def read_manifest(root: Path) -> dict[str, Any] | None:
+    version = current_version(root)
+    if version is None:
+        return None
+    try:
+        return json.loads((root / version / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def load(root: Path) -> Index:
+    version = current_version(root)
+    if version is None:
+        raise IndexUnavailable(f"no index in {root}: run 'citeqa index' to build one")
+    path = root / version
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("format_version") != FORMAT_VERSION:
+            found = manifest.get("format_version")
+            raise IndexUnavailable(f"index {path} has format {found}, this citeqa reads format "
+                                   f"{FORMAT_VERSION}: rebuild with 'citeqa index'")
+        documents = {}
+        with open(path / "documents.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                d = Document(**json.loads(line))
+                documents[d.id] = d
+        passages, annotations = [], []
+        with open(path / "passages.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                text = documents[row["doc_id"]].text
+                passages.append(Passage(row["id"], row["doc_id"], row["n"], row["start"],
+                                        row["end"], text[row["start"]:row["end"]]))
+                annotations.append(Annotation(
+                    passage_id=row["id"],
+                    entities=[Entity(text[s:e], label, s, e) for s, e, label in row["entities"]],
+                    sentences=[tuple(x) for x in row["sentences"]],
+                    noun_chunks=[tuple(x) for x in row["noun_chunks"]]))
+        vocab_list = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+        with np.load(path / "postings.npz", allow_pickle=False) as arrays:
+            postings = Postings(vocab={t: i for i, t in enumerate(vocab_list)},
+                                offsets=arrays["offsets"], doc_ids=arrays["doc_ids"],
+                                weights=arrays["weights"], baseline=arrays["baseline"],
+                                n_passages=len(passages))
+    except IndexUnavailable:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexUnavailable(f"index {path} is unreadable ({type(exc).__name__}: {exc}): "
+                          f"rebuild with 'citeqa index'") from None
+    counts = manifest.get("counts", {})
+    if counts.get("passages") != len(passages) or counts.get("documents") != len(documents):
+        raise IndexUnavailable(f"index {path} does not match its manifest counts: rebuild it")
+    return Index(manifest=manifest, documents=documents, passages=passages,
+                 annotations=annotations, postings=postings,
+                 analyzer=Analyzer.from_settings(manifest["analyzer"]), version=version)
+
+
+def make_manifest(*, fingerprint: str, model: dict[str, str], model_package: str,
+                  analyzer: Analyzer, params: BM25Params, documents: int, passages: int,
+                  entities: int, skipped: int) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "pipeline_version": PIPELINE_VERSION,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "corpus": {"fingerprint": fingerprint},
+        "model": {**model, "package": model_package},
+        "analyzer": analyzer.settings(),
+        "bm25": asdict(params),
+        "counts": {"documents": documents, "passages": passages, "entities": entities,
+                   "skipped_files": skipped},
+    }
+
+
+def staleness(manifest: dict[str, Any] | None, *, fingerprint: str,
+              model_package: str) -> str | None:
+    """Why an index must be rebuilt before serving, or ``None`` when it is fresh."""
+    if manifest is None:
+        return "no index has been built"
+    if manifest.get("format_version") != FORMAT_VERSION:
+        return f"index format {manifest.get('format_version')} != {FORMAT_VERSION}"
+    if manifest.get("pipeline_version") != PIPELINE_VERSION:
+        return f"pipeline version {manifest.get('pipeline_version')} != {PIPELINE_VERSION}"
+    if manifest.get("model", {}).get("package") != model_package:
+        built = manifest.get("model", {}).get("package")
+        return f"built with model {built!r}, configured {model_package!r}"
+    if manifest.get("corpus", {}).get("fingerprint") != fingerprint:
+        return "the corpus changed since the index was built"
+    return None

@@ -1,0 +1,63 @@
+"""Shared fixtures: the spaCy model and the seed index are built once per test session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from citeqa import build as builder
+from citeqa import index as index_store
+from citeqa.annotate import load_model
+from citeqa.app import create_app
+from citeqa.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "corpus" / "central-asia-russia-ukraine.txt"
+SEED_ID = "central-asia-russia-ukraine"
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    return load_model(Config().model)
+
+
+@pytest.fixture(scope="session")
+def seed_config(tmp_path_factory, nlp) -> Config:
+    """A private copy of the seed corpus and its built index."""
+    base = tmp_path_factory.mktemp("seed")
+    (base / "corpus").mkdir()
+    shutil.copy(SEED, base / "corpus" / SEED.name)
+    config = Config.load({"corpus": base / "corpus", "index": base / "index"}, environ={})
+    builder.build(config)
+    return config
+
+
+@pytest.fixture(scope="session")
+def seed_index(seed_config) -> index_store.Index:
+    return index_store.load(seed_config.index)
+
+
+@pytest.fixture()
+def app(seed_config, seed_index):
+    app = create_app(seed_config, seed_index)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+def make_corpus(folder: Path, files: dict[str, str | bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return folder

@@ -1,0 +1,62 @@
+import json
+import shutil
+
+from click.testing import CliRunner
+from conftest import SEED, make_corpus
+
+from citeqa.cli import main
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(main, list(args), env=env or {}, catch_exceptions=False)
+
+
+def test_index_then_ask_json(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus)
+    (corpus / "junk.txt").write_bytes(b"\x00\xff")
+    result = run("index", "--corpus", str(corpus), "--index", str(tmp_path / "index"))
+    assert result.exit_code == 0, result.output
+    assert "indexed 1 documents" in result.stderr
+    assert "skipped junk.txt: binary file (contains NUL bytes)" in result.stderr
+    result = run("ask", "Who is the mayor of Moscow?", "--json", "-k", "2",
+                 "--corpus", str(corpus), "--index", str(tmp_path / "index"))
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert len(data["passages"]) == 2
+    assert "Sobyanin" in data["passages"][0]["text"]
+
+
+def test_ask_builds_a_missing_index_and_prints_citations(tmp_path):
+    corpus = make_corpus(tmp_path / "c", {"n.txt": "News\n" + "The mayor Sobyanin spoke. " * 20})
+    result = run("ask", "What did the mayor do?", "--corpus", str(corpus),
+                 "--index", str(tmp_path / "i"))
+    assert result.exit_code == 0, result.output
+    assert "building the index: no index has been built" in result.stderr
+    assert "[1] n#0" in result.stdout
+
+
+def test_errors_name_the_problem_without_a_traceback(tmp_path):
+    result = run("index", "--corpus", str(tmp_path / "missing"), "--index", str(tmp_path / "i"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("citeqa: error: ")
+    assert "missing does not exist" in result.stderr
+    assert "Traceback" not in result.output
+
+    empty = make_corpus(tmp_path / "bad", {"a.txt": "", "b.bin": b"\x00"})
+    result = run("index", "--corpus", str(empty), "--index", str(tmp_path / "i"))
+    assert result.exit_code == 1
+    assert "a.txt: empty file" in result.stderr
+
+    result = run("index", env={"CITEQA_PORT": "x"})
+    assert result.exit_code == 1
+    assert "CITEQA_PORT" in result.stderr
+
+
+def test_missing_model_is_explained(tmp_path):
+    corpus = make_corpus(tmp_path / "c", {"n.txt": "News\nBody text here."})
+    result = run("index", "--corpus", str(corpus), "--index", str(tmp_path / "i"),
+                 "--model", "no_such_model_pkg")
+    assert result.exit_code == 1
+    assert "spaCy model 'no_such_model_pkg' is not installed" in result.stderr
