@@ -36,14 +36,20 @@ class Analyzer:
         object.__setattr__(self, "_stem_word", functools.lru_cache(maxsize=200_000)(
             stemmer.stemWord))
 
+    def term(self, word: str) -> str | None:
+        """The index term of one word, or ``None`` for a stop word."""
+        token = _fold(word.lower())
+        if token in _STOP or (len(token) == 1 and not token.isdigit()):
+            return None
+        return self._stem_word(token) if self.stem else token
+
     def terms(self, text: str) -> list[str]:
-        out = []
-        for raw in _TOKEN.findall(text.lower()):
-            token = _fold(raw)
-            if token in _STOP or (len(token) == 1 and not token.isdigit()):
-                continue
-            out.append(self._stem_word(token) if self.stem else token)
-        return out
+        return [t for t in map(self.term, _TOKEN.findall(text)) if t is not None]
+
+    def spans(self, text: str, offset: int = 0) -> list[tuple[int, int, str | None]]:
+        """Every word's (start, end, term) with ``offset`` added; stop words get ``None``."""
+        return [(offset + m.start(), offset + m.end(), self.term(m.group()))
+                for m in _TOKEN.finditer(text)]
 
     def settings(self) -> dict[str, object]:
         return {"stem": "snowball-english" if self.stem else None, "stopwords": "spacy-en",

@@ -46,7 +46,15 @@ def _int_param(value: Any, name: str, low: int, high: int) -> int:
     return number
 
 
-def _ask_params() -> tuple[str, int]:
+def _bool_param(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no", ""):
+        return value.lower() in ("1", "true", "yes")
+    raise ApiError(400, "invalid_parameter", f"'{name}' must be true or false")
+
+
+def _ask_params() -> tuple[str, int, bool]:
     config = current_app.config["CITEQA"]
     if request.method == "POST":
         body = request.get_json(silent=True)
@@ -57,8 +65,10 @@ def _ask_params() -> tuple[str, int]:
         if not isinstance(body, dict):
             raise ApiError(400, "invalid_json", "the request body must be a JSON object")
         question, k = body.get("question"), body.get("k", config.default_k)
+        explain = body.get("explain", False)
     else:
         question, k = request.args.get("q"), request.args.get("k", config.default_k)
+        explain = request.args.get("explain", "")
     if question is None:
         raise ApiError(400, "missing_question", "a 'question' is required"
                        if request.method == "POST" else "the 'q' parameter is required")
@@ -70,7 +80,7 @@ def _ask_params() -> tuple[str, int]:
     if len(question) > config.max_question_chars:
         raise ApiError(400, "question_too_long",
                        f"the question is longer than {config.max_question_chars} characters")
-    return question, _int_param(k, "k", 1, config.max_k)
+    return question, _int_param(k, "k", 1, config.max_k), _bool_param(explain, "explain")
 
 
 def hit_json(index: Index, hit: Hit) -> dict[str, Any]:
@@ -86,14 +96,19 @@ def response_json(index: Index, response: Response) -> dict[str, Any]:
            "passages": [hit_json(index, h) for h in response.passages],
            "facts": response.facts,
            "took_ms": response.took_ms}
+    if response.answer is None:
+        out["no_answer_reason"] = response.no_answer_reason
+    if response.explain is not None:
+        out["explain"] = response.explain
     return out
 
 
 @bp.route("/ask", methods=["GET", "POST"])
 def ask_route():
-    question, k = _ask_params()
+    question, k, explain = _ask_params()
     index = _index()
-    return jsonify(response_json(index, ask(index, question, k)))
+    nlp = current_app.extensions["citeqa.nlp"]
+    return jsonify(response_json(index, ask(index, nlp, question, k, explain)))
 
 
 @bp.get("/health")

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Flask
 
+from .annotate import load_model
 from .api import bp as api_bp
 from .api import register_errors
 from .config import Config
 from .index import Index
 from .service import IndexHolder
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -20,14 +26,17 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(config: Config | None = None, index: Index | None = None) -> Flask:
-    """Build the app; ``index`` preloaded by the caller (tests, gunicorn master) or read lazily."""
+def create_app(config: Config | None = None, index: Index | None = None,
+               nlp: Language | None = None) -> Flask:
+    """Build the app; ``index`` and ``nlp`` preloaded by the caller or loaded here."""
     config = config or Config.load()
+    nlp = nlp or load_model(config.model)
     app = Flask(__name__, static_folder=None)
     app.config["CITEQA"] = config
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.json.sort_keys = False
     app.extensions["citeqa.index"] = IndexHolder(config.index, config.reload_interval, index)
+    app.extensions["citeqa.nlp"] = nlp
     app.register_blueprint(api_bp)
     register_errors(app)
 

@@ -84,25 +84,35 @@ class Postings:
                    weights=weights[order].astype(np.float32),
                    baseline=baseline.astype(np.float32), n_passages=len(corpus))
 
-    def scores(self, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(score of every passage, number of question terms each passage contains)."""
+    def scores(self, terms: list[str],
+               boosts: list[float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(score of every passage, number of question terms each passage contains).
+
+        ``boosts`` scale each term's contribution (1.0 when omitted, as in rank_bm25).
+        """
         total = np.zeros(self.n_passages, dtype=np.float64)
         matched = np.zeros(self.n_passages, dtype=np.int32)
         constant = 0.0
-        for term in terms:  # repeated terms count again, as in rank_bm25
+        for i, term in enumerate(terms):  # repeated terms count again, as in rank_bm25
             t = self.vocab.get(term)
             if t is None:
                 continue
+            boost = 1.0 if boosts is None else boosts[i]
             lo, hi = self.offsets[t], self.offsets[t + 1]
             ids = self.doc_ids[lo:hi]
-            total[ids] += self.weights[lo:hi]
+            total[ids] += boost * self.weights[lo:hi]
             matched[ids] += 1
-            constant += float(self.baseline[t])
+            constant += boost * float(self.baseline[t])
         return total + constant, matched
 
-    def top(self, terms: list[str], k: int) -> list[tuple[int, float]]:
+    def document_frequency(self, term: str) -> int:
+        t = self.vocab.get(term)
+        return 0 if t is None else int(self.offsets[t + 1] - self.offsets[t])
+
+    def top(self, terms: list[str], k: int,
+            boosts: list[float] | None = None) -> list[tuple[int, float]]:
         """Best ``k`` passages that contain at least one term; ties go to the earlier passage."""
-        total, matched = self.scores(terms)
+        total, matched = self.scores(terms, boosts)
         candidates = np.flatnonzero(matched)
         if candidates.size == 0 or k <= 0:
             return []

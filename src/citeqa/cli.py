@@ -11,7 +11,7 @@ import click
 
 from . import build as builder
 from . import index as index_store
-from .annotate import ModelError
+from .annotate import ModelError, load_model
 from .config import Config, ConfigError
 
 
@@ -94,9 +94,10 @@ def serve(corpus, index_dir, model, host, port, workers) -> None:
 @click.argument("question")
 @click.option("-k", "k", type=click.IntRange(1, 50), default=None, help="passages to show")
 @click.option("--json", "as_json", is_flag=True, help="print the API's JSON response")
+@click.option("--explain", is_flag=True, help="show how the answer was chosen")
 @corpus_options
 @_handle_errors
-def ask_cmd(question, k, as_json, corpus, index_dir, model) -> None:
+def ask_cmd(question, k, as_json, explain, corpus, index_dir, model) -> None:
     """Answer QUESTION in the terminal, with citations."""
     from .api import response_json
     from .service import ask
@@ -106,12 +107,14 @@ def ask_cmd(question, k, as_json, corpus, index_dir, model) -> None:
     question = " ".join(question.split())
     if not question:
         raise CliError("the question is empty")
-    response = ask(index, question, k or config.default_k)
+    response = ask(index, load_model(config.model), question, k or config.default_k, explain)
     data = response_json(index, response)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     _print_answer(data)
+    if explain:
+        _print_explain(data["explain"])
 
 
 def _print_answer(data: dict) -> None:
@@ -128,6 +131,23 @@ def _print_answer(data: dict) -> None:
                    f"{p['start']}-{p['end']}  {p['title']}")
         text = p["text"] if len(p["text"]) <= 400 else p["text"][:400] + "…"
         click.echo("    " + text.replace("\n", " "))
+
+
+def _print_explain(trace: dict) -> None:
+    q = trace["question"]
+    click.secho("\nHow this answer was chosen", bold=True)
+    click.echo(f"  question: wh={q['wh']} head={q['head']} expects "
+               f"{'/'.join(q['expected']) or 'no entity type'} ({q['answer_kind']})")
+    click.echo(f"  terms: {' '.join(trace['terms'])}")
+    for term, targets in trace["expansions"].items():
+        click.echo(f"  '{term}' searched as " + ", ".join(f"'{t}' ({w:.2f})"
+                                                          for t, w in targets))
+    click.echo(f"  coverage of the question by the best passage: {trace['coverage']:.0%} "
+               f"(needs {trace['min_coverage']:.0%})")
+    for c in trace["candidates"]:
+        feats = " ".join(f"{k}={v:.2f}" for k, v in c["features"].items())
+        click.echo(f"  {c['score']:6.2f}  {c['text'][:50]!r:52} {c['label']:12} {feats}")
+    click.echo(f"  decision: {trace['decision']}")
 
 
 if __name__ == "__main__":  # pragma: no cover

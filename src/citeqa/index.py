@@ -56,6 +56,7 @@ class Index:
     version: str = ""
 
     def __post_init__(self) -> None:
+        self.vocabulary = list(self.postings.vocab)  # for fuzzy look-ups of unknown terms
         self._by_doc: dict[str, list[Passage]] = {}
         for passage in self.passages:
             self._by_doc.setdefault(passage.doc_id, []).append(passage)

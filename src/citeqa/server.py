@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
 
+from .annotate import load_model
 from .app import create_app
 from .config import Config
 from .index import Index
@@ -27,7 +28,7 @@ class _Gunicorn(BaseApplication):
 
 
 def run(config: Config, index: Index) -> None:
-    app = create_app(config, index)
+    app = create_app(config, index, load_model(config.model))
     _Gunicorn(app, {
         "bind": f"{config.host}:{config.port}",
         "workers": config.workers,

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import index as index_store
+from .answer import MAX_PASSAGES, MIN_COVERAGE, WEIGHTS, Outcome, extract
 from .index import Index
-from .retrieval import Hit, search
+from .question import QuestionAnalysis, analyze
+from .retrieval import Hit, Query, make_query, search
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 
 @dataclass
@@ -24,11 +29,46 @@ class Response:
     took_ms: float = 0.0
 
 
-def ask(index: Index, question: str, k: int) -> Response:
+def ask(index: Index, nlp: Language, question: str, k: int,
+        explain: bool = False) -> Response:
     started = time.perf_counter()
-    hits = search(index, index.analyzer.terms(question), k)
-    return Response(question=question, passages=hits,
-                    took_ms=round((time.perf_counter() - started) * 1000, 2))
+    analysis = analyze(nlp, question)
+    query = make_query(index, index.analyzer.terms(question))
+    # The answer may come from any of the top MAX_PASSAGES, and must be among those returned.
+    hits = search(index, query, max(k, MAX_PASSAGES))
+    outcome = extract(index, analysis, query, hits)
+    shown = hits[:k]
+    if outcome.answer and all(h.passage.id != outcome.answer.passage_id for h in shown):
+        shown = [*hits[:k - 1], next(h for h in hits if h.passage.id == outcome.answer.passage_id)]
+    response = Response(question=question, passages=shown, answer=outcome.answer,
+                        no_answer_reason=outcome.reason)
+    if explain:
+        response.explain = explain_trace(analysis, query, outcome)
+    response.took_ms = round((time.perf_counter() - started) * 1000, 2)
+    return response
+
+
+def explain_trace(analysis: QuestionAnalysis, query: Query, outcome: Outcome) -> dict[str, Any]:
+    """Why the answer won, or why the service refused; never changes the answer."""
+    winner = outcome.candidates[0] if outcome.answer else None
+    runner_up = next((c for c in outcome.candidates[1:]
+                      if winner and c.text.lower() != winner.text.lower()), None)
+    if winner:
+        why = (f"'{winner.text}' scored {winner.score:.2f}"
+               + (f" against {runner_up.score:.2f} for '{runner_up.text}'" if runner_up else
+                  " and had no rival"))
+    else:
+        why = outcome.reason
+    return {
+        "question": asdict(analysis),
+        "terms": list(query.terms),
+        "expansions": {t: [list(x) for x in v] for t, v in query.expansions.items()},
+        "weights": WEIGHTS,
+        "min_coverage": MIN_COVERAGE,
+        "coverage": round(outcome.coverage, 4),
+        "candidates": [c.trace() for c in outcome.candidates[:10]],
+        "decision": why,
+    }
 
 
 class IndexHolder:

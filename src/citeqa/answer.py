@@ -1,0 +1,349 @@
+"""Stage 6b: pick a short answer span from the top passages, or refuse.
+
+Candidates are entity mentions (typed questions), noun chunks (untyped "what/which X"
+questions) or whole sentences ("why", "how did", "what did X say"), taken from the
+sentences of the top passages. Each is scored from evidence -- type match, how much of the
+question its sentence contains, how close it sits to the question's words, the passage's
+BM25 score, and support from other sentences -- never from its position in the ranking.
+
+The service refuses instead of guessing when a named thing in the question is absent from
+the corpus, when the best passage covers too little of the question, or when a typed
+question finds no mention of that type.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .index import Index
+from .question import VALUE_LABELS, QuestionAnalysis
+from .retrieval import Hit, Query, idf
+
+# Feature weights; tuned on the SQuAD train slice (bench/answers.py), never on SQuAD dev.
+WEIGHTS = {"type": 2.0, "overlap": 2.0, "proximity": 1.5, "passage": 1.0, "support": 0.5,
+           "head": 1.0, "list": 1.0}
+# Share of the question's IDF mass the answer passage must contain.
+MIN_COVERAGE = 0.45
+MAX_PASSAGES = 5
+# Share of the question's IDF mass the answer's sentence (and the one before) must contain.
+MIN_ANSWER_COVERAGE = 0.3
+# Head nouns the answer itself expresses; any other head must be stated near the answer.
+GENERIC_HEADS = {"year", "date", "day", "month", "time", "number", "amount", "name", "kind",
+                 "type", "one", "thing", "part", "percentage", "percent"}
+HEAD_SPELLING = 0.9  # a misspelt head noun must be this close to a corpus word
+# spaCy's small model confuses these; a near-miss label still counts, for less.
+COMPATIBLE = {"PERSON": {"ORG", "NORP"}, "GPE": {"ORG", "NORP", "LOC", "PERSON"},
+              "LOC": {"GPE", "FAC", "ORG"}, "ORG": {"GPE", "NORP", "PERSON", "FAC"},
+              "DATE": {"TIME", "CARDINAL"}, "TIME": {"DATE"},
+              "CARDINAL": {"QUANTITY", "MONEY"}, "QUANTITY": {"CARDINAL"},
+              "MONEY": {"CARDINAL", "QUANTITY"}, "PERCENT": {"CARDINAL"}}
+_LEADING = re.compile(r"(?:(?:the|a|an|its|their|his|her|this|that|these|those|our|"
+                      r"so-called)\s+)+", re.I)
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+_CLAUSE_MARK = re.compile(r"[,;:()\u2014]")
+CLAUSE_GAP = 3
+_JOINER = re.compile(r"^\s*(?:,\s*(?:(?:and|or)\s+)?|(?:and|or)\s+)$")
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    label: str
+    confidence: float
+    passage_id: str
+    start: int
+    end: int
+    sentence: str
+    sentence_start: int
+
+
+@dataclass
+class Candidate:
+    text: str
+    label: str
+    start: int
+    end: int
+    hit: Hit
+    sentence: tuple[int, int]
+    features: dict[str, float] = field(default_factory=dict)
+    score: float = 0.0
+
+    def trace(self) -> dict:
+        return {"text": self.text, "label": self.label, "passage_id": self.hit.passage.id,
+                "start": self.start, "end": self.end, "score": round(self.score, 4),
+                "features": {k: round(v, 4) for k, v in self.features.items()}}
+
+
+@dataclass
+class Outcome:
+    answer: Answer | None
+    reason: str | None
+    candidates: list[Candidate]
+    coverage: float
+    trace: dict = field(default_factory=dict)
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def type_score(label: str, expected: tuple[str, ...]) -> float:
+    if not expected:
+        return 0.5
+    if label == expected[0]:
+        return 1.0
+    if label in expected:
+        return 0.8
+    if any(label in COMPATIBLE.get(e, ()) for e in expected[:1]):
+        return 0.4
+    return 0.0
+
+
+class _Scorer:
+    """Per-question state: IDF of its terms and the term positions of each sentence."""
+
+    def __init__(self, index: Index, query: Query) -> None:
+        self.index = index
+        self.stands_for = query.matches()
+        self.idf = {t: idf(index, t) for t in query.terms}  # unseen terms weigh most
+        for term, targets in query.expansions.items():  # credit close spellings
+            self.idf[term] = max(idf(index, v) for v, _ in targets)
+        self.total = sum(self.idf.values()) or 1.0
+        # A candidate made only of these is named by the question, so it is no answer.
+        self.excluded = set(self.stands_for)
+
+    def coverage(self, text: str) -> float:
+        present = {self.stands_for[t] for t in self.index.analyzer.terms(text)
+                   if t in self.stands_for}
+        return sum(self.idf[t] for t in present) / self.total
+
+    def sentence(self, text: str, start: int) -> tuple[list, list[int], float]:
+        spans = self.index.analyzer.spans(text, start)
+        matched = [i for i, (_, _, term) in enumerate(spans) if term in self.stands_for]
+        return spans, matched, self.coverage(text)
+
+
+def _proximity(spans, matched: list[int], start: int, end: int, scorer: _Scorer,
+               text: str, base: int) -> float:
+    """IDF-weighted closeness of each question term's nearest occurrence to the candidate.
+
+    Crossing a clause boundary (comma, semicolon, colon, bracket) counts as extra words.
+    """
+    inside = [i for i, (s, e, _) in enumerate(spans) if s >= start and e <= end]
+    if not inside:
+        return 0.0
+    nearest: dict[str, float] = {}
+    for m in matched:
+        if inside[0] <= m <= inside[-1]:
+            continue
+        lo, hi = (spans[m][1], start) if m < inside[0] else (end, spans[m][0])
+        gap = min(abs(m - inside[0]), abs(m - inside[-1])) + CLAUSE_GAP * len(
+            _CLAUSE_MARK.findall(text, lo - base, hi - base))
+        term = scorer.stands_for[spans[m][2]]
+        nearest[term] = min(gap, nearest.get(term, gap))
+    return sum(scorer.idf[t] / (1.0 + (g - 1) / 3.0) for t, g in nearest.items()) / scorer.total
+
+
+def _question_terms_only(index: Index, text: str, question_terms: set[str]) -> bool:
+    terms = index.analyzer.terms(text)
+    return not terms or all(t in question_terms for t in terms)
+
+
+def _trim_phrase(index: Index, doc_text: str, start: int, end: int,
+                 question_terms: set[str]) -> tuple[int, int]:
+    """Drop leading determiners, and stop or question words at either edge of a chunk."""
+    lead = _LEADING.match(doc_text, start, end)
+    if lead:
+        start = lead.end()
+    words = index.analyzer.spans(doc_text[start:end], start)
+    while words and (words[0][2] is None or words[0][2] in question_terms):
+        words.pop(0)
+    while words and (words[-1][2] is None or words[-1][2] in question_terms):
+        words.pop()
+    return (words[0][0], words[-1][1]) if words else (start, start)
+
+
+def _coordinations(text: str, chunks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Runs of chunks joined as a list, "A, B and C": the last joiner is "and"/"or", and
+    no later item starts with a determiner (that would be a new clause's subject)."""
+    runs, i = [], 0
+    while i < len(chunks):
+        j = i
+        while j + 1 < len(chunks) and _JOINER.match(text[chunks[j][1]:chunks[j + 1][0]]) \
+                and not _LEADING.match(text, chunks[j + 1][0], chunks[j + 1][1]):
+            j += 1
+        if j > i and re.search(r"\b(?:and|or)\b", text[chunks[j - 1][1]:chunks[j][0]]):
+            runs.append((chunks[i][0], chunks[j][1]))
+        i = j + 1
+    return runs
+
+
+def _entity_candidates(index: Index, hit: Hit, sent: tuple[int, int],
+                       analysis: QuestionAnalysis, question_terms: set[str]):
+    doc_text = index.documents[hit.passage.doc_id].text
+    ents = [e for e in hit.annotation.entities if sent[0] <= e.start and e.end <= sent[1]]
+    for i, ent in enumerate(ents):
+        if _question_terms_only(index, ent.text, question_terms):
+            continue
+        yield ent.text, ent.label, ent.start, ent.end
+        if analysis.wants_year and ent.label == "DATE":
+            year = _YEAR.search(ent.text)
+            if year and year.group() != ent.text:
+                yield year.group(), "DATE", ent.start + year.start(), ent.start + year.end()
+        if analysis.plural and ent.label not in VALUE_LABELS:
+            # A list answer ("Kyrgyzstan and Tajikistan"); spaCy may label its parts apart.
+            end, j = ent.end, i + 1
+            while j < len(ents) and type_score(ents[j].label, analysis.expected) > 0 and (
+                    _JOINER.match(doc_text[end:ents[j].start])):
+                end, j = ents[j].end, j + 1
+            if j > i + 1:
+                yield doc_text[ent.start:end], ent.label, ent.start, end
+
+
+def _phrase_candidates(index: Index, hit: Hit, sent: tuple[int, int],
+                       analysis: QuestionAnalysis, question_terms: set[str]):
+    doc_text = index.documents[hit.passage.doc_id].text
+    chunks = [(s, e) for s, e in hit.annotation.noun_chunks if sent[0] <= s and e <= sent[1]]
+    if analysis.plural:  # "construction, retail and fast food industries" is one answer
+        chunks = [*_coordinations(doc_text, chunks), *chunks]
+    for s, e in chunks:
+        s2, e2 = _trim_phrase(index, doc_text, s, e, question_terms)
+        if e2 > s2 and not _question_terms_only(index, doc_text[s2:e2], question_terms):
+            yield doc_text[s2:e2], "NOUN_PHRASE", s2, e2
+    for ent in hit.annotation.entities:
+        if sent[0] <= ent.start and ent.end <= sent[1] and not _question_terms_only(
+                index, ent.text, question_terms):
+            yield ent.text, ent.label, ent.start, ent.end
+
+
+def extract(index: Index, analysis: QuestionAnalysis, query: Query,
+            hits: list[Hit]) -> Outcome:
+    if not hits:
+        return Outcome(None, "no passage contains any of the question's words", [], 0.0)
+    missing = _missing(index, analysis, query)
+    if missing:
+        return Outcome(None, "the documents never mention " + ", ".join(
+            f"'{m}'" for m in missing), [], 0.0)
+
+    scorer = _Scorer(index, query)
+    head = index.analyzer.term(analysis.head) if analysis.head else None
+    top_score = hits[0].score or 1.0
+    candidates: list[Candidate] = []
+    for hit in hits[:MAX_PASSAGES]:
+        doc_text = index.documents[hit.passage.doc_id].text
+        for sent in hit.annotation.sentences:
+            text = doc_text[sent[0]:sent[1]]
+            spans, matched, overlap = scorer.sentence(text, sent[0])
+            if not matched:
+                continue
+            shared = {"overlap": overlap, "passage": hit.score / top_score}
+            if analysis.answer_kind == "clause":
+                s, e = _strip(text, sent[0])
+                candidates.append(Candidate(doc_text[s:e], "SENTENCE", s, e, hit, sent, {
+                    "type": 1.0, "proximity": 1.0, **shared}))
+                continue
+            found = (_entity_candidates(index, hit, sent, analysis, scorer.excluded)
+                     if analysis.answer_kind == "entity"
+                     else _phrase_candidates(index, hit, sent, analysis, scorer.excluded))
+            for ctext, label, s, e in found:
+                tscore = type_score(label, analysis.expected)
+                if analysis.expected and tscore == 0.0:
+                    continue
+                candidates.append(Candidate(ctext, label, s, e, hit, sent, {
+                    "type": tscore,
+                    "proximity": _proximity(spans, matched, s, e, scorer, text, sent[0]),
+                    "head": _near_head(spans, head, s, e, label != "NOUN_PHRASE"),
+                    "list": float(analysis.plural and _is_list(ctext)), **shared}))
+    support = Counter(_norm(c.text) for c in {(c.hit.passage.id, c.sentence, _norm(c.text)): c
+                                              for c in candidates}.values())
+    for c in candidates:
+        c.features["support"] = min(1.0, (support[_norm(c.text)] - 1) / 2)
+        c.score = sum(WEIGHTS[k] * v for k, v in c.features.items())
+    # Deterministic: score, then the earlier passage rank and offset win ties.
+    candidates.sort(key=lambda c: (-c.score, c.hit.rank, c.start, -c.end))
+
+    coverage = max(scorer.coverage(h.passage.text) for h in hits[:MAX_PASSAGES])
+    if coverage < MIN_COVERAGE:
+        return Outcome(None, f"the best passages contain only {coverage:.0%} of what the "
+                             f"question asks about", candidates, coverage)
+    if not candidates:
+        wanted = "/".join(analysis.expected) or "phrase"
+        return Outcome(None, f"no {wanted} answer is stated near the question's words in the "
+                             f"top passages", candidates, coverage)
+    best = candidates[0]
+    window = _window(index, best)
+    window_terms = set(index.analyzer.terms(window))
+    support = scorer.coverage(window)
+    if support < MIN_ANSWER_COVERAGE:
+        return Outcome(None, f"the sentence around the best answer ('{best.text}') contains "
+                             f"only {support:.0%} of what the question asks about",
+                       candidates, coverage)
+    if head and analysis.head not in GENERIC_HEADS and not (
+            window_terms & {head, *(t for t, _ in query.expansions.get(head, ()))}):
+        return Outcome(None, f"no passage states the {analysis.head} asked about: the best "
+                             f"candidate ('{best.text}') comes from a sentence that does not "
+                             f"mention it", candidates, coverage)
+    doc_text = index.documents[best.hit.passage.doc_id].text
+    s, e = _strip(doc_text[best.sentence[0]:best.sentence[1]], best.sentence[0])
+    confidence = _confidence(best, scorer.coverage(best.hit.passage.text), candidates)
+    return Outcome(Answer(text=best.text, label=best.label, confidence=confidence,
+                          passage_id=best.hit.passage.id, start=best.start, end=best.end,
+                          sentence=doc_text[s:e], sentence_start=s),
+                   None, candidates, coverage)
+
+
+def _window(index: Index, candidate: Candidate) -> str:
+    """The candidate's sentence and the one before it in its passage (for "it", "they")."""
+    sentences = candidate.hit.annotation.sentences
+    i = sentences.index(candidate.sentence)
+    start = sentences[max(i - 1, 0)][0]
+    return index.documents[candidate.hit.passage.doc_id].text[start:candidate.sentence[1]]
+
+
+def _strip(text: str, start: int) -> tuple[int, int]:
+    return start + len(text) - len(text.lstrip()), start + len(text.rstrip())
+
+
+def _is_list(text: str) -> bool:
+    return bool(re.search(r",\s|\sand\s", text))
+
+
+def _near_head(spans, head: str | None, start: int, end: int, is_value: bool) -> float:
+    """How directly the candidate names the question's head noun: "principle of X" and
+    "Foreign Minister X" fully, "3% growth" fully for values, but a phrase before the head
+    only half ("fast food industries" answers, "long-term principle" only describes)."""
+    if head is None:
+        return 0.0
+    if head in [t for s, e, t in spans if e <= start][-3:]:
+        return 1.0
+    if head in [t for s, e, t in spans if s >= end][:2]:
+        return 1.0 if is_value else 0.5
+    return 0.0
+
+
+def _confidence(best: Candidate, coverage: float, candidates: list[Candidate]) -> float:
+    """A 0-1 score: evidence strength times the winner's margin over a different answer."""
+    f = best.features
+    strength = 0.45 * coverage + 0.25 * f["type"] + 0.2 * f["proximity"] + 0.1 * f["overlap"]
+    rival = next((c for c in candidates[1:] if _norm(c.text) != _norm(best.text)), None)
+    margin = 1.0 if rival is None else min(1.0, 0.5 + (best.score - rival.score) / 2)
+    return round(max(0.0, min(1.0, strength * (0.6 + 0.4 * margin))), 3)
+
+
+def _missing(index: Index, analysis: QuestionAnalysis, query: Query) -> list[str]:
+    """Named things and the asked-for noun ("population") that the corpus never uses."""
+    missing = []
+    head = index.analyzer.term(analysis.head) if analysis.head else None
+    if head and head not in index.postings.vocab and not any(
+            w >= HEAD_SPELLING for _, w in query.expansions.get(head, ())):
+        missing.append(analysis.head)
+    for ent in analysis.entities:
+        if ent.label in VALUE_LABELS:
+            continue
+        terms = index.analyzer.terms(ent.text)
+        if terms and not any(t in index.postings.vocab or t in query.expansions
+                             for t in terms):
+            missing.append(ent.text)
+    return missing

@@ -1,0 +1,161 @@
+"""Stage 6a: what a question asks for -- wh-form, head noun, expected entity labels.
+
+The small model's parses of questions are unreliable, so the head noun is found by
+position (the noun run right after the wh-word, or after a copula: "What was X's growth
+forecast") and mapped to spaCy labels through ``HEAD_NOUNS``; the wh-form alone decides
+when there is no head noun.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+# Head noun -> expected labels, most likely first. Extend by adding words to a row.
+_HEAD_TABLE: list[tuple[tuple[str, ...], str]] = [
+    (("PERSON",), "president minister leader mayor person man woman king queen ambassador "
+                  "governor director secretary chairman chairwoman chancellor official "
+                  "spokesman spokesperson founder author writer player coach actor actress "
+                  "singer artist scientist inventor emperor ruler general commander pope "
+                  "prince princess son daughter father mother wife husband ceo chief deputy "
+                  "premier senator politician composer architect philosopher diplomat envoy "
+                  "journalist reporter editor head successor predecessor owner manager "
+                  "captain winner student teacher"),
+    (("GPE", "LOC"), "country nation state city capital town province republic village county"),
+    (("LOC", "GPE", "FAC"), "region continent river mountain sea ocean lake island desert "
+                            "area place location"),
+    (("ORG",), "organization organisation company agency newspaper bank party team "
+               "university school college group institution ministry department firm "
+               "corporation union network channel station club band alliance bloc media "
+               "outlet website magazine publisher court parliament government council "
+               "committee army body airline"),
+    (("DATE",), "year date day month decade century period era season"),
+    (("TIME",), "time hour"),
+    (("MONEY",), "cost price budget salary fee revenue income fund worth value sum money "
+                 "investment loan debt remittance profit tax"),
+    (("MONEY", "QUANTITY", "CARDINAL"), "amount"),
+    (("PERCENT",), "percentage percent proportion inflation"),
+    (("PERCENT", "MONEY", "CARDINAL"), "rate share growth decline increase drop fall rise "
+                                       "forecast"),
+    (("CARDINAL",), "number population count total figure"),
+    (("QUANTITY",), "distance length height weight depth speed temperature size"),
+    (("NORP",), "nationality religion ethnicity"),
+    (("LANGUAGE", "NORP"), "language"),
+    (("EVENT",), "event war battle tournament festival"),
+    (("LAW",), "law treaty act constitution"),
+    (("WORK_OF_ART",), "book film movie song album novel play painting"),
+]
+HEAD_NOUNS: dict[str, tuple[str, ...]] = {
+    word: labels for labels, words in _HEAD_TABLE for word in words.split()}
+HOW_X: dict[str, tuple[str, ...]] = {
+    "many": ("CARDINAL", "QUANTITY", "MONEY"),
+    "much": ("MONEY", "PERCENT", "QUANTITY", "CARDINAL"),
+    "long": ("DATE", "TIME", "QUANTITY"),
+    "old": ("DATE", "CARDINAL"),
+    "far": ("QUANTITY",),
+    "big": ("QUANTITY", "CARDINAL"), "large": ("QUANTITY", "CARDINAL"),
+    "often": ("DATE", "TIME", "CARDINAL"),
+}
+WH_DEFAULT: dict[str, tuple[str, ...]] = {
+    "who": ("PERSON", "ORG", "NORP"), "whom": ("PERSON", "ORG", "NORP"),
+    "whose": ("PERSON", "ORG"), "when": ("DATE", "TIME"), "where": ("GPE", "LOC", "FAC"),
+}
+WH_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how"}
+# "By how much did X fall?" asks for a relative change first.
+CHANGE_WORDS = {"fall", "rise", "drop", "increase", "decrease", "grow", "decline", "shrink",
+                "depreciate", "appreciate", "gain", "climb", "plunge", "jump", "slump"}
+SAY_VERBS = {"say", "tell", "state", "claim", "announce", "warn", "stress", "emphasize",
+             "argue", "report", "explain", "think", "believe", "describe", "call"}
+# Labels that only measure or count; a question naming them is not "about" them.
+VALUE_LABELS = {"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"}
+
+
+@dataclass(frozen=True)
+class QuestionEntity:
+    text: str
+    label: str
+
+
+@dataclass(frozen=True)
+class QuestionAnalysis:
+    text: str
+    wh: str | None
+    head: str | None
+    expected: tuple[str, ...]
+    # "entity": a typed span; "phrase": a noun phrase; "clause": a supporting sentence.
+    answer_kind: str
+    plural: bool
+    wants_year: bool
+    entities: tuple[QuestionEntity, ...] = field(default_factory=tuple)
+
+
+def _noun_run(doc, i: int) -> tuple[list, int]:
+    """Nouns of the phrase starting at token ``i`` (adjectives, numbers, 's skipped)."""
+    nouns, j = [], i
+    while j < len(doc):
+        tok = doc[j]
+        if tok.pos_ in ("NOUN", "PROPN") or (tok.tag_ in ("NN", "NNS") and tok.pos_ != "VERB"):
+            nouns.append(tok)
+        elif tok.pos_ in ("ADJ", "NUM", "DET") or tok.tag_ == "POS":
+            if nouns and tok.pos_ == "DET":
+                break
+        else:
+            break
+        j += 1
+    return nouns, j
+
+
+def analyze(nlp: Language, text: str) -> QuestionAnalysis:
+    doc = nlp(text)
+    lowered = [t.lower_ for t in doc]
+    wh_i = next((i for i, w in enumerate(lowered) if w in WH_WORDS), None)
+    wh = lowered[wh_i] if wh_i is not None else None
+    entities = tuple(QuestionEntity(e.text, e.label_) for e in doc.ents
+                     if e.text.lower() not in WH_WORDS and not e.text.lower().startswith("what"))
+    head, expected, kind, plural, nouns = None, (), "phrase", False, []
+
+    if wh in ("what", "which") and wh_i is not None:
+        nouns, after = _noun_run(doc, wh_i + 1)
+        if not nouns and after < len(doc) and doc[after].pos_ == "AUX":
+            nouns, _ = _noun_run(doc, after + 1)
+    elif wh == "how" and wh_i is not None and wh_i + 1 < len(doc):
+        following = lowered[wh_i + 1]
+        if following in HOW_X:
+            expected, kind = HOW_X[following], "entity"
+            nouns, _ = _noun_run(doc, wh_i + 2)
+            if following in ("much", "many") and nouns:
+                specific = HEAD_NOUNS.get(nouns[-1].lemma_.lower())
+                if specific and following == "much":
+                    expected = specific
+            if following == "much" and any(t.lemma_.lower() in CHANGE_WORDS for t in doc):
+                expected = ("PERCENT", "MONEY", "QUANTITY", "CARDINAL")
+        else:
+            kind = "clause"  # how did X vote / how does it work: manner
+    elif wh in WH_DEFAULT:
+        expected, kind = WH_DEFAULT[wh], "entity"
+    elif wh == "why":
+        kind = "clause"
+
+    if nouns and not expected:
+        for tok in [nouns[-1], *nouns[:-1]]:
+            labels = HEAD_NOUNS.get(tok.lemma_.lower()) or HEAD_NOUNS.get(tok.lower_)
+            if labels:
+                head, expected, kind = tok.lemma_.lower(), labels, "entity"
+                break
+        else:
+            head = nouns[-1].lemma_.lower()
+        plural = nouns[-1].tag_ in ("NNS", "NNPS")
+    elif nouns:
+        head = nouns[-1].lemma_.lower()
+        plural = nouns[-1].tag_ in ("NNS", "NNPS")
+    if kind == "phrase" and any(t.lemma_.lower() in SAY_VERBS and t.pos_ == "VERB"
+                                for t in doc):
+        kind = "clause"
+    if wh is None and not expected:
+        kind = "clause"
+    return QuestionAnalysis(text=text, wh=wh, head=head, expected=tuple(expected),
+                            answer_kind=kind, plural=plural,
+                            wants_year=head == "year", entities=entities)
