@@ -130,3 +130,32 @@ def test_no_index_is_a_503(tmp_path):
     response = app.test_client().post("/ask", json={"question": "anything"})
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "index_unavailable"
+
+
+def test_answer_fields_and_explain_flag(client, seed_index):
+    data = client.post("/ask", json={"question": "By how much did the Kyrgyz som fall?"})
+    answer = data.get_json()["answer"]
+    assert set(answer) == {"text", "label", "confidence", "passage_id", "start", "end",
+                           "sentence", "sentence_start"}
+    assert answer["text"] == "15%"
+    doc_text = seed_index.documents[answer["passage_id"].split("#")[0]].text
+    assert doc_text[answer["start"]:answer["end"]] == "15%"
+    assert answer["sentence"] in doc_text
+    assert "explain" not in data.get_json()
+    explained = client.get("/ask", query_string={"q": "By how much did the Kyrgyz som fall?",
+                                                 "explain": "true"}).get_json()
+    assert explained["answer"] == answer
+    assert explained["explain"]["candidates"][0]["text"] == "15%"
+
+
+def test_refusal_carries_a_reason(client):
+    data = client.post("/ask", json={"question": "Who is the prime minister of Canada?"})
+    body = data.get_json()
+    assert body["answer"] is None
+    assert "Canada" in body["no_answer_reason"]
+
+
+def test_explain_must_be_boolean(client):
+    response = client.post("/ask", json={"question": "x y", "explain": "maybe"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_parameter"

@@ -24,12 +24,13 @@ from .retrieval import Hit, Query, idf
 # Feature weights; tuned on the SQuAD train slice (bench/answers.py), never on SQuAD dev.
 WEIGHTS = {"type": 2.0, "overlap": 2.0, "proximity": 1.5, "passage": 1.0, "support": 0.5,
            "head": 1.0, "list": 1.0}
-# Share of the question's IDF mass the answer passage must contain.
-MIN_COVERAGE = 0.45
+# Share of the question's IDF mass the best passage must contain. This and
+# MIN_ANSWER_COVERAGE were calibrated with bench/refusal.py (held-out SQuAD train articles).
+MIN_COVERAGE = 0.5
 MAX_PASSAGES = 5
 # Share of the question's IDF mass the answer's sentence (and the one before) must contain.
-MIN_ANSWER_COVERAGE = 0.3
-# Head nouns the answer itself expresses; any other head must be stated near the answer.
+MIN_ANSWER_COVERAGE = 0.35
+# Attributes the answer itself expresses; any other ("population") must be stated near it.
 GENERIC_HEADS = {"year", "date", "day", "month", "time", "number", "amount", "name", "kind",
                  "type", "one", "thing", "part", "percentage", "percent"}
 HEAD_SPELLING = 0.9  # a misspelt head noun must be this close to a corpus word
@@ -82,7 +83,8 @@ class Outcome:
     reason: str | None
     candidates: list[Candidate]
     coverage: float
-    trace: dict = field(default_factory=dict)
+    # Coverage of the winning candidate's sentence window (0 when none was reached).
+    answer_coverage: float = 0.0
 
 
 def _norm(text: str) -> str:
@@ -187,11 +189,11 @@ def _entity_candidates(index: Index, hit: Hit, sent: tuple[int, int],
     for i, ent in enumerate(ents):
         if _question_terms_only(index, ent.text, question_terms):
             continue
-        yield ent.text, ent.label, ent.start, ent.end
-        if analysis.wants_year and ent.label == "DATE":
-            year = _YEAR.search(ent.text)
-            if year and year.group() != ent.text:
-                yield year.group(), "DATE", ent.start + year.start(), ent.start + year.end()
+        year = _YEAR.search(ent.text) if analysis.wants_year and ent.label == "DATE" else None
+        if year:  # "In what year...?" is answered by the year of "July 2019"
+            yield year.group(), "DATE", ent.start + year.start(), ent.start + year.end()
+        else:
+            yield ent.text, ent.label, ent.start, ent.end
         if analysis.plural and ent.label not in VALUE_LABELS:
             # A list answer ("Kyrgyzstan and Tajikistan"); spaCy may label its parts apart.
             end, j = ent.end, i + 1
@@ -220,12 +222,12 @@ def _phrase_candidates(index: Index, hit: Hit, sent: tuple[int, int],
 
 def extract(index: Index, analysis: QuestionAnalysis, query: Query,
             hits: list[Hit]) -> Outcome:
-    if not hits:
-        return Outcome(None, "no passage contains any of the question's words", [], 0.0)
     missing = _missing(index, analysis, query)
     if missing:
         return Outcome(None, "the documents never mention " + ", ".join(
             f"'{m}'" for m in missing), [], 0.0)
+    if not hits:
+        return Outcome(None, "no passage contains any of the question's words", [], 0.0)
 
     scorer = _Scorer(index, query)
     head = index.analyzer.term(analysis.head) if analysis.head else None
@@ -279,19 +281,20 @@ def extract(index: Index, analysis: QuestionAnalysis, query: Query,
     if support < MIN_ANSWER_COVERAGE:
         return Outcome(None, f"the sentence around the best answer ('{best.text}') contains "
                              f"only {support:.0%} of what the question asks about",
-                       candidates, coverage)
-    if head and analysis.head not in GENERIC_HEADS and not (
-            window_terms & {head, *(t for t, _ in query.expansions.get(head, ()))}):
-        return Outcome(None, f"no passage states the {analysis.head} asked about: the best "
-                             f"candidate ('{best.text}') comes from a sentence that does not "
-                             f"mention it", candidates, coverage)
+                       candidates, coverage, support)
+    attribute = index.analyzer.term(analysis.attribute) if analysis.attribute else None
+    if attribute and analysis.attribute not in GENERIC_HEADS and not (
+            window_terms & {attribute, *(t for t, _ in query.expansions.get(attribute, ()))}):
+        return Outcome(None, f"no passage states the {analysis.attribute} asked about: the "
+                             f"best candidate ('{best.text}') comes from a sentence that does "
+                             f"not mention it", candidates, coverage, support)
     doc_text = index.documents[best.hit.passage.doc_id].text
     s, e = _strip(doc_text[best.sentence[0]:best.sentence[1]], best.sentence[0])
     confidence = _confidence(best, scorer.coverage(best.hit.passage.text), candidates)
     return Outcome(Answer(text=best.text, label=best.label, confidence=confidence,
                           passage_id=best.hit.passage.id, start=best.start, end=best.end,
                           sentence=doc_text[s:e], sentence_start=s),
-                   None, candidates, coverage)
+                   None, candidates, coverage, support)
 
 
 def _window(index: Index, candidate: Candidate) -> str:

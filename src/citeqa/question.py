@@ -89,6 +89,8 @@ class QuestionAnalysis:
     answer_kind: str
     plural: bool
     wants_year: bool
+    # The noun of "what is the X of Y": the answer's sentence must state it.
+    attribute: str | None = None
     entities: tuple[QuestionEntity, ...] = field(default_factory=tuple)
 
 
@@ -117,10 +119,14 @@ def analyze(nlp: Language, text: str) -> QuestionAnalysis:
                      if e.text.lower() not in WH_WORDS and not e.text.lower().startswith("what"))
     head, expected, kind, plural, nouns = None, (), "phrase", False, []
 
+    attribute = None
     if wh in ("what", "which") and wh_i is not None:
         nouns, after = _noun_run(doc, wh_i + 1)
-        if not nouns and after < len(doc) and doc[after].pos_ == "AUX":
-            nouns, _ = _noun_run(doc, after + 1)
+        if not nouns and after < len(doc) and doc[after].lemma_ == "be":
+            nouns, end = _noun_run(doc, after + 1)
+            # "What is the population of X?" asks for an attribute of X.
+            if nouns and end < len(doc) and doc[end].lower_ == "of":
+                attribute = nouns[-1].lemma_.lower()
     elif wh == "how" and wh_i is not None and wh_i + 1 < len(doc):
         following = lowered[wh_i + 1]
         if following in HOW_X:
@@ -157,5 +163,5 @@ def analyze(nlp: Language, text: str) -> QuestionAnalysis:
     if wh is None and not expected:
         kind = "clause"
     return QuestionAnalysis(text=text, wh=wh, head=head, expected=tuple(expected),
-                            answer_kind=kind, plural=plural,
-                            wants_year=head == "year", entities=entities)
+                            answer_kind=kind, plural=plural, wants_year=head == "year",
+                            attribute=attribute, entities=entities)

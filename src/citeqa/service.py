@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import index as index_store
-from .answer import MAX_PASSAGES, MIN_COVERAGE, WEIGHTS, Outcome, extract
+from .answer import MAX_PASSAGES, MIN_ANSWER_COVERAGE, MIN_COVERAGE, WEIGHTS, Outcome, extract
 from .index import Index
 from .question import QuestionAnalysis, analyze
 from .retrieval import Hit, Query, make_query, search
@@ -66,6 +66,8 @@ def explain_trace(analysis: QuestionAnalysis, query: Query, outcome: Outcome) ->
         "weights": WEIGHTS,
         "min_coverage": MIN_COVERAGE,
         "coverage": round(outcome.coverage, 4),
+        "min_answer_coverage": MIN_ANSWER_COVERAGE,
+        "answer_coverage": round(outcome.answer_coverage, 4),
         "candidates": [c.trace() for c in outcome.candidates[:10]],
         "decision": why,
     }

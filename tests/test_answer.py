@@ -1,0 +1,119 @@
+"""Candidate scoring, refusal, determinism and the explain trace, on constructed passages."""
+
+import json
+
+import pytest
+from conftest import make_corpus
+
+from citeqa import build as builder
+from citeqa import index as index_store
+from citeqa.api import response_json
+from citeqa.config import Config
+from citeqa.service import ask
+
+ARTICLE = """Currencies and leaders in the region
+Since the start of the crisis, the somme in Kyrgyzstan has fallen by 15%, the tenge in \
+Kazakhstan has fallen by 14%, and the somme in Uzbekistan has also depreciated. Analysts \
+in Almaty expect further pressure on the currencies of the region during the summer months.
+The mayor of Springfield, John Carter, said on Tuesday that the city would open two new \
+schools. Carter spoke after a meeting with the governor, Maria Lopez, who praised the plan \
+and promised funding from the state budget for the coming year.
+Kyrgyzstan and Tajikistan depend heavily on Russia, and both countries have Russian \
+military bases. Officials in Bishkek and Dushanbe have said little about the war in public \
+since February, according to several diplomats in the region.
+In July 2019, Uzbekistan officially submitted a memorandum on its foreign trade system to \
+the World Trade Organization, the ministry said. The application had been frozen for more \
+than a decade before the new government revived it.
+Turkmenistan adheres to its long-term principle of "permanent neutrality" and avoids all \
+public comments on the conflict. Its new president has not travelled abroad since taking \
+office in March.
+"""
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory, nlp):
+    base = tmp_path_factory.mktemp("answers")
+    corpus = make_corpus(base / "corpus", {"region.txt": ARTICLE})
+    config = Config.load({"corpus": corpus, "index": base / "index"}, environ={})
+    builder.build(config)
+    return index_store.load(config.index)
+
+
+def answer_of(small, nlp, question, **kw):
+    return ask(small, nlp, question, 5, **kw)
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Who is the mayor of Springfield?", "John Carter"),
+    ("Who is the governor?", "Maria Lopez"),
+    ("By how much did the Kyrgyz som fall?", "15%"),
+    ("By how much did the Kazakh tenge fall?", "14%"),
+    ("In what year did Uzbekistan submit its memorandum to the World Trade Organization?",
+     "2019"),
+    ("When did Uzbekistan submit its memorandum on foreign trade?", "July 2019"),
+    ("Which two countries have Russian military bases?", "Kyrgyzstan and Tajikistan"),
+    ("What principle does Turkmenistan adhere to?", "permanent neutrality"),
+])
+def test_typed_answers_come_from_evidence(small, nlp, question, expected):
+    response = answer_of(small, nlp, question)
+    assert response.answer is not None, response.no_answer_reason
+    assert response.answer.text == expected
+    doc = small.documents["region"]
+    assert doc.text[response.answer.start:response.answer.end] == expected
+    assert response.answer.passage_id in [h.passage.id for h in response.passages]
+    assert expected in response.answer.sentence
+    assert 0.0 < response.answer.confidence <= 1.0
+
+
+def test_an_entity_named_in_the_question_is_not_its_answer(small, nlp):
+    response = answer_of(small, nlp, "Which country do Kyrgyzstan and Tajikistan depend on?")
+    assert response.answer is not None
+    assert response.answer.text == "Russia"
+
+
+def test_why_questions_answer_with_a_sentence(small, nlp):
+    response = answer_of(small, nlp, "Why has the new president of Turkmenistan not "
+                                     "travelled abroad?")
+    assert response.answer is not None and response.answer.label == "SENTENCE"
+    assert response.answer.text == response.answer.sentence
+
+
+@pytest.mark.parametrize(("question", "reason"), [
+    ("Who is the prime minister of Canada?", "never mention 'Canada'"),
+    ("What is the population of Uzbekistan?", "population"),
+    ("What colour are the trains in Oslo?", "never mention"),
+    ("how does photosynthesis work in green plants?", "contain only 14%"),
+    ("zzyzx qwv?", "no passage contains"),
+])
+def test_refusals_say_why(small, nlp, question, reason):
+    response = answer_of(small, nlp, question)
+    assert response.answer is None
+    assert reason in response.no_answer_reason
+
+
+def test_deterministic(small, nlp):
+    first = response_json(small, answer_of(small, nlp, "Who is the mayor of Springfield?"))
+    for _ in range(3):
+        again = response_json(small, answer_of(small, nlp, "Who is the mayor of Springfield?"))
+        first["took_ms"] = again["took_ms"] = 0
+        assert json.dumps(again) == json.dumps(first)
+
+
+def test_explain_traces_without_changing_the_answer(small, nlp):
+    plain = answer_of(small, nlp, "By how much did the Kyrgyz som fall?")
+    explained = answer_of(small, nlp, "By how much did the Kyrgyz som fall?", explain=True)
+    assert plain.explain is None
+    assert explained.answer == plain.answer
+    trace = explained.explain
+    assert trace["question"]["expected"][0] == "PERCENT"
+    assert trace["expansions"]["som"][0][0] == "somm"
+    assert ["kyrgyzstan", 0.8] in trace["expansions"]["kyrgyz"]
+    top = trace["candidates"][0]
+    assert top["text"] == "15%"
+    assert set(top["features"]) >= {"type", "overlap", "proximity", "passage", "support"}
+    assert "'15%' scored" in trace["decision"] and "'14%'" in trace["decision"]
+
+
+def test_explain_of_a_refusal_gives_the_reason(small, nlp):
+    response = answer_of(small, nlp, "Who is the prime minister of Canada?", explain=True)
+    assert response.explain["decision"] == response.no_answer_reason
