@@ -31,7 +31,8 @@ def test_round_trip_preserves_everything(seed_config, seed_index):
 def test_stored_files_are_json_and_numpy_not_pickle(seed_config):
     version = index_store.current_version(seed_config.index)
     folder = seed_config.index / version
-    assert sorted(os.listdir(folder)) == ["documents.jsonl", "manifest.json", "passages.jsonl",
+    assert sorted(os.listdir(folder)) == ["documents.jsonl", "entities.jsonl", "manifest.json",
+                                          "passages.jsonl",
                                           "postings.npz", "vocab.json"]
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["format_version"] == index_store.FORMAT_VERSION

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from . import facts
 from .index import Index, IndexUnavailable
 from .retrieval import Hit
 from .service import Response, ask
@@ -94,7 +95,7 @@ def response_json(index: Index, response: Response) -> dict[str, Any]:
     out = {"question": response.question,
            "answer": asdict(response.answer) if response.answer else None,
            "passages": [hit_json(index, h) for h in response.passages],
-           "facts": response.facts,
+           "facts": [asdict(f) for f in response.facts],
            "took_ms": response.took_ms}
     if response.answer is None:
         out["no_answer_reason"] = response.no_answer_reason
@@ -141,6 +142,28 @@ def document(doc_id: str):
                     "metadata": doc.metadata, "text": doc.text,
                     "passages": [{"id": p.id, "n": p.n, "start": p.start, "end": p.end}
                                  for p in index.passages_of(doc_id)]})
+
+
+@bp.get("/entities")
+def entities():
+    index = _index()
+    label = request.args.get("label") or None
+    if label is not None and label.upper() not in {e.label for e in index.entities}:
+        raise ApiError(400, "invalid_parameter", f"no entity has the label {label!r}")
+    limit = _int_param(request.args.get("limit", 50), "limit", 1, 500)
+    found = facts.search(index, request.args.get("q", ""), label and label.upper(), limit)
+    return jsonify({"entities": [
+        {"id": e.id, "entity": e.name, "label": e.label, "aliases": e.aliases,
+         "mentions": len(e.mentions)} for e in found]})
+
+
+@bp.get("/entities/<path:entity_id>")
+def entity(entity_id: str):
+    index = _index()
+    found = index.entity_by_id.get(entity_id)
+    if found is None:
+        raise ApiError(404, "entity_not_found", f"no entity with id {entity_id!r}")
+    return jsonify(asdict(facts.sheet(index, found, max_values=None, max_passages=None)))
 
 
 def register_errors(app) -> None:

@@ -12,6 +12,7 @@ from .annotate import annotate, load_model, model_id, sentence_splitter
 from .bm25 import BM25Params, Postings
 from .config import Config
 from .documents import Skipped, corpus_fingerprint, load_corpus
+from .entities import resolve
 from .passages import segment
 
 DEFAULT_BM25 = BM25Params(variant="plus", k1=1.2, b=0.75, delta=1.0)
@@ -61,16 +62,18 @@ def build(config: Config, params: BM25Params = DEFAULT_BM25,
     t = lap("passages", t)
     annotations = annotate(nlp, passages)
     t = lap("annotations", t)
+    canonical = resolve(passages, annotations, {d.id: d.text for d in documents})
+    t = lap("entities", t)
     postings = Postings.compile([analyzer.terms(p.text) for p in passages], params)
     t = lap("bm25", t)
     entities = sum(len(a.entities) for a in annotations)
     manifest = index_store.make_manifest(
         fingerprint=fingerprint, model=model_id(nlp), model_package=config.model,
         analyzer=analyzer, params=params, documents=len(documents), passages=len(passages),
-        entities=entities, skipped=len(skipped))
+        entities=entities, canonical=len(canonical), skipped=len(skipped))
     built = index_store.Index(manifest=manifest, documents={d.id: d for d in documents},
                               passages=passages, annotations=annotations, postings=postings,
-                              analyzer=analyzer)
+                              analyzer=analyzer, entities=canonical)
     try:
         version = index_store.save(built, Path(config.index))
     except OSError as exc:

@@ -1,4 +1,4 @@
-"""Demonyms and adjectives linked to their places: "Kyrgyz" -> Kyrgyzstan.
+"""Demonyms linked to their places ("Kyrgyz" -> Kyrgyzstan), and common abbreviations.
 
 News text names countries through their adjectives ("the Kyrgyz som", "Uzbek Foreign
 Minister"), so questions and passages must meet across the two forms. The table is small
@@ -35,4 +35,14 @@ DEMONYMS: dict[str, str] = {
     "Brazilian": "Brazil", "Argentine": "Argentina", "Australian": "Australia",
     "Nigerian": "Nigeria", "Kenyan": "Kenya", "South African": "South Africa",
     "European": "Europe", "Asian": "Asia", "African": "Africa",
+    "Central Asian": "Central Asia",
+}
+
+# Short names written for a place or body: one entity, whichever form a document uses.
+ABBREVIATIONS: dict[str, str] = {
+    "US": "United States", "U.S.": "United States", "USA": "United States",
+    "U.S.A.": "United States", "America": "United States", "UK": "United Kingdom",
+    "U.K.": "United Kingdom", "Britain": "United Kingdom", "Great Britain": "United Kingdom",
+    "EU": "European Union", "UN": "United Nations", "USSR": "Soviet Union",
+    "PRC": "China", "ROK": "South Korea", "DPRK": "North Korea", "UAE": "United Arab Emirates",
 }

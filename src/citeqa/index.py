@@ -7,6 +7,7 @@ Layout under the index root (format documented in README "Index format")::
         manifest.json       format/pipeline version, model, corpus fingerprint, counts, params
         documents.jsonl     one document per line, with its full text
         passages.jsonl      passage offsets plus their spaCy annotations
+        entities.jsonl      canonical entities: aliases, roles, mentions, related entities
         vocab.json          BM25 terms, position = term id
         postings.npz        offsets, doc_ids, weights, baseline (NumPy, allow_pickle=False)
 
@@ -21,7 +22,7 @@ import os
 import secrets
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,10 @@ from .analyzer import Analyzer
 from .annotate import Annotation, Entity
 from .bm25 import BM25Params, Postings
 from .documents import Document
+from .entities import CanonicalEntity, Mention, Role
 from .passages import Passage
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # Bump when segmentation, annotation or analysis change what a build produces.
 PIPELINE_VERSION = "1"
 CURRENT = "CURRENT"
@@ -53,6 +55,7 @@ class Index:
     annotations: list[Annotation]
     postings: Postings
     analyzer: Analyzer
+    entities: list[CanonicalEntity] = field(default_factory=list)
     version: str = ""
 
     def __post_init__(self) -> None:
@@ -60,6 +63,17 @@ class Index:
         self._by_doc: dict[str, list[Passage]] = {}
         for passage in self.passages:
             self._by_doc.setdefault(passage.doc_id, []).append(passage)
+        self.position = {p.id: i for i, p in enumerate(self.passages)}
+        self.entity_by_id = {e.id: e for e in self.entities}
+        # passage index -> [(start, end, entity id)], to name what a span refers to
+        self.mentions_in: dict[int, list[tuple[int, int, str]]] = {}
+        for e in self.entities:
+            for m in e.mentions:
+                self.mentions_in.setdefault(m.passage, []).append((m.start, m.end, e.id))
+        self.aliases: dict[str, list[str]] = {}
+        for e in self.entities:
+            for alias in e.aliases:
+                self.aliases.setdefault(alias.lower(), []).append(e.id)
 
     def passages_of(self, doc_id: str) -> list[Passage]:
         return self._by_doc.get(doc_id, [])
@@ -105,6 +119,12 @@ def save(index: Index, root: Path) -> str:
              "entities": [[e.start, e.end, e.label] for e in a.entities],
              "sentences": a.sentences, "noun_chunks": a.noun_chunks}
             for p, a in zip(index.passages, index.annotations, strict=True)))
+        _write_jsonl(tmp / "entities.jsonl", (
+            {"id": e.id, "entity": e.name, "label": e.label, "aliases": e.aliases,
+             "roles": [asdict(r) for r in e.roles],
+             "mentions": [[m.passage, m.start, m.end, m.label] for m in e.mentions],
+             "related": e.related}
+            for e in index.entities))
         post = index.postings
         _write_json(tmp / "vocab.json", sorted(post.vocab, key=post.vocab.__getitem__))
         with open(tmp / "postings.npz", "wb") as fh:
@@ -191,6 +211,15 @@ def load(root: Path) -> Index:
                     entities=[Entity(text[s:e], label, s, e) for s, e, label in row["entities"]],
                     sentences=[tuple(x) for x in row["sentences"]],
                     noun_chunks=[tuple(x) for x in row["noun_chunks"]]))
+        entities = []
+        with open(path / "entities.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                entities.append(CanonicalEntity(
+                    id=row["id"], name=row["entity"], label=row["label"],
+                    aliases=row["aliases"], roles=[Role(**r) for r in row["roles"]],
+                    mentions=[Mention(*m) for m in row["mentions"]],
+                    related=[tuple(r) for r in row["related"]]))
         vocab_list = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
         with np.load(path / "postings.npz", allow_pickle=False) as arrays:
             postings = Postings(vocab={t: i for i, t in enumerate(vocab_list)},
@@ -207,12 +236,13 @@ def load(root: Path) -> Index:
         raise IndexUnavailable(f"index {path} does not match its manifest counts: rebuild it")
     return Index(manifest=manifest, documents=documents, passages=passages,
                  annotations=annotations, postings=postings,
-                 analyzer=Analyzer.from_settings(manifest["analyzer"]), version=version)
+                 analyzer=Analyzer.from_settings(manifest["analyzer"]), entities=entities,
+                 version=version)
 
 
 def make_manifest(*, fingerprint: str, model: dict[str, str], model_package: str,
                   analyzer: Analyzer, params: BM25Params, documents: int, passages: int,
-                  entities: int, skipped: int) -> dict[str, Any]:
+                  entities: int, canonical: int, skipped: int) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "pipeline_version": PIPELINE_VERSION,
@@ -221,8 +251,8 @@ def make_manifest(*, fingerprint: str, model: dict[str, str], model_package: str
         "model": {**model, "package": model_package},
         "analyzer": analyzer.settings(),
         "bm25": asdict(params),
-        "counts": {"documents": documents, "passages": passages, "entities": entities,
-                   "skipped_files": skipped},
+        "counts": {"documents": documents, "passages": passages, "entity_mentions": entities,
+                   "entities": canonical, "skipped_files": skipped},
     }
 
 

@@ -27,6 +27,7 @@ MIN_FUZZY_LENGTH = 3
 # 'fall'~'fallen' yes, 'host'~'hot' and 'prime'~'price' no.
 MIN_FREE_FUZZY_LENGTH = 6
 DEMONYM_WEIGHT = 0.8
+ALIAS_WEIGHT = 0.8
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,10 @@ def _close_spellings(index: Index, term: str) -> tuple[tuple[str, float], ...]:
                                               or term.startswith(choice)))
 
 
-def make_query(index: Index, terms: list[str]) -> Query:
-    """Expand unknown terms to close spellings and demonyms to their places."""
+def make_query(index: Index, terms: list[str],
+               aliases: dict[str, set[str]] | None = None) -> Query:
+    """Expand unknown terms to close spellings, demonyms to their places, and the names of
+    the question's entities to their other names ("Milziyoev" -> "mirziyoyev")."""
     vocab = index.postings.vocab
     places = demonym_terms(index.analyzer)
     expansions = {}
@@ -94,6 +97,9 @@ def make_query(index: Index, terms: list[str]) -> Query:
         place = places.get(term)
         if place in vocab:
             targets = (*targets, (place, DEMONYM_WEIGHT))
+        known = {t for t, _ in targets}
+        targets = (*targets, *((a, ALIAS_WEIGHT) for a in sorted((aliases or {}).get(term, ()))
+                               if a in vocab and a not in known))
         if targets and targets != ((term, 1.0),):
             expansions[term] = targets
     return Query(terms=tuple(terms), expansions=expansions)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import index as index_store
 from .answer import MAX_PASSAGES, MIN_ANSWER_COVERAGE, MIN_COVERAGE, WEIGHTS, Outcome, extract
+from .facts import alias_terms, facts_for, question_entities
 from .index import Index
 from .question import QuestionAnalysis, analyze
 from .retrieval import Hit, Query, make_query, search
@@ -33,15 +34,19 @@ def ask(index: Index, nlp: Language, question: str, k: int,
         explain: bool = False) -> Response:
     started = time.perf_counter()
     analysis = analyze(nlp, question)
-    query = make_query(index, index.analyzer.terms(question))
+    named = question_entities([e.text for e in analysis.entities], question)
+    query = make_query(index, index.analyzer.terms(question), alias_terms(index, named))
     # The answer may come from any of the top MAX_PASSAGES, and must be among those returned.
     hits = search(index, query, max(k, MAX_PASSAGES))
     outcome = extract(index, analysis, query, hits)
     shown = hits[:k]
     if outcome.answer and all(h.passage.id != outcome.answer.passage_id for h in shown):
         shown = [*hits[:k - 1], next(h for h in hits if h.passage.id == outcome.answer.passage_id)]
-    response = Response(question=question, passages=shown, answer=outcome.answer,
-                        no_answer_reason=outcome.reason)
+    answer = outcome.answer
+    span = (index.position[answer.passage_id], answer.start, answer.end) if answer else None
+    facts = facts_for(index, named, span, [index.position[h.passage.id] for h in shown])
+    response = Response(question=question, passages=shown, answer=answer,
+                        no_answer_reason=outcome.reason, facts=facts)
     if explain:
         response.explain = explain_trace(analysis, query, outcome)
     response.took_ms = round((time.perf_counter() - started) * 1000, 2)

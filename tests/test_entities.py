@@ -1,0 +1,117 @@
+"""Entity resolution: unit cases on constructed annotations, then the seed corpus."""
+
+import pytest
+
+from citeqa.annotate import Annotation, Entity
+from citeqa.entities import clean_surface, peel_roles, resolve
+from citeqa.passages import Passage
+
+
+def corpus(*sentences_with_entities):
+    """Build one passage per (text, [(surface, label)]) with consistent offsets."""
+    text, passages, annotations = "", [], []
+    for n, (sentence, ents) in enumerate(sentences_with_entities):
+        start = len(text)
+        text += sentence + "\n"
+        entities = []
+        for surface, label in ents:
+            at = sentence.index(surface)
+            entities.append(Entity(surface, label, start + at, start + at + len(surface)))
+        passages.append(Passage(f"d#{n}", "d", n, start, start + len(sentence), sentence))
+        annotations.append(Annotation(f"d#{n}", entities, [(start, start + len(sentence))]))
+    return resolve(passages, annotations, {"d": text})
+
+
+def by_alias(entities, alias):
+    return next(e for e in entities if alias in e.aliases)
+
+
+def test_clean_surface():
+    assert clean_surface("the \u201cMoscow Times\u2019s") == "Moscow Times"
+    assert clean_surface("WTO.Mirziyoyev") == "Mirziyoyev"
+    assert clean_surface("Uzbekistan\u2019s") == "Uzbekistan"
+
+
+def test_peel_roles():
+    assert peel_roles(["Kazakh", "President", "Tokayev"]) == (["Tokayev"], ["President"],
+                                                               "Kazakhstan")
+    assert peel_roles(["President"]) == (["President"], [], None)  # a bare title stays
+
+
+def test_titles_become_roles_and_fix_the_label():
+    ents = corpus(("Kazakh President Tokayev spoke.", [("Kazakh President Tokayev", "ORG")]),
+                  ("Later Tokayev left.", [("Tokayev", "PERSON")]),
+                  ("Uzbek Foreign Minister Abdulaziz Kamilov said so.",
+                   [("Abdulaziz Kamilov", "PERSON")]),
+                  ("Kamilov agreed.", [("Kamilov", "ORG")]))
+    tokayev = by_alias(ents, "Tokayev")
+    assert tokayev.label == "PERSON" and len(tokayev.mentions) == 2
+    assert [(r.role, r.affiliation) for r in tokayev.roles] == [("President", "Kazakhstan")]
+    kamilov = by_alias(ents, "Abdulaziz Kamilov")
+    assert kamilov.name == "Abdulaziz Kamilov" and "Kamilov" in kamilov.aliases
+    assert [(r.role, r.affiliation) for r in kamilov.roles] == [("Foreign Minister",
+                                                                 "Uzbekistan")]
+
+
+def test_spelling_variants_merge_but_similar_countries_do_not():
+    ents = corpus(("Mirziyoyev met Mirziyoev.", [("Mirziyoyev", "PERSON"),
+                                                 ("Mirziyoev", "PERSON")]),
+                  ("Milziyoev\u2019s plan.", [("Milziyoev\u2019s", "ORG")]),
+                  ("Kazakhstan and Kyrgyzstan and Austria and Australia.",
+                   [("Kazakhstan", "GPE"), ("Kyrgyzstan", "GPE"), ("Austria", "GPE"),
+                    ("Australia", "GPE")]))
+    person = by_alias(ents, "Mirziyoyev")
+    assert set(person.aliases) == {"Mirziyoyev", "Mirziyoev", "Milziyoev"}
+    assert person.label == "PERSON"
+    for a, b in (("Kazakhstan", "Kyrgyzstan"), ("Austria", "Australia")):
+        assert by_alias(ents, a) is not by_alias(ents, b)
+
+
+def test_ambiguous_short_forms_stay_apart():
+    ents = corpus(("Gurbanguly Berdymukhamedov and Serdar Berdymukhamedov.",
+                   [("Gurbanguly Berdymukhamedov", "PERSON"),
+                    ("Serdar Berdymukhamedov", "PERSON")]),
+                  ("Berdymukhamedov spoke.", [("Berdymukhamedov", "PERSON")]))
+    short = by_alias(ents, "Berdymukhamedov")
+    assert short.aliases == ["Berdymukhamedov"]
+
+
+def test_demonyms_and_majority_labels():
+    ents = corpus(("Uzbekistan said.", [("Uzbekistan", "ORG")]),
+                  ("Uzbekistan agreed.", [("Uzbekistan", "GPE")]),
+                  ("Uzbekistan\u2019s view.", [("Uzbekistan\u2019s", "NORP")]),
+                  ("The Uzbek side.", [("Uzbek", "NORP")]),
+                  ("The US and the U.S. agree.", [("US", "GPE"), ("U.S.", "GPE")]))
+    uzbekistan = by_alias(ents, "Uzbekistan")
+    assert uzbekistan.label == "GPE" and len(uzbekistan.mentions) == 4
+    assert "Uzbek" in uzbekistan.aliases
+    assert by_alias(ents, "US") is by_alias(ents, "U.S.")
+    assert len([e for e in ents if "Uzbekistan" in e.aliases]) == 1
+
+
+def test_related_entities_share_sentences():
+    ents = corpus(("Putin met Tokayev in Moscow.", [("Putin", "PERSON"), ("Tokayev", "PERSON"),
+                                                    ("Moscow", "GPE")]),
+                  ("Putin returned.", [("Putin", "PERSON")]))
+    putin = by_alias(ents, "Putin")
+    assert {i for i, _ in putin.related} == {by_alias(ents, "Tokayev").id,
+                                              by_alias(ents, "Moscow").id}
+
+
+@pytest.fixture()
+def seed_entities(seed_index):
+    return seed_index.entities
+
+
+def test_seed_resolution(seed_entities):
+    mirziyoyev = [e for e in seed_entities if {"Mirziyoyev", "Mirziyoev", "Milziyoev"}
+                  & set(e.aliases)]
+    assert len(mirziyoyev) == 1 and mirziyoyev[0].label == "PERSON"
+    assert {"Mirziyoyev", "Mirziyoev", "Milziyoev"} <= set(mirziyoyev[0].aliases)
+    uzbekistan = [e for e in seed_entities if "Uzbekistan" in e.aliases]
+    assert len(uzbekistan) == 1 and uzbekistan[0].label == "GPE"
+    kazakhstan = by_alias(seed_entities, "Kazakhstan")
+    assert kazakhstan is not by_alias(seed_entities, "Kyrgyzstan")
+    assert kazakhstan.label == "GPE"
+    ids = [e.id for e in seed_entities]
+    assert len(ids) == len(set(ids))

@@ -1,0 +1,65 @@
+"""Facts in /ask and the /entities endpoints, over the seed corpus."""
+
+from citeqa.facts import lookup
+
+
+def test_tenge_question_cites_kazakhstan_values(client, seed_index):
+    data = client.post("/ask", json={"question": "By how much did the Kazakh tenge fall?"})
+    body = data.get_json()
+    kazakhstan = next(f for f in body["facts"] if f["entity"] == "Kazakhstan")
+    assert kazakhstan["label"] == "GPE" and kazakhstan["reason"] == "question"
+    value = next(v for v in kazakhstan["values"] if v["text"] == "14%")
+    doc = seed_index.documents[value["passage_id"].split("#")[0]]
+    assert doc.text[value["start"]:value["end"]] == "14%"
+    assert "14%" in value["sentence"] and "Kazakhstan" in value["sentence"]
+    assert value["passage_id"] in [p["id"] for p in body["passages"]]
+
+
+def test_facts_cite_only_existing_passages(client, seed_index):
+    known = {p.id for p in seed_index.passages}
+    for question in ("Who is the new president of Turkmenistan?",
+                     "When did Putin meet Tokayev in Moscow?",
+                     "What did Uzbek Foreign Minister Kamilov say?"):
+        facts = client.post("/ask", json={"question": question}).get_json()["facts"]
+        assert facts
+        for fact in facts:
+            assert set(fact["passages"]) <= known
+            assert {v["passage_id"] for v in fact["values"]} <= known
+            assert {r["passage_id"] for r in fact["roles"]} <= known
+
+
+def test_question_and_answer_entities_come_first(client):
+    body = client.post("/ask", json={"question": "Who is the new president of Turkmenistan?"})
+    facts = body.get_json()["facts"]
+    assert facts[0]["entity"] == "Turkmenistan" and facts[0]["reason"] == "question"
+    assert any(f["reason"] == "answer" and "Berdymukhamedov" in f["entity"] for f in facts)
+
+
+def test_misspelt_name_finds_the_right_passages(client, seed_index):
+    body = client.post("/ask", json={"question": "When did Milziyoev visit the United States?",
+                                     "explain": True}).get_json()
+    assert "mirziyoyev" in [t for t, _ in body["explain"]["expansions"]["milziyoev"]]
+    assert "Mirziyoev visited the United States" in body["passages"][0]["text"]
+    assert body["answer"]["text"] == "2018"
+
+
+def test_lookup_by_alias_demonym_and_spelling(seed_index):
+    assert lookup(seed_index, "Uzbek").name == "Uzbekistan"
+    assert lookup(seed_index, "the Kazakh").name == "Kazakhstan"
+    assert lookup(seed_index, "Mirziyoyev\u2019s").label == "PERSON"
+    assert lookup(seed_index, "Milzioyev").label == "PERSON"
+    assert lookup(seed_index, "Canada") is None
+
+
+def test_entities_listing_and_sheet(client):
+    listing = client.get("/entities", query_string={"q": "kaz"}).get_json()["entities"]
+    assert [e["entity"] for e in listing][:1] == ["Kazakhstan"]
+    people = client.get("/entities", query_string={"label": "person"}).get_json()["entities"]
+    assert people and all(e["label"] == "PERSON" for e in people)
+    sheet = client.get(f"/entities/{listing[0]['id']}").get_json()
+    assert sheet["mentions"] == len(sheet["values"]) or sheet["values"]
+    assert {"id", "entity", "label", "aliases", "mentions", "documents", "passages", "roles",
+            "related", "values"} <= set(sheet)
+    assert client.get("/entities/nope").get_json()["error"]["code"] == "entity_not_found"
+    bad = client.get("/entities", query_string={"label": "SPACESHIP"})
+    assert bad.status_code == 400
