@@ -18,7 +18,8 @@ def test_ask_post_returns_the_documented_shape(client, seed_index):
     scores = [p["score"] for p in data["passages"]]
     assert scores == sorted(scores, reverse=True)
     for p in data["passages"]:
-        assert set(p) == {"id", "doc_id", "title", "rank", "score", "text", "start", "end",
+        assert set(p) == {"id", "doc_id", "title", "date", "source", "rank", "score", "text",
+                          "start", "end",
                           "entities"}
         text = seed_index.documents[p["doc_id"]].text
         assert text[p["start"]:p["end"]] == p["text"]

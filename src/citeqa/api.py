@@ -86,7 +86,9 @@ def _ask_params() -> tuple[str, int, bool]:
 
 def hit_json(index: Index, hit: Hit) -> dict[str, Any]:
     p = hit.passage
-    return {"id": p.id, "doc_id": p.doc_id, "title": index.documents[p.doc_id].title,
+    doc = index.documents[p.doc_id]
+    return {"id": p.id, "doc_id": p.doc_id, "title": doc.title,
+            "date": doc.metadata.get("date"), "source": doc.metadata.get("source"),
             "rank": hit.rank, "score": hit.score, "text": p.text, "start": p.start,
             "end": p.end, "entities": [asdict(e) for e in hit.annotation.entities]}
 

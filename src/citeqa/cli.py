@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -47,8 +49,26 @@ def _report(report: builder.BuildReport) -> None:
     click.echo(f"indexed {report.documents} documents, {report.passages} passages, "
                f"{report.entities} entity mentions in {report.seconds:.1f}s "
                f"-> version {report.version}", err=True)
+    click.echo(f"  added {len(report.added)}, changed {len(report.changed)}, removed "
+               f"{len(report.removed)}, unchanged {report.unchanged}, skipped "
+               f"{len(report.skipped)}; spaCy ran on {report.annotated} documents", err=True)
     for skipped in report.skipped:
         click.echo(f"  skipped {skipped.path}: {skipped.reason}", err=True)
+
+
+def _progress():
+    """A one-line progress meter on a terminal; nothing when stderr is piped."""
+    if not sys.stderr.isatty():
+        return None
+    started = time.monotonic()
+
+    def show(done: int, total: int, passages: int) -> None:
+        rate = max(time.monotonic() - started, 1e-6)
+        click.echo(f"\r  annotating {done}/{total} documents, {passages} passages "
+                   f"({done / rate:.1f} docs/s, {passages / rate:.0f} passages/s)",
+                   err=True, nl=done == total)
+
+    return show
 
 
 def ensure_index(config: Config) -> index_store.Index:
@@ -56,7 +76,7 @@ def ensure_index(config: Config) -> index_store.Index:
     reason = builder.needs_build(config)
     if reason:
         click.echo(f"building the index: {reason}", err=True)
-        _report(builder.build(config))
+        _report(builder.build(config, progress=_progress()))
     return index_store.load(Path(config.index))
 
 
@@ -68,10 +88,37 @@ def main() -> None:
 
 @main.command("index")
 @corpus_options
+@click.option("--full", is_flag=True, help="re-annotate every document, ignoring the cache")
 @_handle_errors
-def index_cmd(corpus, index_dir, model) -> None:
-    """Build the index from the corpus folder."""
-    _report(builder.build(_config(corpus=corpus, index=index_dir, model=model)))
+def index_cmd(corpus, index_dir, model, full) -> None:
+    """Build the index from the corpus folder (incrementally)."""
+    _report(builder.build(_config(corpus=corpus, index=index_dir, model=model), full=full,
+                          progress=_progress()))
+
+
+@main.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@corpus_options
+@_handle_errors
+def add_cmd(paths, corpus, index_dir, model) -> None:
+    """Copy files or folders into the corpus, then re-index."""
+    config = _config(corpus=corpus, index=index_dir, model=model)
+    root = Path(config.corpus)
+    for path in paths:
+        if not path.exists():
+            raise CliError(f"{path}: no such file or folder")
+    root.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        target = root / path.name
+        try:
+            if path.is_dir():
+                shutil.copytree(path, target, dirs_exist_ok=True)
+            else:
+                shutil.copy2(path, target)
+        except OSError as exc:
+            raise CliError(f"{path}: could not copy into {root}: {exc.strerror or exc}") from None
+        click.echo(f"added {path} -> {target}", err=True)
+    _report(builder.build(config, progress=_progress()))
 
 
 @main.command()

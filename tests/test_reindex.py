@@ -1,0 +1,105 @@
+"""Incremental re-indexing, deletion, and crash safety of the index build."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import SEED, make_corpus
+
+from citeqa import build as builder
+from citeqa import index as index_store
+from citeqa.config import Config
+
+CITEQA = Path(sys.executable).with_name("citeqa")
+A = "Alpha news\nKazakhstan's tenge fell 14% in March, the central bank said on Monday.\n"
+B = "Beta news\nUzbek President Mirziyoyev visited Washington in 2018 for talks.\n"
+
+
+def config_for(tmp_path, files):
+    corpus = make_corpus(tmp_path / "corpus", files)
+    return Config.load({"corpus": corpus, "index": tmp_path / "index"}, environ={})
+
+
+def no_spacy(*args, **kwargs):
+    raise AssertionError("spaCy must not run for unchanged documents")
+
+
+def test_unchanged_corpus_does_no_spacy_work(tmp_path, monkeypatch):
+    config = config_for(tmp_path, {"a.txt": A, "b.txt": B})
+    first = builder.build(config)
+    assert first.annotated == 2 and first.added == ["a", "b"]
+    before = index_store.load(config.index)
+
+    monkeypatch.setattr(builder, "load_model", no_spacy)
+    monkeypatch.setattr(builder, "annotate", no_spacy)
+    second = builder.build(config)
+    assert second.annotated == 0
+    assert second.unchanged == 2 and not (second.added or second.changed or second.removed)
+    after = index_store.load(config.index)
+    assert after.passages == before.passages and after.annotations == before.annotations
+    assert [e.id for e in after.entities] == [e.id for e in before.entities]
+
+
+def test_changed_new_and_deleted_documents(tmp_path):
+    config = config_for(tmp_path, {"a.txt": A, "b.txt": B})
+    builder.build(config)
+    (config.corpus / "a.txt").write_text(A + "Analysts expect more volatility.\n")
+    (config.corpus / "c.txt").write_text("Gamma news\nTajikistan hosts a Russian base.\n")
+    (config.corpus / "b.txt").unlink()
+    report = builder.build(config)
+    assert report.changed == ["a"] and report.added == ["c"] and report.removed == ["b"]
+    assert report.annotated == 2 and report.unchanged == 0
+    index = index_store.load(config.index)
+    assert sorted(index.documents) == ["a", "c"]
+    assert all(p.doc_id != "b" for p in index.passages)
+    assert not any("Mirziyoyev" in e.aliases for e in index.entities)
+    cached = list((config.index / builder.CACHE_DIR).glob("*/*/*.json"))
+    assert len(cached) == 2  # b's and a's old entries are pruned
+
+
+def test_full_rebuild_ignores_the_cache(tmp_path):
+    config = config_for(tmp_path, {"a.txt": A, "b.txt": B})
+    builder.build(config)
+    assert builder.build(config, full=True).annotated == 2
+
+
+def test_progress_is_reported_per_document(tmp_path):
+    config = config_for(tmp_path, {"a.txt": A, "b.txt": B})
+    seen = []
+    builder.build(config, progress=lambda done, total, passages: seen.append((done, total)))
+    assert seen == [(1, 2), (2, 2)]
+
+
+def test_cli_index_prints_the_summary(tmp_path):
+    config = config_for(tmp_path, {"a.txt": A, "bad.txt": b"\x00"})
+    args = [str(CITEQA), "index", "--corpus", str(config.corpus), "--index", str(config.index)]
+    out = subprocess.run(args, capture_output=True, text=True, check=True)
+    assert "added 1, changed 0, removed 0, unchanged 0, skipped 1" in out.stderr
+    assert "skipped bad.txt: binary file" in out.stderr
+    assert "\r" not in out.stderr  # no progress meter when piped
+    again = subprocess.run(args, capture_output=True, text=True, check=True)
+    assert "unchanged 1" in again.stderr and "spaCy ran on 0 documents" in again.stderr
+
+
+def test_kill_during_a_build_leaves_the_old_index_serving(tmp_path):
+    config = config_for(tmp_path, {"seed.txt": SEED.read_text()})
+    old = builder.build(config).version
+    text = SEED.read_text()
+    for n in range(12):  # enough new documents to keep spaCy busy for several seconds
+        (config.corpus / f"copy{n}.txt").write_text(f"Copy {n}\n{text}\nEdition {n}.\n")
+    proc = subprocess.Popen([str(CITEQA), "index", "--corpus", str(config.corpus),
+                             "--index", str(config.index)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(4.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert index_store.current_version(config.index) == old
+    survivor = index_store.load(config.index)
+    assert list(survivor.documents) == ["seed"]
+    report = builder.build(config)  # the next run completes and cleans up
+    assert report.documents == 13
+    assert not [p for p in os.listdir(config.index) if p.startswith(".")]
+    assert not list((config.index / builder.CACHE_DIR).rglob(".tmp-*"))
