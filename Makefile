@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: serve test lint index bench install clean
+.PHONY: serve test lint index bench install browser clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +28,12 @@ serve: install
 lint: install
 	$(BIN)/ruff check src tests bench
 
-test: install
+# Browser tests drive Debian's Chromium with Playwright; never `playwright install`.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		$(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest
 

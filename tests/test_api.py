@@ -19,8 +19,9 @@ def test_ask_post_returns_the_documented_shape(client, seed_index):
     assert scores == sorted(scores, reverse=True)
     for p in data["passages"]:
         assert set(p) == {"id", "doc_id", "title", "date", "source", "rank", "score", "text",
-                          "start", "end",
-                          "entities"}
+                          "start", "end", "entities", "matches"}
+        for s, e in p["matches"]:
+            assert p["start"] <= s < e <= p["end"]
         text = seed_index.documents[p["doc_id"]].text
         assert text[p["start"]:p["end"]] == p["text"]
         assert p["id"].startswith(SEED_ID + "#")

@@ -90,7 +90,8 @@ def hit_json(index: Index, hit: Hit) -> dict[str, Any]:
     return {"id": p.id, "doc_id": p.doc_id, "title": doc.title,
             "date": doc.metadata.get("date"), "source": doc.metadata.get("source"),
             "rank": hit.rank, "score": hit.score, "text": p.text, "start": p.start,
-            "end": p.end, "entities": [asdict(e) for e in hit.annotation.entities]}
+            "end": p.end, "entities": [asdict(e) for e in hit.annotation.entities],
+            "matches": [list(m) for m in hit.matches]}
 
 
 def response_json(index: Index, response: Response) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from .api import register_errors
 from .config import Config
 from .index import Index
 from .service import IndexHolder
+from .web import bp as web_bp
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -38,6 +39,7 @@ def create_app(config: Config | None = None, index: Index | None = None,
     app.extensions["citeqa.index"] = IndexHolder(config.index, config.reload_interval, index)
     app.extensions["citeqa.nlp"] = nlp
     app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
     register_errors(app)
 
     @app.after_request

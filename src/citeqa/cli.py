@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import shutil
@@ -89,11 +90,15 @@ def main() -> None:
 @main.command("index")
 @corpus_options
 @click.option("--full", is_flag=True, help="re-annotate every document, ignoring the cache")
+@click.option("--json", "as_json", is_flag=True, help="also print the build report as JSON")
 @_handle_errors
-def index_cmd(corpus, index_dir, model, full) -> None:
+def index_cmd(corpus, index_dir, model, full, as_json) -> None:
     """Build the index from the corpus folder (incrementally)."""
-    _report(builder.build(_config(corpus=corpus, index=index_dir, model=model), full=full,
-                          progress=_progress()))
+    report = builder.build(_config(corpus=corpus, index=index_dir, model=model), full=full,
+                           progress=_progress())
+    _report(report)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(report)))
 
 
 @main.command("add")

@@ -61,6 +61,8 @@ class Hit:
     rank: int
     score: float
     matched_terms: tuple[str, ...]
+    # Document offsets of the words that matched the question (for highlighting).
+    matches: tuple[tuple[int, int], ...] = ()
 
 
 @functools.lru_cache(maxsize=4)
@@ -119,9 +121,12 @@ def search(index: Index, query: Query, k: int) -> list[Hit]:
     hits = []
     for rank, (i, score) in enumerate(index.postings.top(terms, k, boosts), start=1):
         passage = index.passages[i]
-        present = {stands_for[t] for t in index.analyzer.terms(passage.text) if t in stands_for}
+        spans = [(s, e, t) for s, e, t in index.analyzer.spans(passage.text, passage.start)
+                 if t in stands_for]
+        present = {stands_for[t] for _, _, t in spans}
         hits.append(Hit(passage=passage, annotation=index.annotations[i], rank=rank,
                         score=round(score, 4),
                         matched_terms=tuple(t for t in dict.fromkeys(query.terms)
-                                            if t in present)))
+                                            if t in present),
+                        matches=tuple((s, e) for s, e, _ in spans)))
     return hits

@@ -1,0 +1,217 @@
+"""The asker's page in real headless Chromium (Debian's, driven by Playwright).
+
+Screenshots of every test land in tests/artifacts/ (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from citeqa.app import create_app
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+# Flags for a closed network: without the background-networking ones Chromium keeps
+# trying to reach its update and sync hosts.
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SOM = "By how much did the Kyrgyz som fall?"
+
+
+@pytest.fixture(scope="module")
+def live_url(seed_config, seed_index, nlp):
+    app = create_app(seed_config, seed_index, nlp)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.dialogs = []
+    page.errors = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text
+            and page.errors.append(m.text))
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = re.sub(r"[^\w.-]+", "_", request.node.name)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    context.close()
+    assert page.errors == [], page.errors
+
+
+def ask_by_typing(page: Page, question: str) -> None:
+    page.locator("#q").fill(question)
+    page.keyboard.press("Enter")
+
+
+def test_ask_by_typing_and_pressing_enter(page, live_url):
+    page.goto(live_url + "/")
+    expect(page.locator("#q")).to_be_focused()
+    ask_by_typing(page, SOM)
+    expect(page.locator(".answer-text")).to_have_text("15%")
+    expect(page).to_have_url(re.compile(r"/\?q=By\+how\+much|/\?q=By%20how%20much"))
+    expect(page.locator("#status")).to_contain_text("Answer: 15%")
+    expect(page.locator(".answer-sentence .answer-hl")).to_have_text("15%")
+    expect(page.locator(".answer-meta a.cite")).to_contain_text("central-asia-russia-ukraine#")
+    first = page.locator(".passage").first
+    expect(first.locator(".answer-hl")).to_have_count(1)
+    expect(first.locator("mark.ent-GPE").first).to_be_visible()
+    expect(first.locator(".term").first).to_be_visible()
+    expect(page.locator(".legend")).to_contain_text("GPE")
+    expect(page.locator(".fact h3").first).to_contain_text("Kyrgyzstan")
+    expect(page.locator("#recent-list")).to_contain_text(SOM)
+
+
+def test_shared_url_answers_on_load_and_citation_opens_the_passage(page, live_url):
+    page.goto(live_url + "/?q=" + SOM.replace(" ", "+"))
+    expect(page.locator(".answer-text")).to_have_text("15%")
+    href = page.locator(".answer-meta a.cite").get_attribute("href")
+    page.locator(".answer-meta a.cite").click()
+    expect(page).to_have_url(live_url + href)
+    target = page.locator(".doc-passage.target")
+    expect(target).to_have_count(1)
+    expect(target).to_contain_text("the somme in Kyrgyzstan has fallen by 15%")
+    expect(target).to_be_in_viewport()
+    expect(target).to_be_focused()
+    expect(page.locator("#doc-title")).to_contain_text("Central Asian countries")
+
+
+def test_fact_value_jumps_to_its_passage(page, live_url):
+    page.goto(live_url + "/?q=" + SOM.replace(" ", "+"))
+    link = page.locator(".fact .values a.cite").first
+    expect(link).to_be_visible()
+    passage_id = link.get_attribute("aria-label").removeprefix("cited in passage ")
+    link.click()
+    target = page.locator(f'[id="passage-{passage_id}"]')
+    expect(target).to_have_class(re.compile("flash"))
+    expect(target).to_be_focused()
+
+
+def test_refusal_says_the_documents_do_not_cover_it(page, live_url):
+    page.goto(live_url + "/")
+    ask_by_typing(page, "Who is the prime minister of Canada?")
+    expect(page.locator(".refusal")).to_have_text("The documents do not cover this question.")
+    expect(page.locator(".reason")).to_contain_text("Canada")
+    expect(page.locator("#status")).to_contain_text("No answer")
+    expect(page.locator(".answer-text")).to_have_count(0)
+    assert page.locator(".passage").count() == page.locator(".passage.weak").count()
+
+
+@pytest.mark.parametrize("evil", ["<img src=x onerror=alert(1)>",
+                                  "<script>alert('x')</script> Kazakhstan tenge?"])
+def test_markup_in_a_question_is_shown_as_text_and_runs_nothing(page, live_url, evil):
+    page.goto(live_url + "/")
+    ask_by_typing(page, evil)
+    expect(page.locator("#status")).not_to_have_text("")
+    expect(page.locator("#status")).not_to_contain_text("Searching")
+    expect(page.locator("#recent-list button").first).to_have_text(evil)
+    assert page.locator("img").count() == 0
+    assert page.locator("main script").count() == 0
+    page.goto(live_url + "/?q=" + evil.replace(" ", "+"))
+    expect(page.locator("#q")).to_have_value(evil)
+    page.wait_for_timeout(300)
+    assert page.dialogs == []
+
+
+def test_keyboard_only(page, live_url):
+    page.goto(live_url + "/")
+    page.keyboard.type(SOM)  # the box has focus on load
+    page.keyboard.press("Enter")
+    expect(page.locator(".answer-text")).to_have_text("15%")
+    for _ in range(40):  # Tab forward to the answer's citation
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.closest('.answer-meta') !== null")
+        if focused:
+            break
+    else:
+        raise AssertionError("the answer's citation is not reachable with Tab")
+    page.keyboard.press("Enter")
+    target = page.locator(".doc-passage.target")
+    expect(target).to_be_focused()
+    page.go_back()
+    expect(page.locator(".answer-text")).to_have_text("15%")
+
+
+def test_server_error_and_timeout_states(page, live_url):
+    page.route("**/ask", lambda route: route.fulfill(
+        status=503, content_type="application/json",
+        body=json.dumps({"error": {"code": "index_unavailable",
+                                   "message": "no index yet: run 'citeqa index'"}})))
+    page.goto(live_url + "/")
+    ask_by_typing(page, SOM)
+    expect(page.locator("#status")).to_have_text(
+        "The question could not be answered: no index yet: run 'citeqa index'")
+    expect(page.locator("#results")).to_be_hidden()
+
+    page.unroute("**/ask")
+    page.route("**/ask", lambda route: route.abort())
+    ask_by_typing(page, SOM + " ")
+    expect(page.locator("#status")).to_contain_text("Could not reach the citeqa server")
+
+    def short_timeout(route):
+        html = route.fetch().text().replace('content="15000"', 'content="400"')
+        route.fulfill(status=200, content_type="text/html", body=html)
+
+    page.unroute("**/ask")
+    page.route(live_url + "/", short_timeout)
+    page.route("**/ask", lambda route: None)  # never answers
+    page.goto(live_url + "/")
+    ask_by_typing(page, SOM)
+    expect(page.locator("#status")).to_contain_text("did not answer within 0.4 seconds")
+    expect(page.locator("#ask-button")).to_be_enabled()
+
+
+def test_empty_question_is_explained(page, live_url):
+    page.goto(live_url + "/")
+    page.keyboard.press("Enter")
+    expect(page.locator("#status")).to_have_text("Type a question first.")
+
+
+def test_phone_width_has_no_horizontal_scroll(browser, live_url):
+    context = browser.new_context(viewport={"width": 360, "height": 780})
+    phone = context.new_page()
+    phone.goto(live_url + "/?q=" + SOM.replace(" ", "+"))
+    expect(phone.locator(".answer-text")).to_have_text("15%")
+    ARTIFACTS.mkdir(exist_ok=True)
+    phone.screenshot(path=str(ARTIFACTS / "phone.png"), full_page=True)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    context.close()
+
+
+def test_unknown_document_page_says_so(page, live_url):
+    page.goto(live_url + "/read/no-such-doc#p1")
+    expect(page.locator("#read-status")).to_contain_text("no document with id 'no-such-doc'")
+
+
+def test_page_headers_are_strict(live_url):
+    import urllib.request
+
+    with urllib.request.urlopen(live_url + "/") as resp:
+        csp = resp.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "'unsafe-inline'" not in csp
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        html = resp.read().decode()
+    assert "<script>" not in html and " style=" not in html and "http" not in html.replace(
+        'content="width=device-width', "")
