@@ -79,7 +79,7 @@ def test_why_questions_answer_with_a_sentence(small, nlp):
 
 
 @pytest.mark.parametrize(("question", "reason"), [
-    ("Who is the prime minister of Canada?", "never mention 'Canada'"),
+    ("Who is the prime minister of Canada?", "'Canada'"),
     ("What is the population of Uzbekistan?", "population"),
     ("What colour are the trains in Oslo?", "never mention"),
     ("how does photosynthesis work in green plants?", "contain only 14%"),
@@ -117,3 +117,14 @@ def test_explain_traces_without_changing_the_answer(small, nlp):
 def test_explain_of_a_refusal_gives_the_reason(small, nlp):
     response = answer_of(small, nlp, "Who is the prime minister of Canada?", explain=True)
     assert response.explain["decision"] == response.no_answer_reason
+
+
+def test_untagged_name_next_to_the_asked_role(nlp, tmp_path):
+    corpus = make_corpus(tmp_path / "c", {"m.txt": (
+        "City news\nSobyanin, mayor of Moscow, said on April 18th that about 200,000 Russian "
+        "employees of foreign companies were at risk of losing their jobs because of the "
+        "sanctions, and that the city would help them find new work quickly.\n")})
+    config = Config.load({"corpus": corpus, "index": tmp_path / "i"}, environ={})
+    builder.build(config)
+    response = ask(index_store.load(config.index), nlp, "Who is the mayor of Moscow?", 5)
+    assert response.answer is not None and response.answer.text == "Sobyanin"

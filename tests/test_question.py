@@ -26,6 +26,7 @@ CASES = [
     ("What is the population of Uzbekistan?", "what", ("CARDINAL",), "entity",
      {"attribute": "population"}),
     ("Which Japanese foreign minister held a conference?", "which", ("PERSON",), "entity", {}),
+    ("Who is the mayor of Moscow?", "who", ("PERSON",), "entity", {"head": "mayor"}),
     ("What principle does Turkmenistan adhere to?", "what", (), "phrase",
      {"head": "principle"}),
     ("Why did Kazakhstan cancel the parade?", "why", (), "clause", {}),

@@ -40,6 +40,9 @@ COMPATIBLE = {"PERSON": {"ORG", "NORP"}, "GPE": {"ORG", "NORP", "LOC", "PERSON"}
               "DATE": {"TIME", "CARDINAL"}, "TIME": {"DATE"},
               "CARDINAL": {"QUANTITY", "MONEY"}, "QUANTITY": {"CARDINAL"},
               "MONEY": {"CARDINAL", "QUANTITY"}, "PERCENT": {"CARDINAL"}}
+# A capitalised noun chunk the model left untagged: a possible answer for name questions.
+NAME = "NAME"
+NAME_LABELS = {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP"}
 _LEADING = re.compile(r"(?:(?:the|a|an|its|their|his|her|this|that|these|those|our|"
                       r"so-called)\s+)+", re.I)
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
@@ -94,6 +97,8 @@ def _norm(text: str) -> str:
 def type_score(label: str, expected: tuple[str, ...]) -> float:
     if not expected:
         return 0.5
+    if label == NAME:  # an untagged proper name: the type is unknown, so a weak match
+        return 0.4 if expected[0] in NAME_LABELS else 0.0
     if label == expected[0]:
         return 1.0
     if label in expected:
@@ -182,10 +187,25 @@ def _coordinations(text: str, chunks: list[tuple[int, int]]) -> list[tuple[int, 
     return runs
 
 
+def _untagged_names(index: Index, hit: Hit, sent: tuple[int, int], ents, question_terms):
+    """Capitalised noun chunks spaCy did not tag ("Sobyanin, mayor of Moscow")."""
+    doc_text = index.documents[hit.passage.doc_id].text
+    for s, e in hit.annotation.noun_chunks:
+        if not (sent[0] <= s and e <= sent[1]) or any(x.start < e and s < x.end for x in ents):
+            continue
+        s2, e2 = _trim_phrase(index, doc_text, s, e, question_terms)
+        words = doc_text[s2:e2].split()
+        if words and all(w[:1].isupper() for w in words) and not _question_terms_only(
+                index, doc_text[s2:e2], question_terms):
+            yield doc_text[s2:e2], NAME, s2, e2
+
+
 def _entity_candidates(index: Index, hit: Hit, sent: tuple[int, int],
                        analysis: QuestionAnalysis, question_terms: set[str]):
     doc_text = index.documents[hit.passage.doc_id].text
     ents = [e for e in hit.annotation.entities if sent[0] <= e.start and e.end <= sent[1]]
+    if analysis.expected[:1] and analysis.expected[0] in NAME_LABELS:
+        yield from _untagged_names(index, hit, sent, ents, question_terms)
     for i, ent in enumerate(ents):
         if _question_terms_only(index, ent.text, question_terms):
             continue

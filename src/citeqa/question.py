@@ -118,8 +118,8 @@ def analyze(nlp: Language, text: str) -> QuestionAnalysis:
     entities = tuple(QuestionEntity(e.text, e.label_) for e in doc.ents
                      if e.text.lower() not in WH_WORDS and not e.text.lower().startswith("what"))
     head, expected, kind, plural, nouns = None, (), "phrase", False, []
-
     attribute = None
+
     if wh in ("what", "which") and wh_i is not None:
         nouns, after = _noun_run(doc, wh_i + 1)
         if not nouns and after < len(doc) and doc[after].lemma_ == "be":
@@ -140,8 +140,14 @@ def analyze(nlp: Language, text: str) -> QuestionAnalysis:
                 expected = ("PERCENT", "MONEY", "QUANTITY", "CARDINAL")
         else:
             kind = "clause"  # how did X vote / how does it work: manner
-    elif wh in WH_DEFAULT:
+    elif wh in WH_DEFAULT and wh_i is not None:
         expected, kind = WH_DEFAULT[wh], "entity"
+        after = wh_i + 1
+        if wh == "who" and after < len(doc) and doc[after].lemma_ == "be":
+            # "Who is the mayor of Moscow?": the role noun is the answer's head.
+            role, _ = _noun_run(doc, after + 1)
+            if role and role[-1].pos_ == "NOUN":
+                head = role[-1].lemma_.lower()
     elif wh == "why":
         kind = "clause"
 
