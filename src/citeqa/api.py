@@ -135,12 +135,17 @@ def documents():
         for d in index.documents.values()]})
 
 
+def _found(mapping: dict, key: str, what: str):
+    """``mapping[key]``, or a JSON 404 naming what was not found."""
+    if key not in mapping:
+        raise ApiError(404, f"{what}_not_found", f"no {what} with id {key!r}")
+    return mapping[key]
+
+
 @bp.get("/documents/<path:doc_id>")
 def document(doc_id: str):
     index = _index()
-    doc = index.documents.get(doc_id)
-    if doc is None:
-        raise ApiError(404, "document_not_found", f"no document with id {doc_id!r}")
+    doc = _found(index.documents, doc_id, "document")
     return jsonify({"id": doc.id, "title": doc.title, "path": doc.path,
                     "metadata": doc.metadata, "text": doc.text,
                     "passages": [{"id": p.id, "n": p.n, "start": p.start, "end": p.end}
@@ -151,7 +156,7 @@ def document(doc_id: str):
 def entities():
     index = _index()
     label = request.args.get("label") or None
-    if label is not None and label.upper() not in {e.label for e in index.entities}:
+    if label is not None and label.upper() not in index.entity_labels:
         raise ApiError(400, "invalid_parameter", f"no entity has the label {label!r}")
     limit = _int_param(request.args.get("limit", 50), "limit", 1, 500)
     found = facts.search(index, request.args.get("q", ""), label and label.upper(), limit)
@@ -163,9 +168,7 @@ def entities():
 @bp.get("/entities/<path:entity_id>")
 def entity(entity_id: str):
     index = _index()
-    found = index.entity_by_id.get(entity_id)
-    if found is None:
-        raise ApiError(404, "entity_not_found", f"no entity with id {entity_id!r}")
+    found = _found(index.entity_by_id, entity_id, "entity")
     return jsonify(asdict(facts.sheet(index, found, max_values=None, max_passages=None)))
 
 

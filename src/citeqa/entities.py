@@ -24,12 +24,10 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from .annotate import Annotation
+from .annotate import VALUE_LABELS, Annotation
 from .demonyms import ABBREVIATIONS, DEMONYMS
 from .passages import Passage
 
-VALUE_LABELS = frozenset({"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL",
-                          "CARDINAL"})
 PERSON_SIMILARITY = 85.0
 OTHER_SIMILARITY = 95.0
 MIN_FUZZY_CHARS = 5

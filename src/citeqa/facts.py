@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from .entities import ABBREVIATIONS, VALUE_LABELS, CanonicalEntity, clean_surface, demonym_place
+from .annotate import VALUE_LABELS
+from .entities import ABBREVIATIONS, CanonicalEntity, clean_surface, demonym_place
 from .index import Index
 
 LOOKUP_SIMILARITY = 85.0

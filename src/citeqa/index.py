@@ -65,6 +65,7 @@ class Index:
             self._by_doc.setdefault(passage.doc_id, []).append(passage)
         self.position = {p.id: i for i, p in enumerate(self.passages)}
         self.entity_by_id = {e.id: e for e in self.entities}
+        self.entity_labels = {e.label for e in self.entities}
         # passage index -> [(start, end, entity id)], to name what a span refers to
         self.mentions_in: dict[int, list[tuple[int, int, str]]] = {}
         for e in self.entities:

@@ -69,8 +69,6 @@ CHANGE_WORDS = {"fall", "rise", "drop", "increase", "decrease", "grow", "decline
                 "depreciate", "appreciate", "gain", "climb", "plunge", "jump", "slump"}
 SAY_VERBS = {"say", "tell", "state", "claim", "announce", "warn", "stress", "emphasize",
              "argue", "report", "explain", "think", "believe", "describe", "call"}
-# Labels that only measure or count; a question naming them is not "about" them.
-VALUE_LABELS = {"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"}
 
 
 @dataclass(frozen=True)
