@@ -19,7 +19,6 @@ import argparse
 import gzip
 import json
 import random
-import re
 import statistics
 import subprocess
 import sys
