@@ -104,6 +104,23 @@ def test_health(client, seed_index):
     assert data["index"]["version"] == seed_index.version
 
 
+def test_documents_are_paged(tmp_path):
+    from conftest import make_corpus
+
+    from citeqa import build as builder
+    from citeqa.app import create_app
+    from citeqa.config import Config
+
+    corpus = make_corpus(tmp_path / "c", {f"d{n}.txt": f"Doc {n}\nBody {n}." for n in range(5)})
+    config = Config.load({"corpus": corpus, "index": tmp_path / "i"}, environ={})
+    builder.build(config)
+    client = create_app(config).test_client()
+    page = client.get("/documents", query_string={"offset": 1, "limit": 2}).get_json()
+    assert page["total"] == 5 and page["offset"] == 1 and page["limit"] == 2
+    assert [d["id"] for d in page["documents"]] == ["d1", "d2"]
+    assert client.get("/documents?limit=0").get_json()["error"]["code"] == "invalid_parameter"
+
+
 def test_documents(client, seed_index):
     listing = client.get("/documents").get_json()["documents"]
     assert [d["id"] for d in listing] == [SEED_ID]

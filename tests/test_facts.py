@@ -63,3 +63,18 @@ def test_entities_listing_and_sheet(client):
     assert client.get("/entities/nope").get_json()["error"]["code"] == "entity_not_found"
     bad = client.get("/entities", query_string={"label": "SPACESHIP"})
     assert bad.status_code == 400
+
+
+def test_ask_caps_long_lists_but_the_entity_sheet_lists_everything(client, seed_index):
+    russia = lookup(seed_index, "Russia")
+    everywhere = list(dict.fromkeys(seed_index.passages[m.passage].id
+                                    for m in russia.mentions))
+    assert len(everywhere) > 20
+    full = client.get(f"/entities/{russia.id}").get_json()
+    assert full["passages"] == everywhere
+    body = client.post("/ask", json={"question": "Why did Russia start the war?"}).get_json()
+    fact = next(f for f in body["facts"] if f["id"] == russia.id)
+    assert fact["passages"] == everywhere[:20]
+    assert fact["mentions"] == len(russia.mentions)
+    shown = [p["id"] for p in body["passages"]]
+    assert fact["values"][0]["passage_id"] in shown  # returned passages' values come first

@@ -129,10 +129,13 @@ def health():
 @bp.get("/documents")
 def documents():
     index = _index()
-    return jsonify({"documents": [
-        {"id": d.id, "title": d.title, "path": d.path, "metadata": d.metadata,
-         "passages": len(index.passages_of(d.id))}
-        for d in index.documents.values()]})
+    offset = _int_param(request.args.get("offset", 0), "offset", 0, 10**9)
+    limit = _int_param(request.args.get("limit", 100), "limit", 1, 1000)
+    page = list(index.documents.values())[offset:offset + limit]
+    return jsonify({"total": len(index.documents), "offset": offset, "limit": limit,
+                    "documents": [{"id": d.id, "title": d.title, "path": d.path,
+                                   "metadata": d.metadata,
+                                   "passages": len(index.passages_of(d.id))} for d in page]})
 
 
 def _found(mapping: dict, key: str, what: str):

@@ -63,8 +63,8 @@ def lookup(index: Index, text: str) -> CanonicalEntity | None:
     surface = clean_surface(text)
     surface = demonym_place(surface) or ABBREVIATIONS.get(surface, surface)
     ids = index.aliases.get(surface.lower())
-    if not ids and len(surface) >= 5 and index.aliases:
-        match = process.extractOne(surface.lower(), list(index.aliases), scorer=fuzz.ratio,
+    if not ids and len(surface) >= 5 and index.alias_keys:
+        match = process.extractOne(surface.lower(), index.alias_keys, scorer=fuzz.ratio,
                                    score_cutoff=LOOKUP_SIMILARITY)
         ids = index.aliases[match[0]] if match else None
     if not ids:
@@ -79,14 +79,19 @@ def question_entities(analysis_entities: Iterable[str], question: str) -> list[s
     return list(dict.fromkeys([*analysis_entities, *(w for w in words if demonym_place(w))]))
 
 
-def alias_terms(index: Index, entity_texts: Iterable[str]) -> dict[str, set[str]]:
+def resolve_named(index: Index, texts: Iterable[str]) -> list[tuple[str, CanonicalEntity]]:
+    """The question's names with the canonical entity each refers to (unknown ones dropped)."""
+    return [(text, entity) for text in texts if (entity := lookup(index, text)) is not None]
+
+
+def alias_terms(index: Index,
+                named: list[tuple[str, CanonicalEntity]]) -> dict[str, set[str]]:
     """A question entity's last term -> the words its other names add ('Kamilov' ->
     'abdulaziz'; 'Milziyoev' -> 'mirziyoyev', 'mirziyoev')."""
     out: dict[str, set[str]] = {}
-    for text in entity_texts:
-        entity = lookup(index, text)
+    for text, entity in named:
         own = index.analyzer.terms(text)
-        if entity is None or not own:
+        if not own:
             continue
         extra = {t for alias in entity.aliases for t in index.analyzer.terms(alias)} - set(own)
         if extra:
@@ -113,15 +118,21 @@ def search(index: Index, prefix: str = "", label: str | None = None,
 def sheet(index: Index, entity: CanonicalEntity, prefer: Iterable[int] = (),
           max_values: int | None = MAX_VALUES,
           max_passages: int | None = MAX_PASSAGES_LISTED) -> FactSheet:
-    """The entity's facts; values from passages in ``prefer`` (indexes, best first) lead."""
-    passage_ids = list(dict.fromkeys(index.passages[m.passage].id for m in entity.mentions))
-    documents = list(dict.fromkeys(index.passages[m.passage].doc_id for m in entity.mentions))
+    """The entity's facts; values from passages in ``prefer`` (indexes, best first) lead.
+
+    ``max_passages`` caps the passages and documents listed (``None``: all of them), so a
+    sheet for an entity with 100k mentions costs no more on /ask than one with ten.
+    """
+    passage_ids = _first_unique((index.passages[m.passage].id for m in entity.mentions),
+                                max_passages)
+    documents = _first_unique((index.passages[m.passage].doc_id for m in entity.mentions),
+                              max_passages)
     related = [RelatedEntity(i, index.entity_by_id[i].name, index.entity_by_id[i].label, n)
                for i, n in entity.related if i in index.entity_by_id]
     return FactSheet(
         id=entity.id, entity=entity.name, label=entity.label, aliases=entity.aliases,
         mentions=len(entity.mentions), documents=documents,
-        passages=passage_ids[:max_passages] if max_passages else passage_ids,
+        passages=passage_ids,
         roles=[{"role": r.role, "affiliation": r.affiliation, "passage_id": r.passage_id}
                for r in entity.roles],
         related=related, values=values(index, entity, list(prefer), max_values))
@@ -131,24 +142,21 @@ def values(index: Index, entity: CanonicalEntity, prefer: list[int],
            limit: int | None) -> list[FactValue]:
     """Dates, amounts, percentages and counts stated in a sentence that mentions the entity,
     those of the ``prefer`` passages first, in their order."""
-    rank = {p: r for r, p in enumerate(prefer)}
-    mentions = sorted(entity.mentions, key=lambda m: (rank.get(m.passage, len(rank)),
-                                                      m.passage, m.start))
     out: list[FactValue] = []
     seen = set()
-    for m in mentions:
-        annotation = index.annotations[m.passage]
+    for p, start in _mentions_preferring(index, entity, prefer):
+        annotation = index.annotations[p]
         starts = [s for s, _ in annotation.sentences]
-        k = bisect.bisect_right(starts, m.start) - 1
+        k = bisect.bisect_right(starts, start) - 1
         if k < 0:
             continue
         s, e = annotation.sentences[k]
-        passage = index.passages[m.passage]
+        passage = index.passages[p]
         text = index.documents[passage.doc_id].text
         for ent in annotation.entities:
             if ent.label in VALUE_LABELS and s <= ent.start and ent.end <= e \
-                    and (m.passage, ent.start) not in seen:
-                seen.add((m.passage, ent.start))
+                    and (p, ent.start) not in seen:
+                seen.add((p, ent.start))
                 out.append(FactValue(ent.text, ent.label, text[s:e].strip(), passage.id,
                                      ent.start, ent.end))
                 if limit and len(out) >= limit:
@@ -156,14 +164,35 @@ def values(index: Index, entity: CanonicalEntity, prefer: list[int],
     return out
 
 
-def facts_for(index: Index, question_entities: Iterable[str], answer_span: tuple | None,
-              passage_indexes: list[int], limit: int = MAX_FACTS) -> list[FactSheet]:
+def _first_unique(items: Iterable[str], limit: int | None) -> list[str]:
+    out: dict[str, None] = {}
+    for item in items:
+        out.setdefault(item)
+        if limit and len(out) >= limit:
+            break
+    return list(out)
+
+
+def _mentions_preferring(index: Index, entity: CanonicalEntity, prefer: list[int]):
+    """(passage, start) of the entity's mentions: in ``prefer`` passages first, then the
+    rest in corpus order -- lazily, so a capped caller stops early."""
+    for p in prefer:
+        for start, _, eid in index.mentions_in.get(p, ()):
+            if eid == entity.id:
+                yield p, start
+    preferred = set(prefer)
+    for m in entity.mentions:
+        if m.passage not in preferred:
+            yield m.passage, m.start
+
+
+def facts_for(index: Index, question_entities: Iterable[CanonicalEntity],
+              answer_span: tuple | None, passage_indexes: list[int],
+              limit: int = MAX_FACTS) -> list[FactSheet]:
     """Entities of the question, of the answer, then the most salient in the passages."""
     chosen: dict[str, str] = {}
-    for text in question_entities:
-        entity = lookup(index, text)
-        if entity:
-            chosen.setdefault(entity.id, "question")
+    for entity in question_entities:
+        chosen.setdefault(entity.id, "question")
     if answer_span is not None:
         p, start, end = answer_span
         for ms, me, eid in index.mentions_in.get(p, ()):

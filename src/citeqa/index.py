@@ -71,10 +71,13 @@ class Index:
         for e in self.entities:
             for m in e.mentions:
                 self.mentions_in.setdefault(m.passage, []).append((m.start, m.end, e.id))
+        for mentions in self.mentions_in.values():
+            mentions.sort()
         self.aliases: dict[str, list[str]] = {}
         for e in self.entities:
             for alias in e.aliases:
                 self.aliases.setdefault(alias.lower(), []).append(e.id)
+        self.alias_keys = list(self.aliases)  # for fuzzy look-ups of misspelt names
 
     def passages_of(self, doc_id: str) -> list[Passage]:
         return self._by_doc.get(doc_id, [])

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import index as index_store
 from .answer import MAX_PASSAGES, MIN_ANSWER_COVERAGE, MIN_COVERAGE, WEIGHTS, Outcome, extract
-from .facts import alias_terms, facts_for, question_entities
+from .facts import alias_terms, facts_for, question_entities, resolve_named
 from .index import Index
 from .question import QuestionAnalysis, analyze
 from .retrieval import Hit, Query, make_query, search
@@ -34,7 +34,8 @@ def ask(index: Index, nlp: Language, question: str, k: int,
         explain: bool = False) -> Response:
     started = time.perf_counter()
     analysis = analyze(nlp, question)
-    named = question_entities([e.text for e in analysis.entities], question)
+    named = resolve_named(index, question_entities([e.text for e in analysis.entities],
+                                                   question))
     query = make_query(index, index.analyzer.terms(question), alias_terms(index, named))
     # The answer may come from any of the top MAX_PASSAGES, and must be among those returned.
     hits = search(index, query, max(k, MAX_PASSAGES))
@@ -44,7 +45,8 @@ def ask(index: Index, nlp: Language, question: str, k: int,
         shown = [*hits[:k - 1], next(h for h in hits if h.passage.id == outcome.answer.passage_id)]
     answer = outcome.answer
     span = (index.position[answer.passage_id], answer.start, answer.end) if answer else None
-    facts = facts_for(index, named, span, [index.position[h.passage.id] for h in shown])
+    facts = facts_for(index, [entity for _, entity in named], span,
+                      [index.position[h.passage.id] for h in shown])
     response = Response(question=question, passages=shown, answer=answer,
                         no_answer_reason=outcome.reason, facts=facts)
     if explain:
