@@ -27,6 +27,9 @@ than a decade before the new government revived it.
 Turkmenistan adheres to its long-term principle of "permanent neutrality" and avoids all \
 public comments on the conflict. Its new president has not travelled abroad since taking \
 office in March.
+The weekly magazine published an article entitled "Silent Stans" on March 26th, pointing \
+out that the five Central Asian countries are walking a tightrope between Russia and \
+Ukraine. The defence minister spoke in Majilis (the lower house of parliament) on Monday.
 """
 
 
@@ -53,6 +56,8 @@ def answer_of(small, nlp, question, **kw):
     ("When did Uzbekistan submit its memorandum on foreign trade?", "July 2019"),
     ("Which two countries have Russian military bases?", "Kyrgyzstan and Tajikistan"),
     ("What principle does Turkmenistan adhere to?", "permanent neutrality"),
+    ("What did the weekly magazine call its article about Central Asia?", "Silent Stans"),
+    ("What is the lower house of parliament called?", "Majilis"),
 ])
 def test_typed_answers_come_from_evidence(small, nlp, question, expected):
     response = answer_of(small, nlp, question)
@@ -82,7 +87,7 @@ def test_why_questions_answer_with_a_sentence(small, nlp):
     ("Who is the prime minister of Canada?", "'Canada'"),
     ("What is the population of Uzbekistan?", "population"),
     ("What colour are the trains in Oslo?", "never mention"),
-    ("how does photosynthesis work in green plants?", "contain only 14%"),
+    ("how does photosynthesis work in green plants?", "the best passages contain only"),
     ("zzyzx qwv?", "no passage contains"),
 ])
 def test_refusals_say_why(small, nlp, question, reason):

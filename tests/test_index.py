@@ -120,3 +120,12 @@ def test_empty_corpus_fails_with_reason(tmp_path):
     config = small_config(tmp_path, **{"bad.txt": ""})
     with pytest.raises(builder.BuildError, match=r"nothing to index .*bad.txt: empty file"):
         builder.build(config)
+
+
+def test_a_new_derived_version_rebuilds_without_losing_the_cache(tmp_path, monkeypatch):
+    config = small_config(tmp_path)
+    builder.build(config)
+    monkeypatch.setattr(index_store, "DERIVED_VERSION", "next")
+    assert "entity/BM25 build version" in builder.needs_build(config)
+    assert builder.build(config).annotated == 0
+    assert builder.needs_build(config) is None

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from .annotate import VALUE_LABELS
 from .index import Index
-from .question import QuestionAnalysis
+from .question import NAME_TYPES, QuestionAnalysis
 from .retrieval import Hit, Query, idf
 
 # Feature weights: set by hand, each change checked on the SQuAD train slice
@@ -35,7 +35,7 @@ MIN_ANSWER_COVERAGE = 0.35
 # Attributes the answer itself expresses; any other ("population") must be stated near it.
 GENERIC_HEADS = {"year", "date", "day", "month", "time", "number", "amount", "name", "kind",
                  "type", "one", "thing", "part", "percentage", "percent"}
-HEAD_SPELLING = 0.9  # a misspelt head noun must be this close to a corpus word
+HEAD_SPELLING = 0.9  # a misspelt attribute must be this close to a corpus word
 # spaCy's small model confuses these; a near-miss label still counts, for less.
 COMPATIBLE = {"PERSON": {"ORG", "NORP"}, "GPE": {"ORG", "NORP", "LOC", "PERSON"},
               "LOC": {"GPE", "FAC", "ORG"}, "ORG": {"GPE", "NORP", "PERSON", "FAC"},
@@ -48,7 +48,11 @@ NAME_LABELS = {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP"}
 _LEADING = re.compile(r"(?:(?:the|a|an|its|their|his|her|this|that|these|those|our|"
                       r"so-called)\s+)+", re.I)
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
-_CLAUSE_MARK = re.compile(r"[,;:()\u2014]")
+# Brackets are left out: "Majilis (the lower house of parliament)" defines, not separates.
+_CLAUSE_MARK = re.compile(r"[,;:\u2014]")
+# A short quoted title or name: 'an article entitled "Silent Stans"'.
+_QUOTED = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{2,80})[\"\u201d]")
+MAX_QUOTED_WORDS = 8
 CLAUSE_GAP = 3
 _JOINER = re.compile(r"^\s*(?:,\s*(?:(?:and|or)\s+)?|(?:and|or)\s+)$")
 
@@ -99,7 +103,9 @@ def _norm(text: str) -> str:
 def type_score(label: str, expected: tuple[str, ...]) -> float:
     if not expected:
         return 0.5
-    if label == NAME:  # an untagged proper name: the type is unknown, so a weak match
+    if label == NAME:  # an untagged proper name: a weak match, unless any name will do
+        if expected == NAME_TYPES:
+            return 0.8
         return 0.4 if expected[0] in NAME_LABELS else 0.0
     if label == expected[0]:
         return 1.0
@@ -189,8 +195,20 @@ def _coordinations(text: str, chunks: list[tuple[int, int]]) -> list[tuple[int, 
     return runs
 
 
+def _quoted(index: Index, hit: Hit, sent: tuple[int, int], question_terms):
+    """Short quoted spans: titles and names the model rarely tags ("Silent Stans")."""
+    doc_text = index.documents[hit.passage.doc_id].text
+    for match in _QUOTED.finditer(doc_text, sent[0], sent[1]):
+        s, e = match.span(1)
+        if len(match.group(1).split()) <= MAX_QUOTED_WORDS and not _question_terms_only(
+                index, match.group(1), question_terms):
+            yield match.group(1), NAME, s, e
+
+
 def _untagged_names(index: Index, hit: Hit, sent: tuple[int, int], ents, question_terms):
-    """Capitalised noun chunks spaCy did not tag ("Sobyanin, mayor of Moscow")."""
+    """Capitalised noun chunks spaCy did not tag ("Sobyanin, mayor of Moscow"), and short
+    quoted spans."""
+    yield from _quoted(index, hit, sent, question_terms)
     doc_text = index.documents[hit.passage.doc_id].text
     for s, e in hit.annotation.noun_chunks:
         if not (sent[0] <= s and e <= sent[1]) or any(x.start < e and s < x.end for x in ents):
@@ -236,6 +254,8 @@ def _phrase_candidates(index: Index, hit: Hit, sent: tuple[int, int],
         s2, e2 = _trim_phrase(index, doc_text, s, e, question_terms)
         if e2 > s2 and not _question_terms_only(index, doc_text[s2:e2], question_terms):
             yield doc_text[s2:e2], "NOUN_PHRASE", s2, e2
+    for text, _, s, e in _quoted(index, hit, sent, question_terms):
+        yield text, "NOUN_PHRASE", s, e
     for ent in hit.annotation.entities:
         if sent[0] <= ent.start and ent.end <= sent[1] and not _question_terms_only(
                 index, ent.text, question_terms):
@@ -358,12 +378,12 @@ def _confidence(best: Candidate, coverage: float, candidates: list[Candidate]) -
 
 
 def _missing(index: Index, analysis: QuestionAnalysis, query: Query) -> list[str]:
-    """Named things and the asked-for noun ("population") that the corpus never uses."""
+    """Named things and the asked-for attribute ("population") that the corpus never uses."""
     missing = []
-    head = index.analyzer.term(analysis.head) if analysis.head else None
+    head = index.analyzer.term(analysis.attribute) if analysis.attribute else None
     if head and head not in index.postings.vocab and not any(
             w >= HEAD_SPELLING for _, w in query.expansions.get(head, ())):
-        missing.append(analysis.head)
+        missing.append(analysis.attribute)
     for ent in analysis.entities:
         if ent.label in VALUE_LABELS:
             continue

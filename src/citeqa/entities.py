@@ -40,6 +40,7 @@ ROLE_WORDS = frozenset(_ROLE_TEXT.split())
 _PLACES = {p.lower(): p for p in DEMONYMS.values()}
 _DEMONYMS = {d.lower(): p for d, p in DEMONYMS.items()}
 _DEMONYMS.update({d.lower() + "s": p for d, p in DEMONYMS.items()})  # "Russians"
+DEMONYM_LABELS = frozenset({"NORP", "GPE", "ORG", "PERSON", "LOC"})
 _TIE_ORDER = {"PERSON": 0, "GPE": 1, "LOC": 2, "ORG": 3, "FAC": 4, "NORP": 5}
 _POSSESSIVE = re.compile(r"(?:'s|\u2019s|'|\u2019)$")
 _GLUED = re.compile(r"^[A-Z][A-Za-z]*\.(?=[A-Z][a-z]{2,})")
@@ -170,7 +171,8 @@ def resolve(passages: list[Passage], annotations: list[Annotation],
             if not surface or not any(c.isalpha() for c in surface):
                 continue
             written = surface
-            place = demonym_place(surface)
+            # "English" the LANGUAGE is not England; only national labels are demonyms.
+            place = demonym_place(surface) if label in DEMONYM_LABELS else None
             if place:  # "Uzbek" is a mention of Uzbekistan
                 surface, label = place, "GPE"
             elif surface.lower() in _PLACES:

@@ -37,8 +37,11 @@ from .entities import CanonicalEntity, Mention, Role
 from .passages import Passage
 
 FORMAT_VERSION = 2
-# Bump when segmentation, annotation or analysis change what a build produces.
+# Bump when segmentation or annotation change: it keys the annotation cache too.
 PIPELINE_VERSION = "1"
+# Bump when what is derived from annotations at every build changes (entity resolution,
+# analyzer, BM25 compilation): indexes are rebuilt, the annotation cache stays valid.
+DERIVED_VERSION = "2"
 CURRENT = "CURRENT"
 _KEEP_OLD = 1  # previous versions kept for requests still reading them
 
@@ -250,6 +253,7 @@ def make_manifest(*, fingerprint: str, model: dict[str, str], model_package: str
     return {
         "format_version": FORMAT_VERSION,
         "pipeline_version": PIPELINE_VERSION,
+        "derived_version": DERIVED_VERSION,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "corpus": {"fingerprint": fingerprint},
         "model": {**model, "package": model_package},
@@ -269,6 +273,9 @@ def staleness(manifest: dict[str, Any] | None, *, fingerprint: str,
         return f"index format {manifest.get('format_version')} != {FORMAT_VERSION}"
     if manifest.get("pipeline_version") != PIPELINE_VERSION:
         return f"pipeline version {manifest.get('pipeline_version')} != {PIPELINE_VERSION}"
+    if manifest.get("derived_version") != DERIVED_VERSION:
+        return (f"entity/BM25 build version {manifest.get('derived_version')} != "
+                f"{DERIVED_VERSION}")
     if manifest.get("model", {}).get("package") != model_package:
         built = manifest.get("model", {}).get("package")
         return f"built with model {built!r}, configured {model_package!r}"

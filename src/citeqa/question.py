@@ -68,7 +68,11 @@ WH_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "ho
 CHANGE_WORDS = {"fall", "rise", "drop", "increase", "decrease", "grow", "decline", "shrink",
                 "depreciate", "appreciate", "gain", "climb", "plunge", "jump", "slump"}
 SAY_VERBS = {"say", "tell", "state", "claim", "announce", "warn", "stress", "emphasize",
-             "argue", "report", "explain", "think", "believe", "describe", "call"}
+             "argue", "report", "explain", "think", "believe", "describe"}
+# "What is X called?", "What is the name of X?": the answer is a name of any kind.
+NAMING_VERBS = {"call", "name", "entitle", "title", "dub", "nickname"}
+NAME_TYPES = ("PERSON", "ORG", "GPE", "LOC", "FAC", "WORK_OF_ART", "EVENT", "LAW",
+              "PRODUCT", "NORP", "LANGUAGE")
 
 
 @dataclass(frozen=True)
@@ -142,10 +146,13 @@ def analyze(nlp: Language, text: str) -> QuestionAnalysis:
         expected, kind = WH_DEFAULT[wh], "entity"
         after = wh_i + 1
         if wh == "who" and after < len(doc) and doc[after].lemma_ == "be":
-            # "Who is the mayor of Moscow?": the role noun is the answer's head.
-            role, _ = _noun_run(doc, after + 1)
+            # "Who is the mayor of Moscow?": the role noun is the answer's head, and with
+            # "of" an attribute of Moscow that the answer's sentence must state.
+            role, end = _noun_run(doc, after + 1)
             if role and role[-1].pos_ == "NOUN":
                 head = role[-1].lemma_.lower()
+                if end < len(doc) and doc[end].lower_ == "of":
+                    attribute = head
     elif wh == "why":
         kind = "clause"
 
@@ -161,6 +168,9 @@ def analyze(nlp: Language, text: str) -> QuestionAnalysis:
     elif nouns:
         head = nouns[-1].lemma_.lower()
         plural = nouns[-1].tag_ in ("NNS", "NNPS")
+    if wh in ("what", "which") and (head == "name" or any(
+            t.lemma_.lower() in NAMING_VERBS and t.pos_ == "VERB" for t in doc)):
+        expected, kind = NAME_TYPES, "entity"
     if kind == "phrase" and any(t.lemma_.lower() in SAY_VERBS and t.pos_ == "VERB"
                                 for t in doc):
         kind = "clause"
