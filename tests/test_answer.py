@@ -27,6 +27,8 @@ than a decade before the new government revived it.
 Turkmenistan adheres to its long-term principle of "permanent neutrality" and avoids all \
 public comments on the conflict. Its new president has not travelled abroad since taking \
 office in March.
+On February 10th, 2022, in Moscow, Russia, President Putin met President Tokayev for \
+talks on trade and security that lasted several hours, officials said afterwards.
 The weekly magazine published an article entitled "Silent Stans" on March 26th, pointing \
 out that the five Central Asian countries are walking a tightrope between Russia and \
 Ukraine. The defence minister spoke in Majilis (the lower house of parliament) on Monday.
@@ -58,6 +60,8 @@ def answer_of(small, nlp, question, **kw):
     ("What principle does Turkmenistan adhere to?", "permanent neutrality"),
     ("What did the weekly magazine call its article about Central Asia?", "Silent Stans"),
     ("What is the lower house of parliament called?", "Majilis"),
+    ("Where did Putin meet Tokayev?", "Moscow"),
+    ("In which country did Putin meet Tokayev?", "Russia"),
 ])
 def test_typed_answers_come_from_evidence(small, nlp, question, expected):
     response = answer_of(small, nlp, question)

@@ -14,7 +14,6 @@ question finds no mention of that type.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 from .annotate import VALUE_LABELS
@@ -45,6 +44,7 @@ COMPATIBLE = {"PERSON": {"ORG", "NORP"}, "GPE": {"ORG", "NORP", "LOC", "PERSON"}
 # A capitalised noun chunk the model left untagged: a possible answer for name questions.
 NAME = "NAME"
 NAME_LABELS = {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP"}
+PLACES = {"GPE", "LOC", "FAC"}
 _LEADING = re.compile(r"(?:(?:the|a|an|its|their|his|her|this|that|these|those|our|"
                       r"so-called)\s+)+", re.I)
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
@@ -229,6 +229,9 @@ def _entity_candidates(index: Index, hit: Hit, sent: tuple[int, int],
     for i, ent in enumerate(ents):
         if _question_terms_only(index, ent.text, question_terms):
             continue
+        if analysis.wh == "where" and analysis.head is None and i > 0 and ent.label in PLACES \
+                and ents[i - 1].label in PLACES and doc_text[ents[i - 1].end:ent.start] == ", ":
+            continue  # "in Moscow, Russia": for "where", Russia only qualifies Moscow
         year = _YEAR.search(ent.text) if analysis.wants_year and ent.label == "DATE" else None
         if year:  # "In what year...?" is answered by the year of "July 2019"
             yield year.group(), "DATE", ent.start + year.start(), ent.start + year.end()
@@ -300,10 +303,13 @@ def extract(index: Index, analysis: QuestionAnalysis, query: Query,
                     "proximity": _proximity(spans, matched, s, e, scorer, text, sent[0]),
                     "head": _near_head(spans, head, s, e, label != "NOUN_PHRASE"),
                     "list": float(analysis.plural and _is_list(ctext)), **shared}))
-    support = Counter(_norm(c.text) for c in {(c.hit.passage.id, c.sentence, _norm(c.text)): c
-                                              for c in candidates}.values())
+    # Support: the same answer in other sentences, each counted by how much of the question
+    # it contains, so a name that is merely everywhere ("Russia") gains little.
+    evidence: dict[str, float] = {}
+    for c in {(c.hit.passage.id, c.sentence, _norm(c.text)): c for c in candidates}.values():
+        evidence[_norm(c.text)] = evidence.get(_norm(c.text), 0.0) + c.features["overlap"]
     for c in candidates:
-        c.features["support"] = min(1.0, (support[_norm(c.text)] - 1) / 2)
+        c.features["support"] = min(1.0, evidence[_norm(c.text)] - c.features["overlap"])
         c.score = sum(WEIGHTS[k] * v for k, v in c.features.items())
     # Deterministic: score, then the earlier passage rank and offset win ties.
     candidates.sort(key=lambda c: (-c.score, c.hit.rank, c.start, -c.end))
@@ -356,11 +362,15 @@ def _is_list(text: str) -> bool:
 
 
 def _near_head(spans, head: str | None, start: int, end: int, is_value: bool) -> float:
-    """How directly the candidate names the question's head noun: "principle of X" and
-    "Foreign Minister X" fully, "3% growth" fully for values, but a phrase before the head
-    only half ("fast food industries" answers, "long-term principle" only describes)."""
+    """How directly the candidate names the question's head noun: "Carnegie Center",
+    "principle of X" and "Foreign Minister X" fully, "3% growth" fully for values, but a
+    phrase before the head only half ("fast food industries" answers, "long-term
+    principle" only describes)."""
     if head is None:
         return 0.0
+    inside = [t for s, e, t in spans if s >= start and e <= end and t]
+    if inside and inside[-1] == head:  # "which center" -> "Carnegie Center"
+        return 1.0
     if head in [t for s, e, t in spans if e <= start][-3:]:
         return 1.0
     if head in [t for s, e, t in spans if s >= end][:2]:
@@ -391,4 +401,5 @@ def _missing(index: Index, analysis: QuestionAnalysis, query: Query) -> list[str
         if terms and not any(t in index.postings.vocab or t in query.expansions
                              for t in terms):
             missing.append(ent.text)
+
     return missing

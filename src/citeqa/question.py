@@ -31,7 +31,8 @@ _HEAD_TABLE: list[tuple[tuple[str, ...], str]] = [
                "university school college group institution ministry department firm "
                "corporation union network channel station club band alliance bloc media "
                "outlet website magazine publisher court parliament government council "
-               "committee army body airline"),
+               "committee army body airline center centre institute foundation office service "
+               "association society commission"),
     (("DATE",), "year date day month decade century period era season"),
     (("TIME",), "time hour"),
     (("MONEY",), "cost price budget salary fee revenue income fund worth value sum money "
@@ -71,6 +72,7 @@ SAY_VERBS = {"say", "tell", "state", "claim", "announce", "warn", "stress", "emp
              "argue", "report", "explain", "think", "believe", "describe"}
 # "What is X called?", "What is the name of X?": the answer is a name of any kind.
 NAMING_VERBS = {"call", "name", "entitle", "title", "dub", "nickname"}
+URGING = {"on", "upon", "for"}  # "call on X to ...", "call for ..." urge; they do not name
 NAME_TYPES = ("PERSON", "ORG", "GPE", "LOC", "FAC", "WORK_OF_ART", "EVENT", "LAW",
               "PRODUCT", "NORP", "LANGUAGE")
 
@@ -169,7 +171,9 @@ def analyze(nlp: Language, text: str) -> QuestionAnalysis:
         head = nouns[-1].lemma_.lower()
         plural = nouns[-1].tag_ in ("NNS", "NNPS")
     if wh in ("what", "which") and (head == "name" or any(
-            t.lemma_.lower() in NAMING_VERBS and t.pos_ == "VERB" for t in doc)):
+            t.lemma_.lower() in NAMING_VERBS and t.pos_ == "VERB"
+            and not any(c.dep_ == "prt" or c.lower_ in URGING for c in t.children)
+            and (t.i + 1 >= len(doc) or doc[t.i + 1].lower_ not in URGING) for t in doc)):
         expected, kind = NAME_TYPES, "entity"
     if kind == "phrase" and any(t.lemma_.lower() in SAY_VERBS and t.pos_ == "VERB"
                                 for t in doc):
