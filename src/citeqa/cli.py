@@ -169,20 +169,37 @@ def ask_cmd(question, k, as_json, explain, corpus, index_dir, model) -> None:
         _print_explain(data["explain"])
 
 
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "\u2026"
+
+
 def _print_answer(data: dict) -> None:
     answer = data["answer"]
     if answer:
-        click.secho(f"Answer: {answer['text']}", bold=True)
-        click.echo(f"  ({answer['label']}, confidence {answer['confidence']:.2f}, "
-                   f"[{answer['passage_id']}])")
+        click.echo(click.style("Answer: ", bold=True) + click.style(answer["text"], bold=True,
+                                                                     fg="green"))
+        click.echo(f"  {answer['label']}, confidence {answer['confidence']:.2f}, "
+                   f"from [{answer['passage_id']}]")
+        s = answer["sentence"]
+        at = answer["start"] - answer["sentence_start"]
+        click.echo("  \u201c" + s[:at] + click.style(s[at:at + len(answer["text"])],
+                                                      bold=True) + s[at + len(answer["text"]):]
+                   + "\u201d")
     else:
-        click.secho("No answer: " + (data.get("no_answer_reason") or "not supported by the "
-                                      "documents"), bold=True)
+        click.secho("No answer: the documents do not cover this question.", bold=True)
+        click.echo(f"  Why: {data.get('no_answer_reason')}")
+        if data["passages"]:
+            click.echo("  The closest passages follow, for browsing (weak matches).")
+    if data["facts"]:
+        click.echo("Entities: " + "; ".join(
+            f"{f['entity']} ({f['label']}, {f['mentions']} mention"
+            f"{'' if f['mentions'] == 1 else 's'})" for f in data["facts"]))
     for p in data["passages"]:
-        click.echo(f"\n[{p['rank']}] {p['id']}  score {p['score']:.2f}  chars "
-                   f"{p['start']}-{p['end']}  {p['title']}")
-        text = p["text"] if len(p["text"]) <= 400 else p["text"][:400] + "…"
-        click.echo("    " + text.replace("\n", " "))
+        click.echo(f"\n[{p['rank']}] {p['id']}  score {p['score']:.2f}  "
+                   f"chars {p['start']}-{p['end']}")
+        click.echo(f"    {_short(p['title'], 90)}" + (f" ({p['date']})" if p.get("date") else ""))
+        click.echo("    " + _short(p["text"], 400))
 
 
 def _print_explain(trace: dict) -> None:
