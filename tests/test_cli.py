@@ -60,3 +60,17 @@ def test_missing_model_is_explained(tmp_path):
                  "--model", "no_such_model_pkg")
     assert result.exit_code == 1
     assert "spaCy model 'no_such_model_pkg' is not installed" in result.stderr
+
+
+def test_ask_prints_answer_sentence_and_refusal(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus)
+    common = ["--corpus", str(corpus), "--index", str(tmp_path / "index")]
+    out = run("ask", "By how much did the Kyrgyz som fall?", *common).stdout
+    assert out.startswith("Answer: 15%\n")
+    assert "\u201cSince the escalation" in out and "has fallen by 15%" in out
+    assert "Entities: Kyrgyzstan (GPE" in out
+    refused = run("ask", "Who is the prime minister of Canada?", *common).stdout
+    assert refused.startswith("No answer: the documents do not cover this question.\n")
+    assert "Why: the documents never mention" in refused and "Canada" in refused
