@@ -103,3 +103,24 @@ def test_kill_during_a_build_leaves_the_old_index_serving(tmp_path):
     assert report.documents == 13
     assert not [p for p in os.listdir(config.index) if p.startswith(".")]
     assert not list((config.index / builder.CACHE_DIR).rglob(".tmp-*"))
+
+
+def test_large_batches_use_every_core(monkeypatch):
+    from citeqa import annotate as annotate_module
+    from citeqa.passages import Passage
+
+    class RecordingPipeline:
+        def __init__(self) -> None:
+            self.calls: list[int] = []
+
+        def pipe(self, texts, batch_size, n_process):
+            self.calls.append(n_process)
+            return iter(())
+
+    monkeypatch.setattr(annotate_module.os, "cpu_count", lambda: 2)
+    nlp = RecordingPipeline()
+    few = [Passage(f"d#{i}", "d", i, 0, 1, "x") for i in range(10)]
+    many = [Passage(f"d#{i}", "d", i, 0, 1, "x") for i in range(annotate_module.PARALLEL_FROM)]
+    list(annotate_module.annotate(nlp, few))
+    list(annotate_module.annotate(nlp, many))
+    assert nlp.calls == [1, 2]
