@@ -38,4 +38,5 @@ def run(config: Config, index: Index) -> None:
         "accesslog": "-",
         "errorlog": "-",
         "proc_name": "citeqa",
+        "control_socket_disable": True,  # gunicorn's runtime control socket is unused
     }).run()
