@@ -137,3 +137,30 @@ def test_untagged_name_next_to_the_asked_role(nlp, tmp_path):
     builder.build(config)
     response = ask(index_store.load(config.index), nlp, "Who is the mayor of Moscow?", 5)
     assert response.answer is not None and response.answer.text == "Sobyanin"
+
+
+def test_clauses_split_at_subordinators_and_adjuncts_but_not_lists():
+    from citeqa.answer import _clauses
+
+    text = ("In addition to Turkmenistan's absence in two votes, Kazakhstan, Kyrgyzstan and "
+            "Tajikistan abstained in the vote on March 2, while Uzbekistan abstained; the "
+            "rest - as usual - stayed silent.")
+    parts = [text[s - 100:e - 100] for s, e in _clauses(text, 100)]
+    assert parts == ["In addition to Turkmenistan's absence in two votes",
+                     "Kazakhstan, Kyrgyzstan and Tajikistan abstained in the vote on March 2",
+                     "while Uzbekistan abstained", "the rest", "as usual", "stayed silent."]
+
+
+def test_how_questions_answer_with_the_clause_that_states_them(nlp, tmp_path):
+    corpus = make_corpus(tmp_path / "c", {"v.txt": (
+        "Votes at the UN\nIn addition to Turkmenistan's absence in two votes, Kazakhstan, "
+        "Kyrgyzstan and Tajikistan abstained in the vote on the resolution condemning the "
+        "invasion on March 2, "
+        "while Uzbekistan and Turkmenistan abstained in a later vote on April 7.\n")})
+    config = Config.load({"corpus": corpus, "index": tmp_path / "i"}, environ={})
+    builder.build(config)
+    response = ask(index_store.load(config.index), nlp,
+                   "How did Kazakhstan vote on the resolution condemning the invasion?", 5)
+    assert response.answer.label == "CLAUSE"
+    assert response.answer.text == ("Kazakhstan, Kyrgyzstan and Tajikistan abstained in the "
+                                    "vote on the resolution condemning the invasion on March 2")

@@ -10,7 +10,8 @@ const LABELS = {
   GPE: "country, city or state", LOC: "location", PRODUCT: "product", EVENT: "event",
   WORK_OF_ART: "work of art", LAW: "law", LANGUAGE: "language", DATE: "date", TIME: "time",
   PERCENT: "percentage", MONEY: "money", QUANTITY: "quantity", ORDINAL: "ordinal",
-  CARDINAL: "number", NOUN_PHRASE: "phrase", SENTENCE: "sentence",
+  CARDINAL: "number", NOUN_PHRASE: "phrase", SENTENCE: "sentence", CLAUSE: "clause",
+  NAME: "name",
 };
 
 const $ = (id) => document.getElementById(id);

@@ -54,6 +54,12 @@ _CLAUSE_MARK = re.compile(r"[,;:\u2014]")
 _QUOTED = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{2,80})[\"\u201d]")
 MAX_QUOTED_WORDS = 8
 CLAUSE_GAP = 3
+# Clause breaks for why/how answers; a list comma is no break.
+_CLAUSE_BREAK = re.compile(r"[;:\u2014]\s*|\s-\s|,\s+(?=(?:while|whereas|but|although|"
+                           r"though|because|since|as|which|who|when|where|after|before|"
+                           r"so|yet|and then|thus|hence)\b)")
+_INTRO = re.compile(r"(?:In addition to|According to|Apart from|After|Before|Since|While|"
+                    r"Although|Because|In|On|At|During|Despite|For)\b[^,]{0,80},\s+")
 _JOINER = re.compile(r"^\s*(?:,\s*(?:(?:and|or)\s+)?|(?:and|or)\s+)$")
 
 
@@ -287,8 +293,9 @@ def extract(index: Index, analysis: QuestionAnalysis, query: Query,
                 continue
             shared = {"overlap": overlap, "passage": hit.score / top_score}
             if analysis.answer_kind == "clause":
-                s, e = _strip(text, sent[0])
-                candidates.append(Candidate(doc_text[s:e], "SENTENCE", s, e, hit, sent, {
+                s, e = _best_clause(index, doc_text, sent, scorer)
+                label = "CLAUSE" if (s, e) != _strip(text, sent[0]) else "SENTENCE"
+                candidates.append(Candidate(doc_text[s:e], label, s, e, hit, sent, {
                     "type": 1.0, "proximity": 1.0, **shared}))
                 continue
             found = (_entity_candidates(index, hit, sent, analysis, scorer.excluded)
@@ -351,6 +358,34 @@ def _window(index: Index, candidate: Candidate) -> str:
     i = sentences.index(candidate.sentence)
     start = sentences[max(i - 1, 0)][0]
     return index.documents[candidate.hit.passage.doc_id].text[start:candidate.sentence[1]]
+
+
+def _clauses(text: str, start: int) -> list[tuple[int, int]]:
+    """Clause spans of a sentence: split at ; : and dashes, at a comma before a
+    subordinator ("..., while ..."), and after an introductory adjunct ("In addition to
+    X, ..."). Commas inside lists ("Kazakhstan, Kyrgyzstan and ...") do not split."""
+    cuts = [0, *(m.end() for m in _CLAUSE_BREAK.finditer(text)), len(text)]
+    intro = _INTRO.match(text)
+    if intro:
+        cuts.append(intro.end())
+    spans = []
+    for a, b in zip(sorted(set(cuts)), sorted(set(cuts))[1:], strict=False):
+        s, e = _strip(text[a:b], start + a)
+        while e > s and text[e - start - 1] in ",;:\u2014- \t\n":
+            e -= 1
+        if e > s:
+            spans.append((s, e))
+    return spans
+
+
+def _best_clause(index: Index, doc_text: str, sent: tuple[int, int],
+                 scorer: _Scorer) -> tuple[int, int]:
+    """The clause that states most of the question (the shorter one on ties)."""
+    clauses = _clauses(doc_text[sent[0]:sent[1]], sent[0])
+    if not clauses:
+        return _strip(doc_text[sent[0]:sent[1]], sent[0])
+    return max(clauses, key=lambda c: (round(scorer.coverage(doc_text[c[0]:c[1]]), 6),
+                                       -(c[1] - c[0])))
 
 
 def _strip(text: str, start: int) -> tuple[int, int]:
