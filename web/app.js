@@ -198,7 +198,7 @@ function renderAnswer(data, passages) {
   $("answer").classList.remove("refused");
   const confidence = Math.round(a.confidence * 100);
   body.replaceChildren(
-    el("p", {className: "answer-text"}, a.text),
+    el("p", {className: "answer-text" + (a.text.length > 60 ? " long" : "")}, a.text),
     el("p", {className: "answer-meta"},
       el("span", {className: "badge " + labelClass(a.label)}, LABELS[a.label] || a.label),
       ` · confidence ${confidence}% · `,
