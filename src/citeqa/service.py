@@ -9,8 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import index as index_store
-from .answer import MAX_PASSAGES, MIN_ANSWER_COVERAGE, MIN_COVERAGE, WEIGHTS, Outcome, extract
-from .facts import alias_terms, facts_for, question_entities, resolve_named
+from .answer import (
+    MAX_PASSAGES,
+    MIN_ANSWER_COVERAGE,
+    MIN_COVERAGE,
+    WEIGHTS,
+    Answer,
+    Outcome,
+    extract,
+)
+from .facts import FactSheet, alias_terms, facts_for, question_entities, resolve_named
 from .index import Index
 from .question import QuestionAnalysis, analyze
 from .retrieval import Hit, Query, make_query, search
@@ -23,9 +31,9 @@ if TYPE_CHECKING:
 class Response:
     question: str
     passages: list[Hit]
-    answer: Any = None
+    answer: Answer | None = None
     no_answer_reason: str | None = None
-    facts: list[Any] = field(default_factory=list)
+    facts: list[FactSheet] = field(default_factory=list)
     explain: dict[str, Any] | None = None
     took_ms: float = 0.0
 
