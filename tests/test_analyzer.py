@@ -9,6 +9,8 @@ from citeqa.analyzer import Analyzer
     ("The tenge fell 14% in 2022", ["teng", "fell", "14", "2022"]),
     ("Beyonc\u00e9 BEYONCE", ["beyonc", "beyonc"]),
     ("of the and to", []),
+    ("US President Biden told us; the U.S. and the USA", ["usa", "presid", "biden", "told",
+                                                         "usa", "usa"]),
 ])
 def test_terms(text, terms):
     assert Analyzer().terms(text) == terms

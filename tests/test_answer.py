@@ -164,3 +164,44 @@ def test_how_questions_answer_with_the_clause_that_states_them(nlp, tmp_path):
     assert response.answer.label == "CLAUSE"
     assert response.answer.text == ("Kazakhstan, Kyrgyzstan and Tajikistan abstained in the "
                                     "vote on the resolution condemning the invasion on March 2")
+
+
+ROLES = """Ministers in the region
+Japanese Foreign Minister Lin Fang held a video conference with the five Central Asian \
+foreign ministers on April 15th, the ministry said in a statement on Friday evening.
+Remittance income from Russia accounts for about 30% of GDP in Kyrgyzstan and Tajikistan, \
+according to the World Bank, which expects the share to fall this year.
+Turkmenistan kept its neutrality and avoided public comments on the war, and its new \
+president has not travelled abroad since he took office in March this year.
+Mirziyoyev said that Uzbekistan resumed its work on joining the WTO.Mirziyoyev also said \
+that the reforms would continue, and that the government would publish a plan in May.
+"""
+
+
+@pytest.fixture(scope="module")
+def roles_index(tmp_path_factory, nlp):
+    base = tmp_path_factory.mktemp("roles")
+    corpus = make_corpus(base / "corpus", {"roles.txt": ROLES})
+    config = Config.load({"corpus": corpus, "index": base / "index"}, environ={})
+    builder.build(config)
+    return index_store.load(config.index)
+
+
+def test_a_known_role_elsewhere_rules_a_person_out(roles_index, nlp):
+    assert ask(roles_index, nlp, "Who is the Japanese foreign minister?", 5).answer.text == \
+        "Lin Fang"
+    chinese = ask(roles_index, nlp, "Who is the Chinese foreign minister?", 5)
+    assert chinese.answer is None or chinese.answer.text != "Lin Fang"
+
+
+def test_the_owner_of_an_attribute_must_be_in_reach(roles_index, nlp):
+    kyrgyz = ask(roles_index, nlp, "What is the GDP share of remittances in Kyrgyzstan?", 5)
+    assert kyrgyz.answer is not None and kyrgyz.answer.text == "about 30%"
+    other = ask(roles_index, nlp, "What is the GDP of Turkmenistan?", 5)
+    assert other.answer is None
+    assert "no passage states the gdp of Turkmenistan" in other.no_answer_reason
+
+
+def test_a_caption_glued_to_a_name_is_cut_from_the_answer(roles_index, nlp):
+    response = ask(roles_index, nlp, "Who said that the reforms would continue?", 5)
+    assert response.answer is not None and response.answer.text == "Mirziyoyev"

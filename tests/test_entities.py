@@ -115,3 +115,15 @@ def test_seed_resolution(seed_entities):
     assert kazakhstan.label == "GPE"
     ids = [e.id for e in seed_entities]
     assert len(ids) == len(set(ids))
+
+
+def test_titles_after_a_name_and_no_title_without_a_title_noun():
+    ents = corpus(("Trump, then president of the United States, praised the reforms.",
+                   [("Trump", "ORG"), ("the United States", "GPE")]),
+                  ("Kazakhstan\u2019s Foreign Ministry said so.",
+                   [("Kazakhstan\u2019s Foreign Ministry", "ORG")]))
+    trump = by_alias(ents, "Trump")
+    assert trump.label == "PERSON"
+    assert [(r.role, r.affiliation) for r in trump.roles] == [("President", "United States")]
+    ministry = next(e for e in ents if e.label != "GPE" and "Ministry" in e.name)
+    assert ministry.label == "ORG" and ministry.roles == []

@@ -16,7 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .annotate import VALUE_LABELS
+from .annotate import VALUE_LABELS, Entity
+from .entities import ABBREVIATIONS, ROLE_WORDS, TITLE_NOUNS, clean_surface, demonym_place
+from .entities import GLUED as _GLUED
 from .index import Index
 from .question import NAME_TYPES, QuestionAnalysis
 from .retrieval import Hit, Query, idf
@@ -186,6 +188,41 @@ def _trim_phrase(index: Index, doc_text: str, start: int, end: int,
     return (words[0][0], words[-1][1]) if words else (start, start)
 
 
+def _asked_places(analysis: QuestionAnalysis) -> set[str]:
+    """Places the question names, as written or through a demonym ("Chinese" -> China)."""
+    places = set()
+    for ent in analysis.entities:
+        surface = clean_surface(ent.text)
+        place = demonym_place(surface) or ABBREVIATIONS.get(surface)
+        if place or ent.label == "GPE":
+            places.add((place or surface).lower())
+    return places
+
+
+def _drop_contradicted_roles(index: Index, analysis: QuestionAnalysis,
+                             candidates: list[Candidate]) -> list[Candidate]:
+    """'Who is the Chinese foreign minister?': a person the corpus names only as the
+    *Japanese* Foreign Minister, or only as a president, is no answer. Uses the roles that
+    entity resolution read from the corpus."""
+    places = _asked_places(analysis)
+    if analysis.head not in TITLE_NOUNS or not places:
+        return candidates
+    kept, resolved = [], {}
+    for c in candidates:
+        if c.hit.passage.id not in resolved:
+            resolved[c.hit.passage.id] = _resolved(index, c.hit)
+        entity = resolved[c.hit.passage.id].get(c.start)
+        roles = entity.roles if entity else []
+        titled = [r for r in roles if r.role.split()[-1].lower() == analysis.head]
+        if titled:  # the asked office: keep unless every stated place is another one
+            if any(r.affiliation is None or r.affiliation.lower() in places for r in titled):
+                kept.append(c)
+        elif not roles:  # nothing known about the person
+            kept.append(c)
+        # else: the corpus knows them only in other offices (a president, not a minister)
+    return kept
+
+
 def _coordinations(text: str, chunks: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Runs of chunks joined as a list, "A, B and C": the last joiner is "and"/"or", and
     no later item starts with a determiner (that would be a new clause's subject)."""
@@ -222,14 +259,26 @@ def _untagged_names(index: Index, hit: Hit, sent: tuple[int, int], ents, questio
         s2, e2 = _trim_phrase(index, doc_text, s, e, question_terms)
         words = doc_text[s2:e2].split()
         if words and all(w[:1].isupper() for w in words) and not _question_terms_only(
-                index, doc_text[s2:e2], question_terms):
-            yield doc_text[s2:e2], NAME, s2, e2
+                index, doc_text[s2:e2], question_terms) and not all(
+                w.lower() in ROLE_WORDS or demonym_place(w) for w in words):
+            yield doc_text[s2:e2], NAME, s2, e2  # ("Defense" of "Defense Minister" is none)
+
+
+def _resolved(index: Index, hit: Hit):
+    """(start -> canonical entity) for the mentions of a passage."""
+    return {s: index.entity_by_id[eid]
+            for s, _, eid in index.mentions_in.get(index.position[hit.passage.id], ())}
 
 
 def _entity_candidates(index: Index, hit: Hit, sent: tuple[int, int],
                        analysis: QuestionAnalysis, question_terms: set[str]):
     doc_text = index.documents[hit.passage.doc_id].text
-    ents = [e for e in hit.annotation.entities if sent[0] <= e.start and e.end <= sent[1]]
+    resolved = _resolved(index, hit)
+    # The corpus-wide label beats the model's label for this one mention ("Trump" ORG), but
+    # an adjective keeps its own: "Russian" is NORP even though it refers to Russia.
+    ents = [Entity(e.text, resolved[e.start].label if e.start in resolved
+                   and not demonym_place(clean_surface(e.text)) else e.label, e.start, e.end)
+            for e in hit.annotation.entities if sent[0] <= e.start and e.end <= sent[1]]
     if analysis.expected[:1] and analysis.expected[0] in NAME_LABELS:
         yield from _untagged_names(index, hit, sent, ents, question_terms)
     for i, ent in enumerate(ents):
@@ -242,7 +291,9 @@ def _entity_candidates(index: Index, hit: Hit, sent: tuple[int, int],
         if year:  # "In what year...?" is answered by the year of "July 2019"
             yield year.group(), "DATE", ent.start + year.start(), ent.start + year.end()
         else:
-            yield ent.text, ent.label, ent.start, ent.end
+            glued = _GLUED.match(ent.text)  # "WTO.Mirziyoyev": a caption glued to a name
+            start = ent.start + (glued.end() if glued else 0)
+            yield doc_text[start:ent.end], ent.label, start, ent.end
         if analysis.plural and ent.label not in VALUE_LABELS:
             # A list answer ("Kyrgyzstan and Tajikistan"); spaCy may label its parts apart.
             end, j = ent.end, i + 1
@@ -310,6 +361,7 @@ def extract(index: Index, analysis: QuestionAnalysis, query: Query,
                     "proximity": _proximity(spans, matched, s, e, scorer, text, sent[0]),
                     "head": _near_head(spans, head, s, e, label != "NOUN_PHRASE"),
                     "list": float(analysis.plural and _is_list(ctext)), **shared}))
+    candidates = _drop_contradicted_roles(index, analysis, candidates)
     # Support: the same answer in other sentences, each counted by how much of the question
     # it contains, so a name that is merely everywhere ("Russia") gains little.
     evidence: dict[str, float] = {}
@@ -343,6 +395,13 @@ def extract(index: Index, analysis: QuestionAnalysis, query: Query,
         return Outcome(None, f"no passage states the {analysis.attribute} asked about: the "
                              f"best candidate ('{best.text}') comes from a sentence that does "
                              f"not mention it", candidates, coverage, support)
+    owner = index.analyzer.terms(analysis.attribute_of or "")
+    if attribute and owner and not any(scorer.stands_for.get(t) in owner or t in owner
+                                       for t in window_terms):
+        return Outcome(None, f"no passage states the {analysis.attribute} of "
+                             f"{analysis.attribute_of}: the best candidate ('{best.text}') "
+                             f"comes from a passage about something else", candidates,
+                       coverage, support)
     doc_text = index.documents[best.hit.passage.doc_id].text
     s, e = _strip(doc_text[best.sentence[0]:best.sentence[1]], best.sentence[0])
     confidence = _confidence(best, scorer.coverage(best.hit.passage.text), candidates)

@@ -37,13 +37,19 @@ secretary mayor governor ambassador chairman chairwoman director spokesman spoke
 king queen chancellor senator commander chief general economy finance interior affairs envoy
 premier speaker ceo former acting supreme"""
 ROLE_WORDS = frozenset(_ROLE_TEXT.split())
+# A title ends in one of these ("Foreign Minister"); "Foreign" or "First" alone is none.
+_TITLE_TEXT = """president vice-president minister secretary mayor governor ambassador chairman
+chairwoman director spokesman spokesperson leader king queen chancellor senator commander chief
+general envoy premier speaker ceo"""
+TITLE_NOUNS = frozenset(_TITLE_TEXT.split())
 _PLACES = {p.lower(): p for p in DEMONYMS.values()}
 _DEMONYMS = {d.lower(): p for d, p in DEMONYMS.items()}
 _DEMONYMS.update({d.lower() + "s": p for d, p in DEMONYMS.items()})  # "Russians"
 DEMONYM_LABELS = frozenset({"NORP", "GPE", "ORG", "PERSON", "LOC"})
 _TIE_ORDER = {"PERSON": 0, "GPE": 1, "LOC": 2, "ORG": 3, "FAC": 4, "NORP": 5}
 _POSSESSIVE = re.compile(r"(?:'s|\u2019s|'|\u2019)$")
-_GLUED = re.compile(r"^[A-Z][A-Za-z]*\.(?=[A-Z][a-z]{2,})")
+# A caption or abbreviation glued to the next name: "WTO.Mirziyoyev".
+GLUED = re.compile(r"^[A-Z][A-Za-z]*\.(?=[A-Z][a-z]{2,})")
 _QUOTES = "\"'\u201c\u201d\u2018\u2019()"
 
 
@@ -81,7 +87,7 @@ def slug(text: str) -> str:
 def clean_surface(text: str) -> str:
     """'the "Moscow Times's' -> 'Moscow Times'; 'WTO.Mirziyoyev' -> 'Mirziyoyev'."""
     text = " ".join(text.split()).strip(_QUOTES + " ")
-    text = _GLUED.sub("", text)
+    text = GLUED.sub("", text)
     text = re.sub(r"^(?:the|The|THE)\s+", "", text).strip(_QUOTES + " ")
     return _POSSESSIVE.sub("", text).strip(_QUOTES + " ")
 
@@ -102,9 +108,27 @@ def peel_roles(words: list[str]) -> tuple[list[str], list[str], str | None]:
     j = i
     while j < len(words) - 1 and words[j].lower() in ROLE_WORDS:
         j += 1
-    if j == i:
+    if j == i or words[j - 1].lower() not in TITLE_NOUNS:
         return words, [], None
     return words[j:], words[i:j], affiliation
+
+
+_AFTER = re.compile(r",\s+(?:(?:then|now|the|a|former)\s+)*((?:[A-Za-z-]+\s+){0,3}?[A-Za-z-]+)"
+                    r"(?:\s+of\s+(?:the\s+)?((?:[A-Z][\w.\u2019'-]*\s?){1,3}))?")
+
+
+def _role_after(text: str, end: int) -> tuple[list[str], str | None]:
+    """Title words written just after a name: Trump, 'then president of the United States'."""
+    match = _AFTER.match(text, end, min(len(text), end + 120))
+    if not match:
+        return [], None
+    words = match.group(1).split()
+    if not words or not all(w.lower() in ROLE_WORDS for w in words) \
+            or words[-1].lower() not in TITLE_NOUNS:
+        return [], None
+    place = (match.group(2) or "").strip()
+    place = ABBREVIATIONS.get(place, place)
+    return words, (_PLACES.get(place.lower()) or demonym_place(place) or place or None)
 
 
 def _role_before(text: str, start: int, sentence_start: int) -> tuple[list[str], str | None]:
@@ -113,7 +137,7 @@ def _role_before(text: str, start: int, sentence_start: int) -> tuple[list[str],
     role: list[str] = []
     while words and words[-1].lower() in ROLE_WORDS:
         role.insert(0, words.pop())
-    if not role:
+    if not role or role[-1].lower() not in TITLE_NOUNS:
         return [], None
     affiliation = None
     if words:
@@ -161,10 +185,13 @@ def resolve(passages: list[Passage], annotations: list[Annotation],
             name, role, affiliation = words, [], None
             if label in ("PERSON", "ORG"):  # titles only ever precede people's names
                 name, role, affiliation = peel_roles(words)
-            if not role and label == "PERSON":
+            if not role and label in ("PERSON", "ORG"):
                 k = bisect.bisect_right(starts, ent.start) - 1
-                role, affiliation = _role_before(text, ent.start,
-                                                 starts[k] if k >= 0 else passage.start)
+                if label == "PERSON":
+                    role, affiliation = _role_before(text, ent.start,
+                                                     starts[k] if k >= 0 else passage.start)
+                if not role and len(name) <= 3:  # "Trump, then president of ..." (ORG-tagged)
+                    role, affiliation = _role_after(text, ent.end)
             if role:
                 label = "PERSON"
             surface = " ".join(name)

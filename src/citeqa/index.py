@@ -41,7 +41,7 @@ FORMAT_VERSION = 2
 PIPELINE_VERSION = "1"
 # Bump when what is derived from annotations at every build changes (entity resolution,
 # analyzer, BM25 compilation): indexes are rebuilt, the annotation cache stays valid.
-DERIVED_VERSION = "2"
+DERIVED_VERSION = "3"
 CURRENT = "CURRENT"
 _KEEP_OLD = 1  # previous versions kept for requests still reading them
 

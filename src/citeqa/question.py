@@ -93,8 +93,9 @@ class QuestionAnalysis:
     answer_kind: str
     plural: bool
     wants_year: bool
-    # The noun of "what is the X of Y": the answer's sentence must state it.
+    # "What is the X of Y?": the answer's sentence must state X, and Y must be in reach.
     attribute: str | None = None
+    attribute_of: str | None = None
     entities: tuple[QuestionEntity, ...] = field(default_factory=tuple)
 
 
@@ -114,6 +115,12 @@ def _noun_run(doc, i: int) -> tuple[list, int]:
     return nouns, j
 
 
+def _owner(doc, i: int) -> str | None:
+    """The noun phrase after "of": "the population of [Uzbekistan]"."""
+    nouns, _ = _noun_run(doc, i)
+    return doc[nouns[0].i:nouns[-1].i + 1].text if nouns else None
+
+
 def analyze(nlp: Language, text: str) -> QuestionAnalysis:
     doc = nlp(text)
     lowered = [t.lower_ for t in doc]
@@ -122,7 +129,7 @@ def analyze(nlp: Language, text: str) -> QuestionAnalysis:
     entities = tuple(QuestionEntity(e.text, e.label_) for e in doc.ents
                      if e.text.lower() not in WH_WORDS and not e.text.lower().startswith("what"))
     head, expected, kind, plural, nouns = None, (), "phrase", False, []
-    attribute = None
+    attribute = attribute_of = None
 
     if wh in ("what", "which") and wh_i is not None:
         nouns, after = _noun_run(doc, wh_i + 1)
@@ -131,6 +138,7 @@ def analyze(nlp: Language, text: str) -> QuestionAnalysis:
             # "What is the population of X?" asks for an attribute of X.
             if nouns and end < len(doc) and doc[end].lower_ == "of":
                 attribute = nouns[-1].lemma_.lower()
+                attribute_of = _owner(doc, end + 1)
     elif wh == "how" and wh_i is not None and wh_i + 1 < len(doc):
         following = lowered[wh_i + 1]
         if following in HOW_X:
@@ -155,6 +163,7 @@ def analyze(nlp: Language, text: str) -> QuestionAnalysis:
                 head = role[-1].lemma_.lower()
                 if end < len(doc) and doc[end].lower_ == "of":
                     attribute = head
+                    attribute_of = _owner(doc, end + 1)
     elif wh == "why":
         kind = "clause"
 
@@ -182,4 +191,5 @@ def analyze(nlp: Language, text: str) -> QuestionAnalysis:
         kind = "clause"
     return QuestionAnalysis(text=text, wh=wh, head=head, expected=tuple(expected),
                             answer_kind=kind, plural=plural, wants_year=head == "year",
-                            attribute=attribute, entities=entities)
+                            attribute=attribute, attribute_of=attribute_of,
+                            entities=entities)
