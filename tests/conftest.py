@@ -61,3 +61,11 @@ def make_corpus(folder: Path, files: dict[str, str | bytes]) -> Path:
         else:
             path.write_text(content, encoding="utf-8")
     return folder
+
+
+def indexed(folder: Path, files: dict[str, str | bytes]) -> index_store.Index:
+    """Build and load the index of a small corpus written into ``folder``."""
+    corpus = make_corpus(folder / "corpus", files)
+    config = Config.load({"corpus": corpus, "index": folder / "index"}, environ={})
+    builder.build(config)
+    return index_store.load(config.index)

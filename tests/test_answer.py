@@ -3,12 +3,9 @@
 import json
 
 import pytest
-from conftest import make_corpus
+from conftest import indexed
 
-from citeqa import build as builder
-from citeqa import index as index_store
 from citeqa.api import response_json
-from citeqa.config import Config
 from citeqa.service import ask
 
 ARTICLE = """Currencies and leaders in the region
@@ -37,11 +34,7 @@ Ukraine. The defence minister spoke in Majilis (the lower house of parliament) o
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory, nlp):
-    base = tmp_path_factory.mktemp("answers")
-    corpus = make_corpus(base / "corpus", {"region.txt": ARTICLE})
-    config = Config.load({"corpus": corpus, "index": base / "index"}, environ={})
-    builder.build(config)
-    return index_store.load(config.index)
+    return indexed(tmp_path_factory.mktemp("answers"), {"region.txt": ARTICLE})
 
 
 def answer_of(small, nlp, question, **kw):
@@ -129,13 +122,11 @@ def test_explain_of_a_refusal_gives_the_reason(small, nlp):
 
 
 def test_untagged_name_next_to_the_asked_role(nlp, tmp_path):
-    corpus = make_corpus(tmp_path / "c", {"m.txt": (
+    index = indexed(tmp_path, {"m.txt": (
         "City news\nSobyanin, mayor of Moscow, said on April 18th that about 200,000 Russian "
         "employees of foreign companies were at risk of losing their jobs because of the "
         "sanctions, and that the city would help them find new work quickly.\n")})
-    config = Config.load({"corpus": corpus, "index": tmp_path / "i"}, environ={})
-    builder.build(config)
-    response = ask(index_store.load(config.index), nlp, "Who is the mayor of Moscow?", 5)
+    response = ask(index, nlp, "Who is the mayor of Moscow?", 5)
     assert response.answer is not None and response.answer.text == "Sobyanin"
 
 
@@ -152,14 +143,12 @@ def test_clauses_split_at_subordinators_and_adjuncts_but_not_lists():
 
 
 def test_how_questions_answer_with_the_clause_that_states_them(nlp, tmp_path):
-    corpus = make_corpus(tmp_path / "c", {"v.txt": (
+    index = indexed(tmp_path, {"v.txt": (
         "Votes at the UN\nIn addition to Turkmenistan's absence in two votes, Kazakhstan, "
         "Kyrgyzstan and Tajikistan abstained in the vote on the resolution condemning the "
         "invasion on March 2, "
         "while Uzbekistan and Turkmenistan abstained in a later vote on April 7.\n")})
-    config = Config.load({"corpus": corpus, "index": tmp_path / "i"}, environ={})
-    builder.build(config)
-    response = ask(index_store.load(config.index), nlp,
+    response = ask(index, nlp,
                    "How did Kazakhstan vote on the resolution condemning the invasion?", 5)
     assert response.answer.label == "CLAUSE"
     assert response.answer.text == ("Kazakhstan, Kyrgyzstan and Tajikistan abstained in the "
@@ -180,11 +169,7 @@ that the reforms would continue, and that the government would publish a plan in
 
 @pytest.fixture(scope="module")
 def roles_index(tmp_path_factory, nlp):
-    base = tmp_path_factory.mktemp("roles")
-    corpus = make_corpus(base / "corpus", {"roles.txt": ROLES})
-    config = Config.load({"corpus": corpus, "index": base / "index"}, environ={})
-    builder.build(config)
-    return index_store.load(config.index)
+    return indexed(tmp_path_factory.mktemp("roles"), {"roles.txt": ROLES})
 
 
 def test_a_known_role_elsewhere_rules_a_person_out(roles_index, nlp):
