@@ -215,3 +215,21 @@ def test_page_headers_are_strict(live_url):
         html = resp.read().decode()
     assert "<script>" not in html and " style=" not in html and "http" not in html.replace(
         'content="width=device-width', "")
+
+
+def test_explanation_on_request(page, live_url):
+    page.goto(live_url + "/?q=" + SOM.replace(" ", "+"))
+    expect(page.locator(".answer-text")).to_have_text("15%")
+    summary = page.locator("#explain summary")
+    expect(summary).to_have_text("How was this answer chosen?")
+    summary.focus()
+    page.keyboard.press("Enter")  # a native disclosure: keyboard works as is
+    body = page.locator("#explain-body")
+    expect(body).to_contain_text("Decision: '15%' scored")
+    expect(body).to_contain_text("“som” also as “somm”")
+    expect(body.locator("table.candidates tbody tr").first.locator("th")).to_have_text("15%")
+    ask_by_typing(page, "Who is the prime minister of Canada?")
+    expect(page.locator("#explain summary")).to_have_text("Why is there no answer?")
+    expect(page.locator("#explain")).not_to_have_attribute("open", "")
+    page.locator("#explain summary").click()
+    expect(page.locator("#explain-body")).to_contain_text("never mention")

@@ -167,8 +167,16 @@ async function ask(question) {
   }
 }
 
+let explained = null;  // the question whose trace is shown
+
 function render(data) {
   const passages = data.passages || [];
+  const details = $("explain");
+  details.open = false;
+  details.querySelector("summary").textContent = data.answer
+    ? "How was this answer chosen?" : "Why is there no answer?";
+  $("explain-body").replaceChildren();
+  explained = data.question;
   renderAnswer(data, passages);
   renderPassages(data, passages);
   renderFacts(data.facts || [], passages);
@@ -268,6 +276,57 @@ function renderFacts(facts, passages) {
   }));
 }
 
+async function showExplanation() {
+  const body = $("explain-body");
+  if (!$("explain").open || body.dataset.question === explained) return;
+  body.dataset.question = explained;
+  body.replaceChildren(el("p", {className: "hint"}, "Loading the explanation…"));
+  try {
+    const response = await fetch("/ask", {
+      method: "POST",
+      headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({question: explained, k: 5, explain: true}),
+    });
+    const data = await response.json();
+    if (!response.ok) throw new Error(data.error ? data.error.message : `HTTP ${response.status}`);
+    body.replaceChildren(...explanation(data.explain));
+  } catch (error) {
+    delete body.dataset.question;
+    body.replaceChildren(el("p", {className: "status error"},
+      "The explanation could not be loaded: " + error.message));
+  }
+}
+
+function explanation(trace) {
+  const q = trace.question;
+  const expected = q.expected.length ? q.expected.join(", ") : "no entity type";
+  const pct = (x) => Math.round(x * 100) + "%";
+  const features = Object.keys(trace.weights);
+  return [
+    el("p", {}, el("strong", {}, "Decision: "), trace.decision),
+    el("ul", {className: "explain-facts"},
+      el("li", {}, `Question: “${q.wh || "no wh-word"}”`, q.head ? `, about a ${q.head}` : "",
+        `; expects ${expected} (${q.answer_kind}).`),
+      el("li", {}, "Searched for: ", trace.terms.join(", ") || "nothing",
+        ...Object.entries(trace.expansions).map(([term, targets]) =>
+          ` · “${term}” also as ${targets.map(([t, w]) => `“${t}” (${w})`).join(", ")}`)),
+      el("li", {}, `The best passages cover ${pct(trace.coverage)} of the question `,
+        `(at least ${pct(trace.min_coverage)} needed); the answer's sentence `,
+        `${pct(trace.answer_coverage)} (at least ${pct(trace.min_answer_coverage)}).`)),
+    trace.candidates.length ? el("table", {className: "candidates"},
+      el("caption", {}, "Best candidates, by score (feature weights: ",
+        features.map((f) => `${f} ×${trace.weights[f]}`).join(", "), ")"),
+      el("thead", {}, el("tr", {},
+        el("th", {scope: "col"}, "Candidate"), el("th", {scope: "col"}, "Type"),
+        el("th", {scope: "col"}, "Score"),
+        ...features.map((f) => el("th", {scope: "col"}, f)))),
+      el("tbody", {}, trace.candidates.map((c) => el("tr", {},
+        el("th", {scope: "row"}, c.text), el("td", {}, c.label),
+        el("td", {}, c.score.toFixed(2)),
+        ...features.map((f) => el("td", {}, (c.features[f] ?? 0).toFixed(2))))))) : null,
+  ];
+}
+
 function jumpToPassage(event, passageId) {
   const target = document.getElementById("passage-" + passageId);
   if (!target) return;
@@ -291,6 +350,7 @@ function startAskView() {
     }
     go(question);
   });
+  $("explain").addEventListener("toggle", showExplanation);
   document.querySelectorAll(".example").forEach((button) =>
     button.addEventListener("click", () => go(button.textContent.trim())));
   window.addEventListener("popstate", () => {
