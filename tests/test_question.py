@@ -31,6 +31,8 @@ CASES = [
     ("What is the name of the Uzbek Senate?", "what", ("PERSON", "ORG"), "entity", {}),
     ("What is the lower house of the Kazakh parliament called?", "what", ("PERSON", "ORG"),
      "entity", {}),
+    ("What did the World Bank lower the growth forecast to?", "what", ("PERCENT",), "entity",
+     {"head": "forecast"}),
     ("What share of GDP do remittances account for?", "what", ("PERCENT",), "entity",
      {"head": "share", "attribute": None}),
     ("What principle does Turkmenistan adhere to?", "what", (), "phrase",

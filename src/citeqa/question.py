@@ -72,6 +72,7 @@ SAY_VERBS = {"say", "tell", "state", "claim", "announce", "warn", "stress", "emp
              "argue", "report", "explain", "think", "believe", "describe"}
 # "What is X called?", "What is the name of X?": the answer is a name of any kind.
 NAMING_VERBS = {"call", "name", "entitle", "title", "dub", "nickname"}
+VALUE_PREPOSITIONS = {"to", "by", "from"}
 URGING = {"on", "upon", "for"}  # "call on X to ...", "call for ..." urge; they do not name
 NAME_TYPES = ("PERSON", "ORG", "GPE", "LOC", "FAC", "WORK_OF_ART", "EVENT", "LAW",
               "PRODUCT", "NORP", "LANGUAGE")
@@ -179,6 +180,14 @@ def analyze(nlp: Language, text: str) -> QuestionAnalysis:
     elif nouns:
         head = nouns[-1].lemma_.lower()
         plural = nouns[-1].tag_ in ("NNS", "NNPS")
+    if wh == "what" and not expected and len(doc) > 2 and doc[-2].lower_ in VALUE_PREPOSITIONS:
+        # "What did X lower the growth forecast to?": the answer is the new value of the
+        # last typed noun ("forecast" -> PERCENT).
+        for tok in reversed(doc[:-2]):
+            labels = HEAD_NOUNS.get(tok.lemma_.lower())
+            if tok.pos_ == "NOUN" and labels:
+                head, expected, kind = tok.lemma_.lower(), labels, "entity"
+                break
     if wh in ("what", "which") and (head == "name" or any(
             t.lemma_.lower() in NAMING_VERBS and t.pos_ == "VERB"
             and not any(c.dep_ == "prt" or c.lower_ in URGING for c in t.children)
