@@ -199,18 +199,16 @@ def _asked_places(analysis: QuestionAnalysis) -> set[str]:
     return places
 
 
-def _drop_contradicted_roles(index: Index, analysis: QuestionAnalysis,
-                             candidates: list[Candidate]) -> list[Candidate]:
+def _drop_contradicted_roles(analysis: QuestionAnalysis, candidates: list[Candidate],
+                             resolved: dict[str, dict]) -> list[Candidate]:
     """'Who is the Chinese foreign minister?': a person the corpus names only as the
     *Japanese* Foreign Minister, or only as a president, is no answer. Uses the roles that
     entity resolution read from the corpus."""
     places = _asked_places(analysis)
     if analysis.head not in TITLE_NOUNS or not places:
         return candidates
-    kept, resolved = [], {}
+    kept = []
     for c in candidates:
-        if c.hit.passage.id not in resolved:
-            resolved[c.hit.passage.id] = _resolved(index, c.hit)
         entity = resolved[c.hit.passage.id].get(c.start)
         roles = entity.roles if entity else []
         titled = [r for r in roles if r.role.split()[-1].lower() == analysis.head]
@@ -271,9 +269,8 @@ def _resolved(index: Index, hit: Hit):
 
 
 def _entity_candidates(index: Index, hit: Hit, sent: tuple[int, int],
-                       analysis: QuestionAnalysis, question_terms: set[str]):
+                       analysis: QuestionAnalysis, question_terms: set[str], resolved: dict):
     doc_text = index.documents[hit.passage.doc_id].text
-    resolved = _resolved(index, hit)
     # The corpus-wide label beats the model's label for this one mention ("Trump" ORG), but
     # an adjective keeps its own: "Russian" is NORP even though it refers to Russia.
     ents = [Entity(e.text, resolved[e.start].label if e.start in resolved
@@ -335,8 +332,10 @@ def extract(index: Index, analysis: QuestionAnalysis, query: Query,
     head = index.analyzer.term(analysis.head) if analysis.head else None
     top_score = hits[0].score or 1.0
     candidates: list[Candidate] = []
+    resolved: dict[str, dict] = {}  # passage id -> {mention start: canonical entity}
     for hit in hits[:MAX_PASSAGES]:
         doc_text = index.documents[hit.passage.doc_id].text
+        resolved[hit.passage.id] = _resolved(index, hit)
         for sent in hit.annotation.sentences:
             text = doc_text[sent[0]:sent[1]]
             spans, matched, overlap = scorer.sentence(text, sent[0])
@@ -349,7 +348,8 @@ def extract(index: Index, analysis: QuestionAnalysis, query: Query,
                 candidates.append(Candidate(doc_text[s:e], label, s, e, hit, sent, {
                     "type": 1.0, "proximity": 1.0, **shared}))
                 continue
-            found = (_entity_candidates(index, hit, sent, analysis, scorer.excluded)
+            found = (_entity_candidates(index, hit, sent, analysis, scorer.excluded,
+                                        resolved[hit.passage.id])
                      if analysis.answer_kind == "entity"
                      else _phrase_candidates(index, hit, sent, analysis, scorer.excluded))
             for ctext, label, s, e in found:
@@ -361,7 +361,7 @@ def extract(index: Index, analysis: QuestionAnalysis, query: Query,
                     "proximity": _proximity(spans, matched, s, e, scorer, text, sent[0]),
                     "head": _near_head(spans, head, s, e, label != "NOUN_PHRASE"),
                     "list": float(analysis.plural and _is_list(ctext)), **shared}))
-    candidates = _drop_contradicted_roles(index, analysis, candidates)
+    candidates = _drop_contradicted_roles(analysis, candidates, resolved)
     # Support: the same answer in other sentences, each counted by how much of the question
     # it contains, so a name that is merely everywhere ("Russia") gains little.
     evidence: dict[str, float] = {}
@@ -373,7 +373,8 @@ def extract(index: Index, analysis: QuestionAnalysis, query: Query,
     # Deterministic: score, then the earlier passage rank and offset win ties.
     candidates.sort(key=lambda c: (-c.score, c.hit.rank, c.start, -c.end))
 
-    coverage = max(scorer.coverage(h.passage.text) for h in hits[:MAX_PASSAGES])
+    covered = {h.passage.id: scorer.coverage(h.passage.text) for h in hits[:MAX_PASSAGES]}
+    coverage = max(covered.values())
     if coverage < MIN_COVERAGE:
         return Outcome(None, f"the best passages contain only {coverage:.0%} of what the "
                              f"question asks about", candidates, coverage)
@@ -404,7 +405,7 @@ def extract(index: Index, analysis: QuestionAnalysis, query: Query,
                        coverage, support)
     doc_text = index.documents[best.hit.passage.doc_id].text
     s, e = _strip(doc_text[best.sentence[0]:best.sentence[1]], best.sentence[0])
-    confidence = _confidence(best, scorer.coverage(best.hit.passage.text), candidates)
+    confidence = _confidence(best, covered[best.hit.passage.id], candidates)
     return Outcome(Answer(text=best.text, label=best.label, confidence=confidence,
                           passage_id=best.hit.passage.id, start=best.start, end=best.end,
                           sentence=doc_text[s:e], sentence_start=s),
