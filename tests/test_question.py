@@ -33,6 +33,7 @@ CASES = [
      "entity", {}),
     ("What did the World Bank lower the growth forecast to?", "what", ("PERCENT",), "entity",
      {"head": "forecast"}),
+    ("what did the bank raise its price to", "what", ("MONEY",), "entity", {"head": "price"}),
     ("What share of GDP do remittances account for?", "what", ("PERCENT",), "entity",
      {"head": "share", "attribute": None}),
     ("What principle does Turkmenistan adhere to?", "what", (), "phrase",

@@ -180,10 +180,12 @@ def analyze(nlp: Language, text: str) -> QuestionAnalysis:
     elif nouns:
         head = nouns[-1].lemma_.lower()
         plural = nouns[-1].tag_ in ("NNS", "NNPS")
-    if wh == "what" and not expected and len(doc) > 2 and doc[-2].lower_ in VALUE_PREPOSITIONS:
+    words = [t for t in doc if not t.is_punct]
+    if wh == "what" and not expected and len(words) > 2 \
+            and words[-1].lower_ in VALUE_PREPOSITIONS:
         # "What did X lower the growth forecast to?": the answer is the new value of the
         # last typed noun ("forecast" -> PERCENT).
-        for tok in reversed(doc[:-2]):
+        for tok in reversed(words[:-1]):
             labels = HEAD_NOUNS.get(tok.lemma_.lower())
             if tok.pos_ == "NOUN" and labels:
                 head, expected, kind = tok.lemma_.lower(), labels, "entity"
