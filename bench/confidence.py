@@ -19,9 +19,9 @@ import random
 
 from squad import EXTERNAL, ROOT, SETS, WORK, f1, read_jsonl
 
-from citeqa.annotate import load_model
-from citeqa.index import load
-from citeqa.service import ask
+from citeqa.ingest.annotate import load_model
+from citeqa.qa.ask import ask
+from citeqa.store.index import load
 
 SEED_DEV = ROOT.parent / "shared" / "eval" / "seed_dev.jsonl"
 

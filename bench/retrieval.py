@@ -19,11 +19,11 @@ import random
 import re
 from pathlib import Path
 
-from citeqa.analyzer import Analyzer
-from citeqa.annotate import load_model, sentence_splitter
-from citeqa.bm25 import BM25Params, Postings
-from citeqa.documents import load_corpus
-from citeqa.passages import segment
+from citeqa.ingest.annotate import load_model, sentence_splitter
+from citeqa.ingest.documents import load_corpus
+from citeqa.ingest.passages import segment
+from citeqa.search.analyzer import Analyzer
+from citeqa.search.bm25 import BM25Params, Postings
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

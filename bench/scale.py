@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from citeqa.analyzer import Analyzer
-from citeqa.bm25 import BM25Params, Postings
+from citeqa.search.analyzer import Analyzer
+from citeqa.search.bm25 import BM25Params, Postings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTERNAL = ROOT.parent / "shared" / "data" / "external"

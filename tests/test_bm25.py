@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citeqa.bm25 import BM25Params, Postings
+from citeqa.search.bm25 import BM25Params, Postings
 
 words = st.sampled_from(["kazakh", "tenge", "fell", "russia", "bank", "som", "uzbek", "visa"])
 corpora = st.lists(st.lists(words, min_size=0, max_size=12), min_size=1, max_size=25)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from conftest import make_corpus
 
-from citeqa.documents import corpus_fingerprint, doc_id_for, load_corpus
+from citeqa.ingest.documents import corpus_fingerprint, doc_id_for, load_corpus
 
 
 def test_txt_first_line_is_title_and_id_comes_from_file_name(tmp_path):

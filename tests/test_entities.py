@@ -1,10 +1,14 @@
 """Entity resolution: unit cases on constructed annotations, then the seed corpus."""
 
+import dataclasses
+
 import pytest
 
-from citeqa.annotate import Annotation, Entity
-from citeqa.entities import clean_surface, peel_roles, resolve
-from citeqa.passages import Passage
+from citeqa.ingest.annotate import Annotation, Entity
+from citeqa.ingest.corpus import PassageStore
+from citeqa.ingest.documents import make_document
+from citeqa.ingest.passages import Passage
+from citeqa.kb.entities import clean_surface, peel_roles, resolve
 
 
 def corpus(*sentences_with_entities):
@@ -19,7 +23,8 @@ def corpus(*sentences_with_entities):
             entities.append(Entity(surface, label, start + at, start + at + len(surface)))
         passages.append(Passage(f"d#{n}", "d", n, start, start + len(sentence), sentence))
         annotations.append(Annotation(f"d#{n}", entities, [(start, start + len(sentence))]))
-    return resolve(passages, annotations, {"d": text})
+    document = dataclasses.replace(make_document("d", "", text, "d.txt"), text=text)
+    return resolve(PassageStore({"d": document}, passages, annotations))
 
 
 def by_alias(entities, alias):
@@ -100,7 +105,7 @@ def test_related_entities_share_sentences():
 
 @pytest.fixture()
 def seed_entities(seed_index):
-    return seed_index.entities
+    return seed_index.entities.entities
 
 
 def test_seed_resolution(seed_entities):

@@ -1,6 +1,10 @@
 """Facts in /ask and the /entities endpoints, over the seed corpus."""
 
-from citeqa.facts import lookup
+from citeqa.qa.params import QAParams
+
+
+def lookup(index, name):
+    return index.entities.lookup(name, QAParams().link_similarity)
 
 
 def test_tenge_question_cites_kazakhstan_values(client, seed_index):
@@ -9,14 +13,14 @@ def test_tenge_question_cites_kazakhstan_values(client, seed_index):
     kazakhstan = next(f for f in body["facts"] if f["entity"] == "Kazakhstan")
     assert kazakhstan["label"] == "GPE" and kazakhstan["reason"] == "question"
     value = next(v for v in kazakhstan["values"] if v["text"] == "14%")
-    doc = seed_index.documents[value["passage_id"].split("#")[0]]
+    doc = seed_index.store.documents[value["passage_id"].split("#")[0]]
     assert doc.text[value["start"]:value["end"]] == "14%"
     assert "14%" in value["sentence"] and "Kazakhstan" in value["sentence"]
     assert value["passage_id"] in [p["id"] for p in body["passages"]]
 
 
 def test_facts_cite_only_existing_passages(client, seed_index):
-    known = {p.id for p in seed_index.passages}
+    known = {p.id for p in seed_index.store.passages}
     for question in ("Who is the new president of Turkmenistan?",
                      "When did Putin meet Tokayev in Moscow?",
                      "What did Uzbek Foreign Minister Kamilov say?"):
@@ -57,7 +61,11 @@ def test_entities_listing_and_sheet(client):
     people = client.get("/entities", query_string={"label": "person"}).get_json()["entities"]
     assert people and all(e["label"] == "PERSON" for e in people)
     sheet = client.get(f"/entities/{listing[0]['id']}").get_json()
-    assert sheet["mentions"] == len(sheet["values"]) or sheet["values"]
+    # The full sheet is not capped like /ask's, and every value is stated in a sentence
+    # that names the entity.
+    assert len(sheet["values"]) > QAParams().facts.max_values
+    for value in sheet["values"]:
+        assert any(alias.lower() in value["sentence"].lower() for alias in sheet["aliases"])
     assert {"id", "entity", "label", "aliases", "mentions", "documents", "passages", "roles",
             "related", "values"} <= set(sheet)
     assert client.get("/entities/nope").get_json()["error"]["code"] == "entity_not_found"
@@ -67,7 +75,7 @@ def test_entities_listing_and_sheet(client):
 
 def test_ask_caps_long_lists_but_the_entity_sheet_lists_everything(client, seed_index):
     russia = lookup(seed_index, "Russia")
-    everywhere = list(dict.fromkeys(seed_index.passages[m.passage].id
+    everywhere = list(dict.fromkeys(seed_index.store.passage(m.passage).id
                                     for m in russia.mentions))
     assert len(everywhere) > 20
     full = client.get(f"/entities/{russia.id}").get_json()

@@ -6,8 +6,8 @@ import pytest
 from conftest import make_corpus
 from pdfs import make_pdf
 
-from citeqa import documents
-from citeqa.documents import load_corpus
+from citeqa.ingest import documents
+from citeqa.ingest.documents import load_corpus
 
 BODY = "Kazakhstan's defense minister said the parade would cost about 4 billion tenge."
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from conftest import make_corpus
 
-from citeqa import build as builder
-from citeqa import index as index_store
 from citeqa.config import Config
+from citeqa.store import build as builder
+from citeqa.store import index as index_store
 
 
 def small_config(tmp_path, **files):
@@ -17,15 +17,24 @@ def small_config(tmp_path, **files):
     return Config.load({"corpus": corpus, "index": tmp_path / "index"}, environ={})
 
 
-def test_round_trip_preserves_everything(seed_config, seed_index):
-    again = index_store.load(seed_config.index)
-    assert again.passages == seed_index.passages
-    assert again.annotations == seed_index.annotations
-    assert again.documents == seed_index.documents
-    assert again.postings.vocab == seed_index.postings.vocab
+def test_save_then_load_gives_back_what_was_built(seed_config, tmp_path):
+    built = builder.assemble(seed_config).index  # in memory, never written
+    assert sum(len(a.noun_chunks) for a in built.store.annotations) > 100
+    assert any(e.roles for e in built.entities.entities)
+    version = index_store.save(built, tmp_path / "index")
+    loaded = index_store.load(tmp_path / "index")
+    assert loaded.version == version
+    assert loaded.manifest == built.manifest
+    assert loaded.store.documents == built.store.documents
+    assert loaded.store.passages == built.store.passages
+    assert loaded.store.annotations == built.store.annotations
+    assert loaded.entities.entities == built.entities.entities
+    assert loaded.search.postings.vocab == built.search.postings.vocab
+    assert loaded.search.postings.n_passages == built.search.postings.n_passages
+    assert loaded.search.analyzer == built.search.analyzer
     for name in ("offsets", "doc_ids", "weights", "baseline"):
-        np.testing.assert_array_equal(getattr(again.postings, name),
-                                      getattr(seed_index.postings, name))
+        np.testing.assert_array_equal(getattr(loaded.search.postings, name),
+                                      getattr(built.search.postings, name))
 
 
 def test_stored_files_are_json_and_numpy_not_pickle(seed_config):
@@ -46,8 +55,9 @@ def test_stored_files_are_json_and_numpy_not_pickle(seed_config):
 
 def test_entity_offsets_point_into_the_document(seed_index):
     checked = 0
-    for passage, annotation in zip(seed_index.passages, seed_index.annotations, strict=True):
-        text = seed_index.documents[passage.doc_id].text
+    store = seed_index.store
+    for passage, annotation in zip(store.passages, store.annotations, strict=True):
+        text = seed_index.store.documents[passage.doc_id].text
         for entity in annotation.entities:
             assert passage.start <= entity.start < entity.end <= passage.end
             assert text[entity.start:entity.end] == entity.text

@@ -3,9 +3,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citeqa.annotate import sentence_splitter
-from citeqa.documents import Document
-from citeqa.passages import MAX_WORDS, regex_sentences, segment
+from citeqa.ingest.annotate import sentence_splitter
+from citeqa.ingest.documents import Document
+from citeqa.ingest.passages import MAX_WORDS, regex_sentences, segment
 
 
 def doc_of(text: str, body_start: int = 0) -> Document:
@@ -74,7 +74,7 @@ def test_short_heading_joins_the_paragraph_it_introduces():
 
 
 def test_seed_document_with_spacy_sentences(seed_index, nlp):
-    doc = next(iter(seed_index.documents.values()))
+    doc = next(iter(seed_index.store.documents.values()))
     passages = segment(doc, sentence_splitter(nlp))
     check_invariants(doc_of(doc.text, doc.body_start),
                      [p.__class__(p.id.replace(doc.id, "d"), "d", p.n, p.start, p.end, p.text)

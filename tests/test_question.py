@@ -2,7 +2,8 @@
 
 import pytest
 
-from citeqa.question import analyze
+from citeqa.qa.question import analyze
+from citeqa.search.analyzer import Analyzer
 
 CASES = [
     # question, wh, expected labels (first ones), answer kind, extra checks
@@ -48,7 +49,7 @@ CASES = [
 @pytest.mark.parametrize(("question", "wh", "expected", "kind", "extra"), CASES,
                          ids=[c[0] for c in CASES])
 def test_question_forms(nlp, question, wh, expected, kind, extra):
-    analysis = analyze(nlp, question)
+    analysis = analyze(nlp, Analyzer(), question)
     assert analysis.wh == wh
     assert analysis.expected[:len(expected)] == expected
     assert analysis.answer_kind == kind
@@ -57,7 +58,7 @@ def test_question_forms(nlp, question, wh, expected, kind, extra):
 
 
 def test_question_entities_exclude_the_wh_phrase(nlp):
-    analysis = analyze(nlp, "When did Putin meet Tokayev in Moscow?")
+    analysis = analyze(nlp, Analyzer(), "When did Putin meet Tokayev in Moscow?")
     assert {e.text for e in analysis.entities} == {"Putin", "Tokayev", "Moscow"}
     assert all(e.text != "what year" for e in
-               analyze(nlp, "In what year did Mirziyoyev visit?").entities)
+               analyze(nlp, Analyzer(), "In what year did Mirziyoyev visit?").entities)

@@ -1,17 +1,17 @@
 """Incremental re-indexing, deletion, and crash safety of the index build."""
 
+import multiprocessing
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from conftest import SEED, make_corpus
+import pytest
+from conftest import make_corpus
 
-from citeqa import build as builder
-from citeqa import index as index_store
 from citeqa.config import Config
+from citeqa.store import build as builder
+from citeqa.store import index as index_store
 
 CITEQA = Path(sys.executable).with_name("citeqa")
 A = "Alpha news\nKazakhstan's tenge fell 14% in March, the central bank said on Monday.\n"
@@ -39,8 +39,9 @@ def test_unchanged_corpus_does_no_spacy_work(tmp_path, monkeypatch):
     assert second.annotated == 0
     assert second.unchanged == 2 and not (second.added or second.changed or second.removed)
     after = index_store.load(config.index)
-    assert after.passages == before.passages and after.annotations == before.annotations
-    assert [e.id for e in after.entities] == [e.id for e in before.entities]
+    assert after.store.passages == before.store.passages
+    assert after.store.annotations == before.store.annotations
+    assert [e.id for e in after.entities.entities] == [e.id for e in before.entities.entities]
 
 
 def test_changed_new_and_deleted_documents(tmp_path):
@@ -53,9 +54,9 @@ def test_changed_new_and_deleted_documents(tmp_path):
     assert report.changed == ["a"] and report.added == ["c"] and report.removed == ["b"]
     assert report.annotated == 2 and report.unchanged == 0
     index = index_store.load(config.index)
-    assert sorted(index.documents) == ["a", "c"]
-    assert all(p.doc_id != "b" for p in index.passages)
-    assert not any("Mirziyoyev" in e.aliases for e in index.entities)
+    assert sorted(index.store.documents) == ["a", "c"]
+    assert all(p.doc_id != "b" for p in index.store.passages)
+    assert not any("Mirziyoyev" in e.aliases for e in index.entities.entities)
     cached = list((config.index / builder.CACHE_DIR).glob("*/*/*.json"))
     assert len(cached) == 2  # b's and a's old entries are pruned
 
@@ -66,11 +67,14 @@ def test_full_rebuild_ignores_the_cache(tmp_path):
     assert builder.build(config, full=True).annotated == 2
 
 
-def test_progress_is_reported_per_document(tmp_path):
+def test_progress_bar_counts_passages_only_when_asked(tmp_path, capsys):
     config = config_for(tmp_path, {"a.txt": A, "b.txt": B})
-    seen = []
-    builder.build(config, progress=lambda done, total, passages: seen.append((done, total)))
-    assert seen == [(1, 2), (2, 2)]
+    quiet = builder.build(config, full=True)
+    assert capsys.readouterr().err == ""
+    builder.build(config, full=True, progress=True)
+    err = capsys.readouterr().err
+    assert "annotating" in err and f"{quiet.passages}/{quiet.passages}" in err
+    assert "passage/s" in err  # tqdm's rate
 
 
 def test_cli_index_prints_the_summary(tmp_path):
@@ -84,30 +88,44 @@ def test_cli_index_prints_the_summary(tmp_path):
     assert "unchanged 1" in again.stderr and "spaCy ran on 0 documents" in again.stderr
 
 
-def test_kill_during_a_build_leaves_the_old_index_serving(tmp_path):
-    config = config_for(tmp_path, {"seed.txt": SEED.read_text()})
+def _build_killed_at(config: Config, step: str) -> int:
+    """Run a build in a forked child that dies (no cleanup, like kill -9) right after
+    ``step`` of the atomic save; return its exit code."""
+
+    def die_at(reached: str) -> None:
+        if reached == step:
+            os._exit(9)
+
+    child = multiprocessing.get_context("fork").Process(
+        target=builder.build, args=(config,), kwargs={"on_step": die_at})
+    child.start()
+    child.join(timeout=120)
+    return child.exitcode
+
+
+@pytest.mark.parametrize("step", index_store.SAVE_STEPS)
+def test_a_build_killed_at_each_save_step_never_loses_the_live_index(tmp_path, step):
+    config = config_for(tmp_path, {"a.txt": A})
     old = builder.build(config).version
-    text = SEED.read_text()
-    for n in range(12):  # enough new documents to keep spaCy busy for several seconds
-        (config.corpus / f"copy{n}.txt").write_text(f"Copy {n}\n{text}\nEdition {n}.\n")
-    proc = subprocess.Popen([str(CITEQA), "index", "--corpus", str(config.corpus),
-                             "--index", str(config.index)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(4.0)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert index_store.current_version(config.index) == old
-    survivor = index_store.load(config.index)
-    assert list(survivor.documents) == ["seed"]
+    (config.corpus / "b.txt").write_text(B)
+    assert _build_killed_at(config, step) == 9
+    live = index_store.current_version(config.index)
+    switched = step == "switched"
+    assert (live != old) if switched else (live == old)
+    survivor = index_store.load(config.index)  # whatever is live is complete
+    assert sorted(survivor.store.documents) == (["a", "b"] if switched else ["a"])
     report = builder.build(config)  # the next run completes and cleans up
-    assert report.documents == 13
+    assert report.documents == 2
     assert not [p for p in os.listdir(config.index) if p.startswith(".")]
     assert not list((config.index / builder.CACHE_DIR).rglob(".tmp-*"))
+    versions = sorted(p.name for p in config.index.iterdir() if p.name.startswith("v"))
+    # The new version and the one live before it (requests may still read it), no other.
+    assert versions == sorted({report.version, live})
 
 
 def test_large_batches_use_every_core(monkeypatch):
-    from citeqa import annotate as annotate_module
-    from citeqa.passages import Passage
+    from citeqa.ingest import annotate as annotate_module
+    from citeqa.ingest.passages import Passage
 
     class RecordingPipeline:
         def __init__(self) -> None:

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
-from citeqa.app import create_app
+from citeqa.serve.app import create_app
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"

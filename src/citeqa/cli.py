@@ -7,15 +7,14 @@ import functools
 import json
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import click
 
-from . import build as builder
-from . import index as index_store
-from .annotate import ModelError, load_model
 from .config import Config, ConfigError
+from .ingest.annotate import ModelError, load_model
+from .store import build as builder
+from .store import index as index_store
 
 
 class CliError(click.ClickException):
@@ -57,21 +56,6 @@ def _report(report: builder.BuildReport) -> None:
         click.echo(f"  skipped {skipped.path}: {skipped.reason}", err=True)
 
 
-def _progress():
-    """A one-line progress meter on a terminal; nothing when stderr is piped."""
-    if not sys.stderr.isatty():
-        return None
-    started = time.monotonic()
-
-    def show(done: int, total: int, passages: int) -> None:
-        rate = max(time.monotonic() - started, 1e-6)
-        click.echo(f"\r  annotating {done}/{total} documents, {passages} passages "
-                   f"({done / rate:.1f} docs/s, {passages / rate:.0f} passages/s)",
-                   err=True, nl=done == total)
-
-    return show
-
-
 def ensure_index(config: Config) -> index_store.Index:
     """Build when missing or stale (saying why), then load."""
     reason = builder.needs_build(config)
@@ -79,6 +63,11 @@ def ensure_index(config: Config) -> index_store.Index:
         click.echo(f"building the index: {reason}", err=True)
         _report(builder.build(config, progress=_progress()))
     return index_store.load(Path(config.index))
+
+
+def _progress() -> bool:
+    """A progress bar only on a terminal: nothing clutters piped output."""
+    return sys.stderr.isatty()
 
 
 @click.group()
@@ -134,7 +123,7 @@ def add_cmd(paths, corpus, index_dir, model) -> None:
 @_handle_errors
 def serve(corpus, index_dir, model, host, port, workers) -> None:
     """Serve the web page and JSON API with gunicorn, building the index first if needed."""
-    from .server import run
+    from .serve.server import run
 
     config = _config(corpus=corpus, index=index_dir, model=model, host=host, port=port,
                      workers=workers)
@@ -151,8 +140,8 @@ def serve(corpus, index_dir, model, host, port, workers) -> None:
 @_handle_errors
 def ask_cmd(question, k, as_json, explain, corpus, index_dir, model) -> None:
     """Answer QUESTION in the terminal, with citations."""
-    from .api import response_json
-    from .service import ask
+    from .qa.ask import ask
+    from .serve import schema
 
     config = _config(corpus=corpus, index=index_dir, model=model)
     index = ensure_index(config)
@@ -160,10 +149,11 @@ def ask_cmd(question, k, as_json, explain, corpus, index_dir, model) -> None:
     if not question:
         raise CliError("the question is empty")
     response = ask(index, load_model(config.model), question, k or config.default_k, explain)
-    data = response_json(index, response)
+    body = schema.ask_response(index.store, response)
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(schema.to_builtins(body), ensure_ascii=False, indent=2))
         return
+    data = schema.to_builtins(body)
     _print_answer(data)
     if explain:
         _print_explain(data["explain"])

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "CITEQA_"
-# The static page lives beside the package in the source tree (installed editable).
-DEFAULT_WEB = Path(__file__).resolve().parents[2] / "web"
 
 
 class ConfigError(ValueError):
@@ -28,7 +26,6 @@ class Config:
     max_k: int = 50
     max_question_chars: int = 1000
     reload_interval: float = 2.0
-    web: Path = DEFAULT_WEB
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None,

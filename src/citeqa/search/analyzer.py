@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import snowballstemmer
 from spacy.lang.en.stop_words import STOP_WORDS
 
-# "U.S." is one token; written in capitals, US/U.S./USA is the country, not the pronoun.
+from ..lexicon import COUNTRY_TOKENS
+
+# "U.S." is one token.
 _TOKEN = re.compile(r"U\.S\.(?:A\.)?|[^\W_]+")
-_COUNTRY = {"US": "usa", "U.S.": "usa", "USA": "usa", "U.S.A.": "usa"}
 _STOP = frozenset(w.replace("\u2019", "'") for w in STOP_WORDS)
 
 
@@ -40,8 +41,8 @@ class Analyzer:
 
     def term(self, word: str) -> str | None:
         """The index term of one word, or ``None`` for a stop word."""
-        if word in _COUNTRY:
-            return _COUNTRY[word]
+        if word in COUNTRY_TOKENS:
+            return COUNTRY_TOKENS[word]
         token = _fold(word.lower())
         if token in _STOP or (len(token) == 1 and not token.isdigit()):
             return None

@@ -1,9 +1,9 @@
-"""Stage 4b: resolve spaCy's entity mentions into canonical entities, over the whole corpus.
+"""Resolve spaCy's entity mentions into canonical entities, over the whole corpus.
 
 The small model mislabels and the corpus misspells, so each mention's surface is cleaned
 ("the", possessives, glued captions like "WTO.Mirziyoyev"), titles are peeled off into
 roles ("Kazakh President Tokayev" -> Tokayev, President, Kazakhstan), demonyms are linked
-to their places (table in ``demonyms.py``), each surface gets the majority label of its
+to their places (table in ``lexicon.py``), each surface gets the majority label of its
 mentions, and spelling variants and short forms are merged:
 
 - PERSON names merge at rapidfuzz ratio >= 85 (Mirziyoyev ~ Mirziyoev ~ Milziyoev) and a
@@ -24,24 +24,20 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from .annotate import VALUE_LABELS, Annotation
-from .demonyms import ABBREVIATIONS, DEMONYMS
-from .passages import Passage
+from ..ingest.corpus import PassageStore
+from ..lexicon import ABBREVIATIONS, DEMONYMS, ROLE_WORDS, TITLE_NOUNS, VALUE_LABELS
 
-PERSON_SIMILARITY = 85.0
-OTHER_SIMILARITY = 95.0
-MIN_FUZZY_CHARS = 5
-RARE_MENTIONS = 2
-_ROLE_TEXT = """president vice-president minister foreign defense defence prime deputy first
-secretary mayor governor ambassador chairman chairwoman director spokesman spokesperson leader
-king queen chancellor senator commander chief general economy finance interior affairs envoy
-premier speaker ceo former acting supreme"""
-ROLE_WORDS = frozenset(_ROLE_TEXT.split())
-# A title ends in one of these ("Foreign Minister"); "Foreign" or "First" alone is none.
-_TITLE_TEXT = """president vice-president minister secretary mayor governor ambassador chairman
-chairwoman director spokesman spokesperson leader king queen chancellor senator commander chief
-general envoy premier speaker ceo"""
-TITLE_NOUNS = frozenset(_TITLE_TEXT.split())
+
+@dataclass(frozen=True)
+class ResolutionParams:
+    """How alike two names must be to merge; ``version`` changes whenever a number does."""
+
+    version: str = "resolution-1"
+    person_similarity: float = 85.0
+    other_similarity: float = 95.0
+    min_fuzzy_chars: int = 5
+    rare_mentions: int = 2  # an ORG/NORP surface seen this rarely may be a mis-tagged PERSON
+
 _PLACES = {p.lower(): p for p in DEMONYMS.values()}
 _DEMONYMS = {d.lower(): p for d, p in DEMONYMS.items()}
 _DEMONYMS.update({d.lower() + "s": p for d, p in DEMONYMS.items()})  # "Russians"
@@ -65,7 +61,7 @@ class Mention:
 class Role:
     role: str
     affiliation: str | None
-    passage_id: str
+    passage: int  # position in the passage store
 
 
 @dataclass
@@ -167,15 +163,17 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def resolve(passages: list[Passage], annotations: list[Annotation],
-            texts: dict[str, str]) -> list[CanonicalEntity]:
+def resolve(store: PassageStore,
+            params: ResolutionParams | None = None) -> list[CanonicalEntity]:
     """Canonical entities of a corpus, in a stable order (most mentioned first)."""
+    params = params or ResolutionParams()
     surfaces: dict[str, list[Mention]] = defaultdict(list)
     votes: dict[str, Counter] = defaultdict(Counter)
     roles: dict[str, list[Role]] = defaultdict(list)
     forms: dict[str, Counter] = defaultdict(Counter)  # other written forms: "Uzbek", "US"
-    for i, (passage, annotation) in enumerate(zip(passages, annotations, strict=True)):
-        text = texts[passage.doc_id]
+    for i, (passage, annotation) in enumerate(zip(store.passages, store.annotations,
+                                                  strict=True)):
+        text = store.text_of(i)
         starts = [s for s, _ in annotation.sentences]
         for ent in annotation.entities:
             if ent.label in VALUE_LABELS:
@@ -212,13 +210,14 @@ def resolve(passages: list[Passage], annotations: list[Annotation],
             votes[surface][label] += 2 if role else 1  # a title is strong evidence
             if role:
                 roles[surface].append(Role(" ".join(w.capitalize() if w.islower() else w
-                                                    for w in role), affiliation, passage.id))
+                                                    for w in role), affiliation, i))
     label_of = {s: _majority(v) for s, v in votes.items()}
-    clusters = _cluster(surfaces, label_of)
-    return _canonical(clusters, surfaces, label_of, roles, forms, passages, annotations)
+    clusters = _cluster(surfaces, label_of, params)
+    return _canonical(clusters, surfaces, label_of, roles, forms, store)
 
 
-def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str]) -> list[list[str]]:
+def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str],
+             params: ResolutionParams) -> list[list[str]]:
     names = sorted(surfaces)
     uf = _UnionFind(names)
     by_key: dict[str, list[str]] = defaultdict(list)
@@ -231,14 +230,16 @@ def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str]) -> li
     # Variants share their first two letters (Mirziyoyev/Milziyoev): compare within blocks.
     blocks: dict[str, list[str]] = defaultdict(list)
     for name in names:
-        if len(name) >= MIN_FUZZY_CHARS:
+        if len(name) >= params.min_fuzzy_chars:
             blocks[name[:2].lower()].append(name)
     for block in blocks.values():
         lowered = [n.lower() for n in block]
         for i, a in enumerate(block):
             for _, score, j in process.extract(lowered[i], lowered[i + 1:], scorer=fuzz.ratio,
-                                               score_cutoff=PERSON_SIMILARITY, limit=None):
-                _maybe_merge(uf, surfaces, label_of, known_places, a, block[i + 1 + j], score)
+                                               score_cutoff=params.person_similarity,
+                                               limit=None):
+                _maybe_merge(uf, surfaces, label_of, known_places, a, block[i + 1 + j], score,
+                             params)
     # Short forms: a one-word PERSON (or a rarely seen ORG/NORP: spaCy's confusion) joins
     # the only longer PERSON name that ends with it.
     endings: dict[str, list[str]] = defaultdict(list)
@@ -247,7 +248,8 @@ def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str]) -> li
             endings[n.split()[-1].lower()].append(n)
     for name in names:
         if " " not in name and (label_of[name] == "PERSON" or (
-                label_of[name] in ("ORG", "NORP") and len(surfaces[name]) <= RARE_MENTIONS)):
+                label_of[name] in ("ORG", "NORP")
+                and len(surfaces[name]) <= params.rare_mentions)):
             owners = {uf.find(n) for n in endings.get(name.lower(), [])}
             if len(owners) == 1:
                 uf.union(name, owners.pop())
@@ -258,19 +260,19 @@ def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str]) -> li
 
 
 def _maybe_merge(uf: _UnionFind, surfaces, label_of, known_places, a: str, b: str,
-                 score: float) -> None:
+                 score: float, params: ResolutionParams) -> None:
     if a in known_places and b in known_places:
         return
     la, lb = label_of[a], label_of[b]
-    if la == lb == "PERSON" or (la == lb and score >= OTHER_SIMILARITY):
+    if la == lb == "PERSON" or (la == lb and score >= params.other_similarity):
         uf.union(a, b)
     elif "PERSON" in (la, lb) and {la, lb} <= {"PERSON", "ORG", "NORP"}:
         rare = a if la != "PERSON" else b
-        if len(surfaces[rare]) <= RARE_MENTIONS:
+        if len(surfaces[rare]) <= params.rare_mentions:
             uf.union(a, b)
 
 
-def _canonical(clusters, surfaces, label_of, roles, forms, passages, annotations):
+def _canonical(clusters, surfaces, label_of, roles, forms, store: PassageStore):
     entities = []
     for names in clusters:
         mentions = sorted(m for n in names for m in surfaces[n])
@@ -296,7 +298,7 @@ def _canonical(clusters, surfaces, label_of, roles, forms, passages, annotations
             roles=entity_roles))
     entities.sort(key=lambda e: (-len(e.mentions), e.id))
     _unique_ids(entities)
-    _relate(entities, passages, annotations)
+    _relate(entities, store)
     return entities
 
 
@@ -308,12 +310,12 @@ def _unique_ids(entities: list[CanonicalEntity]) -> None:
             entity.id = f"{entity.id}-{seen[entity.id]}"
 
 
-def _relate(entities, passages, annotations) -> None:
+def _relate(entities, store: PassageStore) -> None:
     """Entities mentioned in the same sentence, most frequent first."""
     sentence_members: dict[tuple[int, int], set[str]] = defaultdict(set)
     for entity in entities:
         for m in entity.mentions:
-            for s, e in annotations[m.passage].sentences:
+            for s, e in store.annotation(m.passage).sentences:
                 if s <= m.start < e:
                     sentence_members[(m.passage, s)].add(entity.id)
                     break

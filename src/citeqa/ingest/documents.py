@@ -1,4 +1,4 @@
-"""Stage 1: read the corpus folder into documents, skipping bad files with a reason."""
+"""Read the corpus folder into documents, skipping bad files with a reason."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage 4: the built index on disk -- versioned, non-pickle, swapped in atomically.
+"""The built index on disk -- versioned, non-pickle, swapped in atomically.
 
 Layout under the index root (format documented in README "Index format")::
 
@@ -22,28 +22,34 @@ import os
 import secrets
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .analyzer import Analyzer
-from .annotate import Annotation, Entity
-from .bm25 import BM25Params, Postings
-from .documents import Document
-from .entities import CanonicalEntity, Mention, Role
-from .passages import Passage
+from ..ingest.annotate import Annotation, Entity
+from ..ingest.corpus import PassageStore
+from ..ingest.documents import Document
+from ..ingest.passages import Passage
+from ..kb.entities import CanonicalEntity, Mention, ResolutionParams, Role
+from ..kb.table import EntityTable
+from ..search.analyzer import Analyzer
+from ..search.bm25 import BM25Params, Postings
+from ..search.retrieval import SearchIndex
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # Bump when segmentation or annotation change: it keys the annotation cache too.
 PIPELINE_VERSION = "1"
 # Bump when what is derived from annotations at every build changes (entity resolution,
 # analyzer, BM25 compilation): indexes are rebuilt, the annotation cache stays valid.
-DERIVED_VERSION = "3"
+DERIVED_VERSION = "4"
 CURRENT = "CURRENT"
-_KEEP_OLD = 1  # previous versions kept for requests still reading them
+# The steps of ``save`` in order; a hook sees each one (fault-injection tests stop there).
+SAVE_STEPS = ("files-written", "version-renamed", "pointer-written", "switched")
+OnStep = Callable[[str], None]
 
 
 class IndexUnavailable(RuntimeError):
@@ -52,38 +58,13 @@ class IndexUnavailable(RuntimeError):
 
 @dataclass
 class Index:
+    """One loaded version: the stages' inputs side by side, and where they came from."""
+
     manifest: dict[str, Any]
-    documents: dict[str, Document]
-    passages: list[Passage]
-    annotations: list[Annotation]
-    postings: Postings
-    analyzer: Analyzer
-    entities: list[CanonicalEntity] = field(default_factory=list)
+    store: PassageStore
+    search: SearchIndex
+    entities: EntityTable
     version: str = ""
-
-    def __post_init__(self) -> None:
-        self.vocabulary = list(self.postings.vocab)  # for fuzzy look-ups of unknown terms
-        self._by_doc: dict[str, list[Passage]] = {}
-        for passage in self.passages:
-            self._by_doc.setdefault(passage.doc_id, []).append(passage)
-        self.position = {p.id: i for i, p in enumerate(self.passages)}
-        self.entity_by_id = {e.id: e for e in self.entities}
-        self.entity_labels = {e.label for e in self.entities}
-        # passage index -> [(start, end, entity id)], to name what a span refers to
-        self.mentions_in: dict[int, list[tuple[int, int, str]]] = {}
-        for e in self.entities:
-            for m in e.mentions:
-                self.mentions_in.setdefault(m.passage, []).append((m.start, m.end, e.id))
-        for mentions in self.mentions_in.values():
-            mentions.sort()
-        self.aliases: dict[str, list[str]] = {}
-        for e in self.entities:
-            for alias in e.aliases:
-                self.aliases.setdefault(alias.lower(), []).append(e.id)
-        self.alias_keys = list(self.aliases)  # for fuzzy look-ups of misspelt names
-
-    def passages_of(self, doc_id: str) -> list[Passage]:
-        return self._by_doc.get(doc_id, [])
 
 
 def _write_jsonl(path: Path, rows) -> None:
@@ -110,29 +91,33 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def save(index: Index, root: Path) -> str:
-    """Write ``index`` as a new version under ``root`` and make it current. Returns the version."""
+def save(index: Index, root: Path, on_step: OnStep | None = None) -> str:
+    """Write ``index`` as a new version under ``root`` and make it current. Returns the
+    version. ``on_step`` is called after each of ``SAVE_STEPS``."""
+    step = on_step or (lambda _: None)
     root.mkdir(parents=True, exist_ok=True)
     manifest = index.manifest
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")  # sorts by build order
     version = (f"v{stamp}-"
                f"{manifest['corpus']['fingerprint'][:8]}-{secrets.token_hex(2)}")
+    previous = current_version(root)
     tmp = root / f".tmp-{version}"
     tmp.mkdir()
     try:
-        _write_jsonl(tmp / "documents.jsonl", (asdict(d) for d in index.documents.values()))
+        store = index.store
+        _write_jsonl(tmp / "documents.jsonl", (asdict(d) for d in store.documents.values()))
         _write_jsonl(tmp / "passages.jsonl", (
             {"id": p.id, "doc_id": p.doc_id, "n": p.n, "start": p.start, "end": p.end,
              "entities": [[e.start, e.end, e.label] for e in a.entities],
              "sentences": a.sentences, "noun_chunks": a.noun_chunks}
-            for p, a in zip(index.passages, index.annotations, strict=True)))
+            for p, a in zip(store.passages, store.annotations, strict=True)))
         _write_jsonl(tmp / "entities.jsonl", (
             {"id": e.id, "entity": e.name, "label": e.label, "aliases": e.aliases,
              "roles": [asdict(r) for r in e.roles],
              "mentions": [[m.passage, m.start, m.end, m.label] for m in e.mentions],
              "related": e.related}
-            for e in index.entities))
-        post = index.postings
+            for e in index.entities.entities))
+        post = index.search.postings
         _write_json(tmp / "vocab.json", sorted(post.vocab, key=post.vocab.__getitem__))
         with open(tmp / "postings.npz", "wb") as fh:
             np.savez(fh, offsets=post.offsets, doc_ids=post.doc_ids, weights=post.weights,
@@ -142,15 +127,19 @@ def save(index: Index, root: Path) -> str:
         # The manifest goes last: its presence marks a complete build.
         _write_json(tmp / "manifest.json", manifest)
         _fsync_dir(tmp)
+        step("files-written")
         tmp.rename(root / version)
+        step("version-renamed")
         pointer = root / f".{CURRENT}.{secrets.token_hex(4)}"
         pointer.write_text(version + "\n", encoding="utf-8")
+        step("pointer-written")
         os.replace(pointer, root / CURRENT)
         _fsync_dir(root)
+        step("switched")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    cleanup(root)
+    cleanup(root, keep=previous)
     index.version = version
     return version
 
@@ -163,13 +152,13 @@ def current_version(root: Path) -> str | None:
     return name or None
 
 
-def cleanup(root: Path) -> list[str]:
-    """Remove leftovers of interrupted builds and versions older than the kept ones."""
+def cleanup(root: Path, keep: str | None = None) -> list[str]:
+    """Remove leftovers of interrupted builds and every version but the live one and
+    ``keep`` (the one live before it: requests in flight may still read it)."""
     live = current_version(root)
     removed = []
-    versions = sorted((p for p in root.iterdir() if p.is_dir() and p.name.startswith("v")),
-                      key=lambda p: p.name)
-    old = [p for p in versions if p.name != live][:-_KEEP_OLD or None]
+    old = [p for p in root.iterdir()
+           if p.is_dir() and p.name.startswith("v") and p.name not in (live, keep)]
     for path in [*old, *(p for p in root.iterdir() if p.name.startswith(".tmp-")
                          or p.name.startswith(f".{CURRENT}."))]:
         if path.is_dir():
@@ -241,15 +230,15 @@ def load(root: Path) -> Index:
     counts = manifest.get("counts", {})
     if counts.get("passages") != len(passages) or counts.get("documents") != len(documents):
         raise IndexUnavailable(f"index {path} does not match its manifest counts: rebuild it")
-    return Index(manifest=manifest, documents=documents, passages=passages,
-                 annotations=annotations, postings=postings,
-                 analyzer=Analyzer.from_settings(manifest["analyzer"]), entities=entities,
-                 version=version)
+    return Index(manifest=manifest, store=PassageStore(documents, passages, annotations),
+                 search=SearchIndex(postings, Analyzer.from_settings(manifest["analyzer"])),
+                 entities=EntityTable(entities), version=version)
 
 
 def make_manifest(*, fingerprint: str, model: dict[str, str], model_package: str,
-                  analyzer: Analyzer, params: BM25Params, documents: int, passages: int,
-                  entities: int, canonical: int, skipped: int) -> dict[str, Any]:
+                  analyzer: Analyzer, params: BM25Params, resolution: ResolutionParams,
+                  documents: int, passages: int, entities: int, canonical: int,
+                  skipped: int) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "pipeline_version": PIPELINE_VERSION,
@@ -259,6 +248,7 @@ def make_manifest(*, fingerprint: str, model: dict[str, str], model_package: str
         "model": {**model, "package": model_package},
         "analyzer": analyzer.settings(),
         "bm25": asdict(params),
+        "resolution": asdict(resolution),
         "counts": {"documents": documents, "passages": passages, "entity_mentions": entities,
                    "entities": canonical, "skipped_files": skipped},
     }

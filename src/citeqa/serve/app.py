@@ -1,4 +1,4 @@
-"""The Flask app factory: one app per process, holding the live index."""
+"""The Flask app factory: one app per process, holding the live index and the model."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 
-from .annotate import load_model
+from ..config import Config
+from ..ingest.annotate import load_model
+from ..qa.params import QAParams
+from ..store.index import Index
+from ..store.live import LiveIndex
 from .api import bp as api_bp
 from .api import register_errors
-from .config import Config
-from .index import Index
-from .service import IndexHolder
+from .state import ServeState
 from .web import bp as web_bp
 
 if TYPE_CHECKING:
@@ -28,16 +30,13 @@ SECURITY_HEADERS = {
 
 
 def create_app(config: Config | None = None, index: Index | None = None,
-               nlp: Language | None = None) -> Flask:
+               nlp: Language | None = None, params: QAParams | None = None) -> Flask:
     """Build the app; ``index`` and ``nlp`` preloaded by the caller or loaded here."""
     config = config or Config.load()
-    nlp = nlp or load_model(config.model)
     app = Flask(__name__, static_folder=None)
-    app.config["CITEQA"] = config
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
-    app.json.sort_keys = False
-    app.extensions["citeqa.index"] = IndexHolder(config.index, config.reload_interval, index)
-    app.extensions["citeqa.nlp"] = nlp
+    ServeState(config=config, live=LiveIndex(config.index, config.reload_interval, index),
+               nlp=nlp or load_model(config.model), params=params or QAParams()).install(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
     register_errors(app)

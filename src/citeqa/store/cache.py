@@ -13,9 +13,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .annotate import Annotation, Entity
-from .documents import Document
-from .passages import Passage
+from ..ingest.annotate import Annotation, Entity
+from ..ingest.documents import Document
+from ..ingest.passages import Passage
 
 
 class AnnotationCache:

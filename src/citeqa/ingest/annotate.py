@@ -1,4 +1,4 @@
-"""Stage 3: spaCy over every passage, once, at index time: entities, sentences, noun chunks.
+"""spaCy over every passage, once, at index time: entities, sentences, noun chunks.
 
 Everything the answer stage needs from spaCy about the corpus is stored here so that
 ``/ask`` only ever runs spaCy on the question.
@@ -18,9 +18,6 @@ from .passages import Passage, regex_sentences
 if TYPE_CHECKING:
     from spacy.language import Language
 
-# spaCy labels that measure or count rather than name something.
-VALUE_LABELS = frozenset({"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL",
-                          "CARDINAL"})
 # Longer texts go to the regex splitter: the parser's memory grows with text length.
 MAX_PARSE_CHARS = 100_000
 # Passages in one run from which spaCy is spread over several processes; below it the

@@ -1,17 +1,21 @@
-"""The JSON API: ``/ask``, ``/health``, ``/documents/<id>``. Errors are always JSON."""
+"""The JSON API: ``/ask``, ``/health``, ``/documents``, ``/entities``, ``/labels``.
+
+Bodies are the structs of ``schema``; errors are always the JSON error envelope."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+import msgspec
+from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from . import facts
-from .index import Index, IndexUnavailable
-from .retrieval import Hit
-from .service import Response, ask
+from ..kb.facts import FactBook
+from ..lexicon import LABEL_NAMES
+from ..qa.ask import ask
+from ..store.index import Index, IndexUnavailable
+from . import schema
+from .state import state
 
 bp = Blueprint("api", __name__)
 
@@ -22,15 +26,17 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def error_response(status: int, code: str, message: str):
-    response = jsonify({"error": {"code": code, "message": message}})
-    response.status_code = status
-    return response
+def json_response(body: msgspec.Struct, status: int = 200) -> Response:
+    return Response(schema.encode(body), status=status, mimetype="application/json")
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    return json_response(schema.error(code, message), status)
 
 
 def _index() -> Index:
     try:
-        return current_app.extensions["citeqa.index"].get()
+        return state().live.get()
     except IndexUnavailable as exc:
         raise ApiError(503, "index_unavailable", str(exc)) from None
 
@@ -56,7 +62,7 @@ def _bool_param(value: Any, name: str) -> bool:
 
 
 def _ask_params() -> tuple[str, int, bool]:
-    config = current_app.config["CITEQA"]
+    config = state().config
     if request.method == "POST":
         body = request.get_json(silent=True)
         if body is None:
@@ -84,58 +90,26 @@ def _ask_params() -> tuple[str, int, bool]:
     return question, _int_param(k, "k", 1, config.max_k), _bool_param(explain, "explain")
 
 
-def hit_json(index: Index, hit: Hit) -> dict[str, Any]:
-    p = hit.passage
-    doc = index.documents[p.doc_id]
-    return {"id": p.id, "doc_id": p.doc_id, "title": doc.title,
-            "date": doc.metadata.get("date"), "source": doc.metadata.get("source"),
-            "rank": hit.rank, "score": hit.score, "text": p.text, "start": p.start,
-            "end": p.end, "entities": [asdict(e) for e in hit.annotation.entities],
-            "matches": [list(m) for m in hit.matches]}
-
-
-def response_json(index: Index, response: Response) -> dict[str, Any]:
-    out = {"question": response.question,
-           "answer": asdict(response.answer) if response.answer else None,
-           "passages": [hit_json(index, h) for h in response.passages],
-           "facts": [asdict(f) for f in response.facts],
-           "took_ms": response.took_ms}
-    if response.answer is None:
-        out["no_answer_reason"] = response.no_answer_reason
-    if response.explain is not None:
-        out["explain"] = response.explain
-    return out
-
-
 @bp.route("/ask", methods=["GET", "POST"])
 def ask_route():
     question, k, explain = _ask_params()
     index = _index()
-    nlp = current_app.extensions["citeqa.nlp"]
-    return jsonify(response_json(index, ask(index, nlp, question, k, explain)))
+    response = ask(index, state().nlp, question, k, explain, state().params)
+    return json_response(schema.ask_response(index.store, response))
 
 
 @bp.get("/health")
 def health():
-    index = _index()
-    m = index.manifest
-    return jsonify({"status": "ok", "documents": len(index.documents),
-                    "passages": len(index.passages),
-                    "index": {"version": index.version, "built_at": m["built_at"],
-                              "fingerprint": m["corpus"]["fingerprint"],
-                              "model": m["model"], "bm25": m["bm25"]}})
+    return json_response(schema.health(_index(), state().params.describe()))
 
 
 @bp.get("/documents")
 def documents():
-    index = _index()
+    store = _index().store
     offset = _int_param(request.args.get("offset", 0), "offset", 0, 10**9)
     limit = _int_param(request.args.get("limit", 100), "limit", 1, 1000)
-    page = list(index.documents.values())[offset:offset + limit]
-    return jsonify({"total": len(index.documents), "offset": offset, "limit": limit,
-                    "documents": [{"id": d.id, "title": d.title, "path": d.path,
-                                   "metadata": d.metadata,
-                                   "passages": len(index.passages_of(d.id))} for d in page]})
+    page = list(store.documents.values())[offset:offset + limit]
+    return json_response(schema.documents_page(store, page, offset, limit))
 
 
 def _found(mapping: dict, key: str, what: str):
@@ -147,35 +121,36 @@ def _found(mapping: dict, key: str, what: str):
 
 @bp.get("/documents/<path:doc_id>")
 def document(doc_id: str):
-    index = _index()
-    doc = _found(index.documents, doc_id, "document")
-    return jsonify({"id": doc.id, "title": doc.title, "path": doc.path,
-                    "metadata": doc.metadata, "text": doc.text,
-                    "passages": [{"id": p.id, "n": p.n, "start": p.start, "end": p.end}
-                                 for p in index.passages_of(doc_id)]})
+    store = _index().store
+    return json_response(schema.document(store, _found(store.documents, doc_id, "document")))
 
 
 @bp.get("/entities")
 def entities():
-    index = _index()
+    table = _index().entities
     label = request.args.get("label") or None
-    if label is not None and label.upper() not in index.entity_labels:
+    if label is not None and label.upper() not in table.labels:
         raise ApiError(400, "invalid_parameter", f"no entity has the label {label!r}")
     limit = _int_param(request.args.get("limit", 50), "limit", 1, 500)
-    found = facts.search(index, request.args.get("q", ""), label and label.upper(), limit)
-    return jsonify({"entities": [
-        {"id": e.id, "entity": e.name, "label": e.label, "aliases": e.aliases,
-         "mentions": len(e.mentions)} for e in found]})
+    found = table.search(request.args.get("q", ""), label and label.upper(), limit)
+    return json_response(schema.entities(found))
 
 
 @bp.get("/entities/<path:entity_id>")
 def entity(entity_id: str):
     index = _index()
-    found = _found(index.entity_by_id, entity_id, "entity")
-    return jsonify(asdict(facts.sheet(index, found, max_values=None, max_passages=None)))
+    found = _found(index.entities.by_id, entity_id, "entity")
+    sheet = FactBook(index.store, index.entities).sheet(found)
+    return json_response(schema.fact_sheet(index.store, sheet))
 
 
-def register_errors(app) -> None:
+@bp.get("/labels")
+def labels():
+    """What each entity and answer label means, for the page's legend and badges."""
+    return Response(msgspec.json.encode(LABEL_NAMES), mimetype="application/json")
+
+
+def register_errors(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         return error_response(exc.status, exc.code, exc.message)

@@ -1,4 +1,4 @@
-"""Stage 2: cut documents into passages of roughly 40-120 words, the unit of citation.
+"""Cut documents into passages of roughly 40-120 words, the unit of citation.
 
 Paragraphs are the natural unit; a long paragraph is split on sentence boundaries, a short
 one (a heading, a caption) joins the next paragraph so that it is never cited alone.

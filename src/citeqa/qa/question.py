@@ -1,9 +1,10 @@
-"""Stage 6a: what a question asks for -- wh-form, head noun, expected entity labels.
+"""What a question asks for -- wh-form, head noun, expected entity labels -- read once.
 
 The small model's parses of questions are unreliable, so the head noun is found by
 position (the noun run right after the wh-word, or after a copula: "What was X's growth
 forecast") and mapped to spaCy labels through ``HEAD_NOUNS``; the wh-form alone decides
-when there is no head noun.
+when there is no head noun. The same pass collects the question's names (for linking to
+entities) and its BM25 terms, so no later stage reads the question again.
 """
 
 from __future__ import annotations
@@ -11,72 +12,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..kb.entities import demonym_place
+from ..lexicon import (
+    CHANGE_WORDS,
+    HEAD_NOUNS,
+    HOW_X,
+    NAME_TYPES,
+    NAMING_VERBS,
+    SAY_VERBS,
+    URGING,
+    VALUE_PREPOSITIONS,
+    WH_DEFAULT,
+    WH_WORDS,
+)
+from ..search.analyzer import Analyzer
+
 if TYPE_CHECKING:
     from spacy.language import Language
-
-# Head noun -> expected labels, most likely first. Extend by adding words to a row.
-_HEAD_TABLE: list[tuple[tuple[str, ...], str]] = [
-    (("PERSON",), "president minister leader mayor person man woman king queen ambassador "
-                  "governor director secretary chairman chairwoman chancellor official "
-                  "spokesman spokesperson founder author writer player coach actor actress "
-                  "singer artist scientist inventor emperor ruler general commander pope "
-                  "prince princess son daughter father mother wife husband ceo chief deputy "
-                  "premier senator politician composer architect philosopher diplomat envoy "
-                  "journalist reporter editor head successor predecessor owner manager "
-                  "captain winner student teacher"),
-    (("GPE", "LOC"), "country nation state city capital town province republic village county"),
-    (("LOC", "GPE", "FAC"), "region continent river mountain sea ocean lake island desert "
-                            "area place location"),
-    (("ORG",), "organization organisation company agency newspaper bank party team "
-               "university school college group institution ministry department firm "
-               "corporation union network channel station club band alliance bloc media "
-               "outlet website magazine publisher court parliament government council "
-               "committee army body airline center centre institute foundation office service "
-               "association society commission"),
-    (("DATE",), "year date day month decade century period era season"),
-    (("TIME",), "time hour"),
-    (("MONEY",), "cost price budget salary fee revenue income fund worth value sum money "
-                 "investment loan debt remittance profit tax"),
-    (("MONEY", "QUANTITY", "CARDINAL"), "amount"),
-    (("PERCENT",), "percentage percent proportion inflation"),
-    (("PERCENT", "MONEY", "CARDINAL"), "rate share growth decline increase drop fall rise "
-                                       "forecast"),
-    (("CARDINAL",), "number population count total figure"),
-    (("QUANTITY",), "distance length height weight depth speed temperature size"),
-    (("NORP",), "nationality religion ethnicity"),
-    (("LANGUAGE", "NORP"), "language"),
-    (("EVENT",), "event war battle tournament festival"),
-    (("LAW",), "law treaty act constitution"),
-    (("WORK_OF_ART",), "book film movie song album novel play painting"),
-]
-HEAD_NOUNS: dict[str, tuple[str, ...]] = {
-    word: labels for labels, words in _HEAD_TABLE for word in words.split()}
-HOW_X: dict[str, tuple[str, ...]] = {
-    "many": ("CARDINAL", "QUANTITY", "MONEY"),
-    "much": ("MONEY", "PERCENT", "QUANTITY", "CARDINAL"),
-    "long": ("DATE", "TIME", "QUANTITY"),
-    "old": ("DATE", "CARDINAL"),
-    "far": ("QUANTITY",),
-    "big": ("QUANTITY", "CARDINAL"), "large": ("QUANTITY", "CARDINAL"),
-    "often": ("DATE", "TIME", "CARDINAL"),
-}
-WH_DEFAULT: dict[str, tuple[str, ...]] = {
-    "who": ("PERSON", "ORG", "NORP"), "whom": ("PERSON", "ORG", "NORP"),
-    "whose": ("PERSON", "ORG"), "when": ("DATE", "TIME"), "where": ("GPE", "LOC", "FAC"),
-}
-WH_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how"}
-# "By how much did X fall?" asks for a relative change first.
-CHANGE_WORDS = {"fall", "rise", "drop", "increase", "decrease", "grow", "decline", "shrink",
-                "depreciate", "appreciate", "gain", "climb", "plunge", "jump", "slump"}
-SAY_VERBS = {"say", "tell", "state", "claim", "announce", "warn", "stress", "emphasize",
-             "argue", "report", "explain", "think", "believe", "describe"}
-# "What is X called?", "What is the name of X?": the answer is a name of any kind.
-NAMING_VERBS = {"call", "name", "entitle", "title", "dub", "nickname"}
-VALUE_PREPOSITIONS = {"to", "by", "from"}
-URGING = {"on", "upon", "for"}  # "call on X to ...", "call for ..." urge; they do not name
-NAME_TYPES = ("PERSON", "ORG", "GPE", "LOC", "FAC", "WORK_OF_ART", "EVENT", "LAW",
-              "PRODUCT", "NORP", "LANGUAGE")
-
 
 @dataclass(frozen=True)
 class QuestionEntity:
@@ -85,7 +37,7 @@ class QuestionEntity:
 
 
 @dataclass(frozen=True)
-class QuestionAnalysis:
+class Question:
     text: str
     wh: str | None
     head: str | None
@@ -98,6 +50,10 @@ class QuestionAnalysis:
     attribute: str | None = None
     attribute_of: str | None = None
     entities: tuple[QuestionEntity, ...] = field(default_factory=tuple)
+    # Names to look up among the corpus's entities: spaCy's entities and any demonym.
+    names: tuple[str, ...] = ()
+    # The question's BM25 terms, in order.
+    terms: tuple[str, ...] = ()
 
 
 def _noun_run(doc, i: int) -> tuple[list, int]:
@@ -122,7 +78,14 @@ def _owner(doc, i: int) -> str | None:
     return doc[nouns[0].i:nouns[-1].i + 1].text if nouns else None
 
 
-def analyze(nlp: Language, text: str) -> QuestionAnalysis:
+def _names(entities: tuple[QuestionEntity, ...], text: str) -> tuple[str, ...]:
+    """spaCy's entities of the question plus any demonym it uses ("the Kazakh tenge")."""
+    words = [w.strip(".,;:?!\"'()") for w in text.split()]
+    return tuple(dict.fromkeys([*(e.text for e in entities),
+                                *(w for w in words if demonym_place(w))]))
+
+
+def analyze(nlp: Language, analyzer: Analyzer, text: str) -> Question:
     doc = nlp(text)
     lowered = [t.lower_ for t in doc]
     wh_i = next((i for i, w in enumerate(lowered) if w in WH_WORDS), None)
@@ -200,7 +163,7 @@ def analyze(nlp: Language, text: str) -> QuestionAnalysis:
         kind = "clause"
     if wh is None and not expected:
         kind = "clause"
-    return QuestionAnalysis(text=text, wh=wh, head=head, expected=tuple(expected),
-                            answer_kind=kind, plural=plural, wants_year=head == "year",
-                            attribute=attribute, attribute_of=attribute_of,
-                            entities=entities)
+    return Question(text=text, wh=wh, head=head, expected=tuple(expected),
+                    answer_kind=kind, plural=plural, wants_year=head == "year",
+                    attribute=attribute, attribute_of=attribute_of, entities=entities,
+                    names=_names(entities, text), terms=tuple(analyzer.terms(text)))

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
 
-from .annotate import load_model
+from ..config import Config
+from ..ingest.annotate import load_model
+from ..store.index import Index
 from .app import create_app
-from .config import Config
-from .index import Index
 
 
 class _Gunicorn(BaseApplication):
