@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: serve test lint index bench install browser clean
+.PHONY: serve test lint index bench install browser clean mutation
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -40,5 +40,11 @@ test: install browser
 bench: install
 	$(BIN)/python bench/retrieval.py
 
+# Mutation testing of the index format, BM25 and passage cutting (not in CI; ~10 minutes).
+mutation: install
+	$(BIN)/python -m pip install --quiet -e '.[mutation]'
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) index/CURRENT index/v* index/.tmp-* .pytest_cache
+	rm -rf $(VENV) index/CURRENT index/v* index/.tmp-* .pytest_cache mutants

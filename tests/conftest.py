@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import socket
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -69,3 +74,22 @@ def indexed(folder: Path, files: dict[str, str | bytes]) -> index_store.Index:
     config = Config.load({"corpus": corpus, "index": folder / "index"}, environ={})
     builder.build(config)
     return index_store.load(config.index)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, proc: subprocess.Popen, seconds: float = 90) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited early: {proc.stdout.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                return json.loads(resp.read())
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"server did not answer {url} within {seconds}s")

@@ -3,6 +3,9 @@
 import pytest
 from conftest import SEED_ID
 
+from citeqa.lexicon import LABEL_NAMES
+from citeqa.qa.params import QAParams
+
 QUESTION = "By how much did the tenge fall against the dollar?"
 
 
@@ -102,6 +105,25 @@ def test_health(client, seed_index):
     assert data["index"]["fingerprint"] == seed_index.manifest["corpus"]["fingerprint"]
     assert data["index"]["built_at"] == seed_index.manifest["built_at"]
     assert data["index"]["version"] == seed_index.version
+    params = QAParams()
+    assert data["params"]["version"] == params.version
+    assert data["params"]["answer"]["min_coverage"] == params.answer.min_coverage
+
+
+def test_explain_and_refusals_name_the_parameters_and_a_code(client):
+    body = client.post("/ask", json={"question": "Who is the prime minister of Canada?",
+                                     "explain": True}).get_json()
+    assert body["answer"] is None
+    assert body["no_answer_code"] == "not_in_corpus"
+    assert "'Canada'" in body["no_answer_reason"]
+    assert body["explain"]["params_version"] == QAParams().version
+    assert set(body["explain"]["timings_ms"]) == {"parse", "retrieval", "answer", "facts"}
+    answered = client.post("/ask", json={"question": "Who is the mayor of Moscow?"}).get_json()
+    assert answered["answer"] and "no_answer_code" not in answered
+
+
+def test_labels_come_from_the_lexicon(client):
+    assert client.get("/labels").get_json() == LABEL_NAMES
 
 
 def test_documents_are_paged(tmp_path):

@@ -2,39 +2,22 @@
 
 import json
 import os
+import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import SEED
+from conftest import SEED, free_port, wait_for
 
 CITEQA = Path(sys.executable).with_name("citeqa")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, proc: subprocess.Popen, seconds: float = 90) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited early: {proc.stdout.read()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                return json.loads(resp.read())
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"server did not answer {url} within {seconds}s")
 
 
 def post(url: str, question: str) -> dict:
@@ -126,8 +109,21 @@ def test_running_server_picks_up_a_new_document_without_failing_requests(served)
     assert failures == []
     assert "Selenox" in data["passages"][0]["text"]
     time.sleep(1.0)  # every worker re-checks within the reload interval
-    for _ in range(8):  # requests spread over both workers: all see the new version
-        assert post(url, question)["passages"][0]["doc_id"] == "moon"
     after = json.loads(urllib.request.urlopen(url + "/health", timeout=5).read())
     assert after["documents"] == 2
     assert after["index"]["version"] != before["index"]["version"]
+
+    # Concurrent requests keep both sync workers busy, so both answer; each must already
+    # serve the new document. k=3 marks these requests in the access log.
+    marked = url + "/ask?" + urllib.parse.urlencode({"q": question, "k": 3})
+
+    def first_doc(_):
+        with urllib.request.urlopen(marked, timeout=10) as resp:
+            return json.loads(resp.read())["passages"][0]["doc_id"]
+
+    with ThreadPoolExecutor(4) as pool:
+        assert set(pool.map(first_doc, range(24))) == {"moon"}
+    proc.send_signal(signal.SIGTERM)
+    log = proc.communicate(timeout=20)[0]
+    pids = set(re.findall(r'pid=<(\d+)> "GET /ask\?q=[^"]*k=3 ', log))
+    assert len(pids) == 2, log[-2000:]

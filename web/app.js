@@ -5,14 +5,12 @@
 const TIMEOUT_MS = Number(
   document.querySelector('meta[name="citeqa-timeout-ms"]')?.content) || 15000;
 const RECENT_KEY = "citeqa.recent";
-const LABELS = {
-  PERSON: "person", NORP: "nationality or group", FAC: "facility", ORG: "organisation",
-  GPE: "country, city or state", LOC: "location", PRODUCT: "product", EVENT: "event",
-  WORK_OF_ART: "work of art", LAW: "law", LANGUAGE: "language", DATE: "date", TIME: "time",
-  PERCENT: "percentage", MONEY: "money", QUANTITY: "quantity", ORDINAL: "ordinal",
-  CARDINAL: "number", NOUN_PHRASE: "phrase", SENTENCE: "sentence", CLAUSE: "clause",
-  NAME: "name",
-};
+// What each label means, from the server's one lexicon; raw labels if it cannot be read.
+let LABELS = {};
+const labelsLoaded = fetch("/labels")
+  .then((r) => (r.ok ? r.json() : {}))
+  .then((labels) => { LABELS = labels; })
+  .catch(() => {});
 
 const $ = (id) => document.getElementById(id);
 
@@ -146,6 +144,7 @@ async function ask(question) {
       throw new Error(message);
     }
     remember(question);
+    await labelsLoaded;
     render(data);
   } catch (error) {
     if (controller.signal.aborted && controller.signal.reason !== "timeout") return;

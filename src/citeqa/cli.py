@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import click
 
 from .config import Config, ConfigError
 from .ingest.annotate import ModelError, load_model
+from .ingest.documents import add_to_corpus
 from .store import build as builder
 from .store import index as index_store
 
@@ -57,12 +57,13 @@ def _report(report: builder.BuildReport) -> None:
 
 
 def ensure_index(config: Config) -> index_store.Index:
-    """Build when missing or stale (saying why), then load."""
-    reason = builder.needs_build(config)
-    if reason:
-        click.echo(f"building the index: {reason}", err=True)
-        _report(builder.build(config, progress=_progress()))
-    return index_store.load(Path(config.index))
+    """The index, built first when missing or stale (saying why)."""
+    index, report = builder.ensure(
+        config, progress=_progress(),
+        on_build=lambda why: click.echo(f"building the index: {why}", err=True))
+    if report:
+        _report(report)
+    return index
 
 
 def _progress() -> bool:
@@ -97,21 +98,11 @@ def index_cmd(corpus, index_dir, model, full, as_json) -> None:
 def add_cmd(paths, corpus, index_dir, model) -> None:
     """Copy files or folders into the corpus, then re-index."""
     config = _config(corpus=corpus, index=index_dir, model=model)
-    root = Path(config.corpus)
-    for path in paths:
-        if not path.exists():
-            raise CliError(f"{path}: no such file or folder")
-    root.mkdir(parents=True, exist_ok=True)
-    for path in paths:
-        target = root / path.name
-        try:
-            if path.is_dir():
-                shutil.copytree(path, target, dirs_exist_ok=True)
-            else:
-                shutil.copy2(path, target)
-        except OSError as exc:
-            raise CliError(f"{path}: could not copy into {root}: {exc.strerror or exc}") from None
-        click.echo(f"added {path} -> {target}", err=True)
+    try:
+        for source, target in add_to_corpus(paths, Path(config.corpus)):
+            click.echo(f"added {source} -> {target}", err=True)
+    except OSError as exc:
+        raise CliError(str(exc)) from None
     _report(builder.build(config, progress=_progress()))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -258,3 +259,26 @@ def corpus_fingerprint(root: Path) -> str:
                 content = "unreadable"
             digest.update(f"{relative.as_posix()}\0{content}\n".encode())
     return digest.hexdigest()[:16]
+
+
+def add_to_corpus(paths: list[Path], root: Path) -> list[tuple[Path, Path]]:
+    """Copy files or folders into the corpus folder; (source, target) of each.
+
+    Every path is checked before anything is copied, so a typo copies nothing.
+    """
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    root.mkdir(parents=True, exist_ok=True)
+    added = []
+    for path in paths:
+        target = root / path.name
+        try:
+            if path.is_dir():
+                shutil.copytree(path, target, dirs_exist_ok=True)
+            else:
+                shutil.copy2(path, target)
+        except OSError as exc:
+            raise OSError(f"{path}: could not copy into {root}: {exc.strerror or exc}") from None
+        added.append((path, target))
+    return added

@@ -36,6 +36,8 @@ def run(config: Config, index: Index) -> None:
         "timeout": 60,
         "graceful_timeout": 10,
         "accesslog": "-",
+        # The worker's pid in each line shows how requests spread over the workers.
+        "access_log_format": '%(h)s pid=%(p)s "%(r)s" %(s)s %(B)s %(M)sms',
         "errorlog": "-",
         "proc_name": "citeqa",
         "control_socket_disable": True,  # gunicorn's runtime control socket is unused

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,6 +189,19 @@ def _annotate(config: Config, docs: list[Document], cache: AnnotationCache,
             out[doc.id] = (ps, ans)
             bar.update(len(ps))
     return out
+
+
+def ensure(config: Config, progress: bool = False,
+           on_build: Callable[[str], None] | None = None
+           ) -> tuple[index_store.Index, BuildReport | None]:
+    """The live index, built first when it is missing or stale (``on_build`` hears why)."""
+    reason = needs_build(config)
+    report = None
+    if reason:
+        if on_build:
+            on_build(reason)
+        report = build(config, progress=progress)
+    return index_store.load(Path(config.index)), report
 
 
 def needs_build(config: Config) -> str | None:

@@ -1,0 +1,1 @@
+"""citeqa: cited question answering over news documents."""

@@ -1,0 +1,213 @@
+"""``citeqa`` command line: index, serve, ask. Errors are one line naming the problem."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from .config import Config, ConfigError
+from .ingest.annotate import ModelError, load_model
+from .store import build as builder
+from .store import index as index_store
+
+
+class CliError(click.ClickException):
+    def show(self, file=None) -> None:
+        click.echo(f"citeqa: error: {self.message}", err=True)
+
+
+def _handle_errors(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, ModelError, builder.BuildError, index_store.IndexUnavailable) as exc:
+            raise CliError(str(exc)) from None
+    return wrapper
+
+
+def _config(**overrides) -> Config:
+    return Config.load({k: v for k, v in overrides.items() if v is not None})
+
+
+def corpus_options(func):
+    func = click.option("--model", help="spaCy model package or path [CITEQA_MODEL]")(func)
+    func = click.option("--index", "index_dir", type=click.Path(path_type=Path),
+                        help="index folder [CITEQA_INDEX, default ./index]")(func)
+    func = click.option("--corpus", type=click.Path(path_type=Path),
+                        help="corpus folder [CITEQA_CORPUS, default ./corpus]")(func)
+    return func
+
+
+def _report(report: builder.BuildReport) -> None:
+    click.echo(f"indexed {report.documents} documents, {report.passages} passages, "
+               f"{report.entities} entity mentions in {report.seconds:.1f}s "
+               f"-> version {report.version}", err=True)
+    click.echo(f"  added {len(report.added)}, changed {len(report.changed)}, removed "
+               f"{len(report.removed)}, unchanged {report.unchanged}, skipped "
+               f"{len(report.skipped)}; spaCy ran on {report.annotated} documents", err=True)
+    for skipped in report.skipped:
+        click.echo(f"  skipped {skipped.path}: {skipped.reason}", err=True)
+
+
+def ensure_index(config: Config) -> index_store.Index:
+    """Build when missing or stale (saying why), then load."""
+    reason = builder.needs_build(config)
+    if reason:
+        click.echo(f"building the index: {reason}", err=True)
+        _report(builder.build(config, progress=_progress()))
+    return index_store.load(Path(config.index))
+
+
+def _progress() -> bool:
+    """A progress bar only on a terminal: nothing clutters piped output."""
+    return sys.stderr.isatty()
+
+
+@click.group()
+@click.version_option(package_name="citeqa")
+def main() -> None:
+    """Answer questions over a folder of news documents, with citations."""
+
+
+@main.command("index")
+@corpus_options
+@click.option("--full", is_flag=True, help="re-annotate every document, ignoring the cache")
+@click.option("--json", "as_json", is_flag=True, help="also print the build report as JSON")
+@_handle_errors
+def index_cmd(corpus, index_dir, model, full, as_json) -> None:
+    """Build the index from the corpus folder (incrementally)."""
+    report = builder.build(_config(corpus=corpus, index=index_dir, model=model), full=full,
+                           progress=_progress())
+    _report(report)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(report)))
+
+
+@main.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@corpus_options
+@_handle_errors
+def add_cmd(paths, corpus, index_dir, model) -> None:
+    """Copy files or folders into the corpus, then re-index."""
+    config = _config(corpus=corpus, index=index_dir, model=model)
+    root = Path(config.corpus)
+    for path in paths:
+        if not path.exists():
+            raise CliError(f"{path}: no such file or folder")
+    root.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        target = root / path.name
+        try:
+            if path.is_dir():
+                shutil.copytree(path, target, dirs_exist_ok=True)
+            else:
+                shutil.copy2(path, target)
+        except OSError as exc:
+            raise CliError(f"{path}: could not copy into {root}: {exc.strerror or exc}") from None
+        click.echo(f"added {path} -> {target}", err=True)
+    _report(builder.build(config, progress=_progress()))
+
+
+@main.command()
+@corpus_options
+@click.option("--host", help="address to bind [CITEQA_HOST, default 127.0.0.1]")
+@click.option("--port", type=int, help="port [CITEQA_PORT, default 8000]")
+@click.option("--workers", type=int, help="gunicorn worker processes [CITEQA_WORKERS, default 2]")
+@_handle_errors
+def serve(corpus, index_dir, model, host, port, workers) -> None:
+    """Serve the web page and JSON API with gunicorn, building the index first if needed."""
+    from .serve.server import run
+
+    config = _config(corpus=corpus, index=index_dir, model=model, host=host, port=port,
+                     workers=workers)
+    index = ensure_index(config)
+    run(config, index)
+
+
+@main.command("ask")
+@click.argument("question")
+@click.option("-k", "k", type=click.IntRange(1, 50), default=None, help="passages to show")
+@click.option("--json", "as_json", is_flag=True, help="print the API's JSON response")
+@click.option("--explain", is_flag=True, help="show how the answer was chosen")
+@corpus_options
+@_handle_errors
+def ask_cmd(question, k, as_json, explain, corpus, index_dir, model) -> None:
+    """Answer QUESTION in the terminal, with citations."""
+    from .qa.ask import ask
+    from .serve import schema
+
+    config = _config(corpus=corpus, index=index_dir, model=model)
+    index = ensure_index(config)
+    question = " ".join(question.split())
+    if not question:
+        raise CliError("the question is empty")
+    response = ask(index, load_model(config.model), question, k or config.default_k, explain)
+    body = schema.ask_response(index.store, response)
+    if as_json:
+        click.echo(json.dumps(schema.to_builtins(body), ensure_ascii=False, indent=2))
+        return
+    data = schema.to_builtins(body)
+    _print_answer(data)
+    if explain:
+        _print_explain(data["explain"])
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "\u2026"
+
+
+def _print_answer(data: dict) -> None:
+    answer = data["answer"]
+    if answer:
+        click.echo(click.style("Answer: ", bold=True) + click.style(answer["text"], bold=True,
+                                                                     fg="green"))
+        click.echo(f"  {answer['label']}, confidence {answer['confidence']:.2f}, "
+                   f"from [{answer['passage_id']}]")
+        s = answer["sentence"]
+        at = answer["start"] - answer["sentence_start"]
+        click.echo("  \u201c" + s[:at] + click.style(s[at:at + len(answer["text"])],
+                                                      bold=True) + s[at + len(answer["text"]):]
+                   + "\u201d")
+    else:
+        click.secho("No answer: the documents do not cover this question.", bold=True)
+        click.echo(f"  Why: {data.get('no_answer_reason')}")
+        if data["passages"]:
+            click.echo("  The closest passages follow, for browsing (weak matches).")
+    if data["facts"]:
+        click.echo("Entities: " + "; ".join(
+            f"{f['entity']} ({f['label']}, {f['mentions']} mention"
+            f"{'' if f['mentions'] == 1 else 's'})" for f in data["facts"]))
+    for p in data["passages"]:
+        click.echo(f"\n[{p['rank']}] {p['id']}  score {p['score']:.2f}  "
+                   f"chars {p['start']}-{p['end']}")
+        click.echo(f"    {_short(p['title'], 90)}" + (f" ({p['date']})" if p.get("date") else ""))
+        click.echo("    " + _short(p["text"], 400))
+
+
+def _print_explain(trace: dict) -> None:
+    q = trace["question"]
+    click.secho("\nHow this answer was chosen", bold=True)
+    click.echo(f"  question: wh={q['wh']} head={q['head']} expects "
+               f"{'/'.join(q['expected']) or 'no entity type'} ({q['answer_kind']})")
+    click.echo(f"  terms: {' '.join(trace['terms'])}")
+    for term, targets in trace["expansions"].items():
+        click.echo(f"  '{term}' searched as " + ", ".join(f"'{t}' ({w:.2f})"
+                                                          for t, w in targets))
+    click.echo(f"  coverage of the question by the best passage: {trace['coverage']:.0%} "
+               f"(needs {trace['min_coverage']:.0%})")
+    for c in trace["candidates"]:
+        feats = " ".join(f"{k}={v:.2f}" for k, v in c["features"].items())
+        click.echo(f"  {c['score']:6.2f}  {c['text'][:50]!r:52} {c['label']:12} {feats}")
+    click.echo(f"  decision: {trace['decision']}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

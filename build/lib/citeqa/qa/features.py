@@ -1,0 +1,101 @@
+"""Evidence features of a candidate answer, each 0-1: how well its label fits the question,
+how much of the question its sentence states, how close it sits to the question's words,
+whether it names the question's head noun."""
+
+from __future__ import annotations
+
+import re
+
+from ..lexicon import LABEL_CONFUSIONS, NAME_LABELS, NAME_TYPES
+from ..search.analyzer import Analyzer
+from ..search.retrieval import Query, SearchIndex
+
+# A capitalised noun chunk the model left untagged: a possible answer for name questions.
+NAME = "NAME"
+# Brackets are left out: "Majilis (the lower house of parliament)" defines, not separates.
+_CLAUSE_MARK = re.compile(r"[,;:\u2014]")
+
+# (start, end, term) of each word of a sentence; stop words have term None.
+Spans = list[tuple[int, int, str | None]]
+
+
+def type_score(label: str, expected: tuple[str, ...]) -> float:
+    if not expected:
+        return 0.5
+    if label == NAME:  # an untagged proper name: a weak match, unless any name will do
+        if expected == NAME_TYPES:
+            return 0.8
+        return 0.4 if expected[0] in NAME_LABELS else 0.0
+    if label == expected[0]:
+        return 1.0
+    if label in expected:
+        return 0.8
+    if any(label in LABEL_CONFUSIONS.get(e, ()) for e in expected[:1]):
+        return 0.4
+    return 0.0
+
+
+class QuestionScorer:
+    """Per-question state: IDF of its terms and what each vocabulary term stands for."""
+
+    def __init__(self, search: SearchIndex, query: Query) -> None:
+        self.analyzer: Analyzer = search.analyzer
+        self.stands_for = query.matches()
+        self.idf = {t: search.idf(t) for t in query.terms}  # unseen terms weigh most
+        for term, targets in query.expansions.items():  # credit close spellings
+            self.idf[term] = max(search.idf(v) for v, _ in targets)
+        self.total = sum(self.idf.values()) or 1.0
+        # A candidate made only of these is named by the question, so it is no answer.
+        self.excluded = set(self.stands_for)
+
+    def coverage(self, text: str) -> float:
+        """Share of the question's IDF mass that ``text`` contains."""
+        present = {self.stands_for[t] for t in self.analyzer.terms(text)
+                   if t in self.stands_for}
+        return sum(self.idf[t] for t in present) / self.total
+
+    def sentence(self, text: str, start: int) -> tuple[Spans, list[int], float]:
+        """(word spans, indexes of the words matching the question, coverage)."""
+        spans = self.analyzer.spans(text, start)
+        matched = [i for i, (_, _, term) in enumerate(spans) if term in self.stands_for]
+        return spans, matched, self.coverage(text)
+
+    def proximity(self, spans: Spans, matched: list[int], start: int, end: int,
+                  text: str, base: int, clause_gap: int) -> float:
+        """IDF-weighted closeness of each question term's nearest occurrence to the
+        candidate. Crossing a clause boundary (comma, semicolon, colon, dash) counts as
+        ``clause_gap`` extra words."""
+        inside = [i for i, (s, e, _) in enumerate(spans) if s >= start and e <= end]
+        if not inside:
+            return 0.0
+        nearest: dict[str, float] = {}
+        for m in matched:
+            if inside[0] <= m <= inside[-1]:
+                continue
+            lo, hi = (spans[m][1], start) if m < inside[0] else (end, spans[m][0])
+            gap = min(abs(m - inside[0]), abs(m - inside[-1])) + clause_gap * len(
+                _CLAUSE_MARK.findall(text, lo - base, hi - base))
+            term = self.stands_for[spans[m][2]]
+            nearest[term] = min(gap, nearest.get(term, gap))
+        return sum(self.idf[t] / (1.0 + (g - 1) / 3.0) for t, g in nearest.items()) / self.total
+
+
+def near_head(spans: Spans, head: str | None, start: int, end: int, is_value: bool) -> float:
+    """How directly the candidate names the question's head noun: "Carnegie Center",
+    "principle of X" and "Foreign Minister X" fully, "3% growth" fully for values, but a
+    phrase before the head only half ("fast food industries" answers, "long-term
+    principle" only describes)."""
+    if head is None:
+        return 0.0
+    inside = [t for s, e, t in spans if s >= start and e <= end and t]
+    if inside and inside[-1] == head:  # "which center" -> "Carnegie Center"
+        return 1.0
+    if head in [t for s, e, t in spans if e <= start][-3:]:
+        return 1.0
+    if head in [t for s, e, t in spans if s >= end][:2]:
+        return 1.0 if is_value else 0.5
+    return 0.0
+
+
+def is_list(text: str) -> bool:
+    return bool(re.search(r",\s|\sand\s", text))

@@ -1,0 +1,74 @@
+"""Every tunable number of the ask path, in versioned parameter objects passed in.
+
+A benchmark that wants other numbers builds another object (``dataclasses.replace``);
+nothing is patched in place. ``QAParams.version`` is reported in ``/health`` and in the
+explain trace, so an answer can always be traced to the numbers that produced it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..kb.facts import FactParams
+from ..search.retrieval import RetrievalParams
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Feature weights of the answer score: set by hand, each change checked on the SQuAD
+    train slice (bench/squad.py train) and the seed dev questions, never on SQuAD dev."""
+
+    type: float = 2.0
+    overlap: float = 2.0
+    proximity: float = 1.5
+    passage: float = 1.0
+    support: float = 0.5
+    head: float = 1.0
+    list: float = 1.0
+
+    def score(self, features: dict[str, float]) -> float:
+        return sum(getattr(self, name) * value for name, value in features.items())
+
+
+@dataclass(frozen=True)
+class ConfidenceWeights:
+    """Confidence = evidence strength x (floor + (1 - floor) x margin over the runner-up)."""
+
+    coverage: float = 0.45
+    type: float = 0.25
+    proximity: float = 0.2
+    overlap: float = 0.1
+    floor: float = 0.6
+
+
+@dataclass(frozen=True)
+class AnswerParams:
+    version: str = "rules-1"
+    weights: Weights = field(default_factory=Weights)
+    confidence: ConfidenceWeights = field(default_factory=ConfidenceWeights)
+    max_passages: int = 5  # candidates come from this many top passages
+    # Shares of the question's IDF mass that the best passage, and the answer's sentence
+    # with the one before it, must contain; calibrated with bench/refusal.py on held-out
+    # SQuAD train articles.
+    min_coverage: float = 0.5
+    min_answer_coverage: float = 0.35
+    head_spelling: float = 0.9  # a misspelt attribute must be this close to a corpus word
+    clause_gap: int = 3  # crossing a comma or bracket counts as this many words
+    max_quoted_words: int = 8  # longer quoted spans are quotations, not titles
+
+
+@dataclass(frozen=True)
+class QAParams:
+    retrieval: RetrievalParams = field(default_factory=RetrievalParams)
+    answer: AnswerParams = field(default_factory=AnswerParams)
+    facts: FactParams = field(default_factory=FactParams)
+    # rapidfuzz ratio at which a misspelt name in a question still names an entity
+    link_similarity: float = 85.0
+
+    @property
+    def version(self) -> str:
+        return "+".join((self.retrieval.version, self.answer.version, self.facts.version))
+
+    def describe(self) -> dict[str, Any]:
+        return {"version": self.version, **asdict(self)}

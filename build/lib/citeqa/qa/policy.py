@@ -1,0 +1,109 @@
+"""When to refuse instead of answering: each rule returns a ``Refusal`` (a stable code and
+a message for people) or ``None``.
+
+The service refuses when a named thing in the question is absent from the corpus, when no
+passage matches, when the best passages or the answer's own sentence state too little of
+the question, when no candidate of the expected type is found, and, for "what is the X of
+Y?", when the answer's sentence does not state X, or is not about Y.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..lexicon import GENERIC_HEADS, VALUE_LABELS
+from ..search.retrieval import Query, SearchIndex
+from .candidates import Candidate
+from .params import AnswerParams
+from .question import Question
+
+# code -> what it means; the README lists these.
+CODES = {
+    "not_in_corpus": "a name or the asked-for attribute never occurs in the documents",
+    "no_match": "no passage contains any of the question's words",
+    "weak_passages": "the best passages state too little of the question",
+    "no_candidate": "no answer of the expected type is stated near the question's words",
+    "weak_answer_sentence": "the best answer's sentence states too little of the question",
+    "attribute_not_stated": "the answer's sentence does not state the attribute asked about",
+    "attribute_of_other": "the answer's sentence states the attribute of something else",
+}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    message: str
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unknown refusal code {self.code!r}")
+
+
+def absent_names(search: SearchIndex, question: Question, query: Query,
+                 params: AnswerParams) -> Refusal | None:
+    """Named things and the asked-for attribute ("population") the corpus never uses."""
+    analyzer, missing = search.analyzer, []
+    head = analyzer.term(question.attribute) if question.attribute else None
+    if head and not search.knows(head) and not any(
+            w >= params.head_spelling for _, w in query.expansions.get(head, ())):
+        missing.append(question.attribute)
+    for ent in question.entities:
+        if ent.label in VALUE_LABELS:
+            continue
+        terms = analyzer.terms(ent.text)
+        if terms and not any(search.knows(t) or t in query.expansions for t in terms):
+            missing.append(ent.text)
+    if not missing:
+        return None
+    return Refusal("not_in_corpus", "the documents never mention " + ", ".join(
+        f"'{m}'" for m in missing))
+
+
+def no_match() -> Refusal:
+    return Refusal("no_match", "no passage contains any of the question's words")
+
+
+def weak_passages(coverage: float, params: AnswerParams) -> Refusal | None:
+    if coverage >= params.min_coverage:
+        return None
+    return Refusal("weak_passages", f"the best passages contain only {coverage:.0%} of what "
+                                    f"the question asks about")
+
+
+def no_candidate(question: Question) -> Refusal:
+    wanted = "/".join(question.expected) or "phrase"
+    return Refusal("no_candidate", f"no {wanted} answer is stated near the question's words "
+                                   f"in the top passages")
+
+
+def weak_answer_sentence(best: Candidate, support: float,
+                         params: AnswerParams) -> Refusal | None:
+    if support >= params.min_answer_coverage:
+        return None
+    return Refusal("weak_answer_sentence",
+                   f"the sentence around the best answer ('{best.text}') contains only "
+                   f"{support:.0%} of what the question asks about")
+
+
+def attribute_unstated(search: SearchIndex, question: Question, query: Query,
+                       best: Candidate, window: str) -> Refusal | None:
+    """'What is the X of Y?': the answer's sentence window must state X and be about Y."""
+    analyzer = search.analyzer
+    attribute = analyzer.term(question.attribute) if question.attribute else None
+    if not attribute:
+        return None
+    window_terms = set(analyzer.terms(window))
+    if question.attribute not in GENERIC_HEADS and not (
+            window_terms & {attribute, *(t for t, _ in query.expansions.get(attribute, ()))}):
+        return Refusal("attribute_not_stated",
+                       f"no passage states the {question.attribute} asked about: the best "
+                       f"candidate ('{best.text}') comes from a sentence that does not "
+                       f"mention it")
+    owner = analyzer.terms(question.attribute_of or "")
+    stands_for = query.matches()
+    if owner and not any(stands_for.get(t) in owner or t in owner for t in window_terms):
+        return Refusal("attribute_of_other",
+                       f"no passage states the {question.attribute} of "
+                       f"{question.attribute_of}: the best candidate ('{best.text}') comes "
+                       f"from a passage about something else")
+    return None

@@ -1,0 +1,167 @@
+"""The JSON API: ``/ask``, ``/health``, ``/documents``, ``/entities``, ``/labels``.
+
+Bodies are the structs of ``schema``; errors are always the JSON error envelope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from flask import Blueprint, Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from ..kb.facts import FactBook
+from ..lexicon import LABEL_NAMES
+from ..qa.ask import ask
+from ..store.index import Index, IndexUnavailable
+from . import schema
+from .state import state
+
+bp = Blueprint("api", __name__)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def json_response(body: msgspec.Struct, status: int = 200) -> Response:
+    return Response(schema.encode(body), status=status, mimetype="application/json")
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    return json_response(schema.error(code, message), status)
+
+
+def _index() -> Index:
+    try:
+        return state().live.get()
+    except IndexUnavailable as exc:
+        raise ApiError(503, "index_unavailable", str(exc)) from None
+
+
+def _int_param(value: Any, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ApiError(400, "invalid_parameter", f"'{name}' must be an integer")
+    try:
+        number = int(value)
+    except ValueError:
+        raise ApiError(400, "invalid_parameter", f"'{name}' must be an integer") from None
+    if not low <= number <= high:
+        raise ApiError(400, "invalid_parameter", f"'{name}' must be between {low} and {high}")
+    return number
+
+
+def _bool_param(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no", ""):
+        return value.lower() in ("1", "true", "yes")
+    raise ApiError(400, "invalid_parameter", f"'{name}' must be true or false")
+
+
+def _ask_params() -> tuple[str, int, bool]:
+    config = state().config
+    if request.method == "POST":
+        body = request.get_json(silent=True)
+        if body is None:
+            raise ApiError(400, "invalid_json",
+                           "the request body must be a JSON object, sent with "
+                           "Content-Type: application/json")
+        if not isinstance(body, dict):
+            raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+        question, k = body.get("question"), body.get("k", config.default_k)
+        explain = body.get("explain", False)
+    else:
+        question, k = request.args.get("q"), request.args.get("k", config.default_k)
+        explain = request.args.get("explain", "")
+    if question is None:
+        raise ApiError(400, "missing_question", "a 'question' is required"
+                       if request.method == "POST" else "the 'q' parameter is required")
+    if not isinstance(question, str):
+        raise ApiError(400, "invalid_parameter", "'question' must be a string")
+    question = " ".join(question.split())
+    if not question:
+        raise ApiError(400, "empty_question", "the question is empty")
+    if len(question) > config.max_question_chars:
+        raise ApiError(400, "question_too_long",
+                       f"the question is longer than {config.max_question_chars} characters")
+    return question, _int_param(k, "k", 1, config.max_k), _bool_param(explain, "explain")
+
+
+@bp.route("/ask", methods=["GET", "POST"])
+def ask_route():
+    question, k, explain = _ask_params()
+    index = _index()
+    response = ask(index, state().nlp, question, k, explain, state().params)
+    return json_response(schema.ask_response(index.store, response))
+
+
+@bp.get("/health")
+def health():
+    return json_response(schema.health(_index(), state().params.describe()))
+
+
+@bp.get("/documents")
+def documents():
+    store = _index().store
+    offset = _int_param(request.args.get("offset", 0), "offset", 0, 10**9)
+    limit = _int_param(request.args.get("limit", 100), "limit", 1, 1000)
+    page = list(store.documents.values())[offset:offset + limit]
+    return json_response(schema.documents_page(store, page, offset, limit))
+
+
+def _found(mapping: dict, key: str, what: str):
+    """``mapping[key]``, or a JSON 404 naming what was not found."""
+    if key not in mapping:
+        raise ApiError(404, f"{what}_not_found", f"no {what} with id {key!r}")
+    return mapping[key]
+
+
+@bp.get("/documents/<path:doc_id>")
+def document(doc_id: str):
+    store = _index().store
+    return json_response(schema.document(store, _found(store.documents, doc_id, "document")))
+
+
+@bp.get("/entities")
+def entities():
+    table = _index().entities
+    label = request.args.get("label") or None
+    if label is not None and label.upper() not in table.labels:
+        raise ApiError(400, "invalid_parameter", f"no entity has the label {label!r}")
+    limit = _int_param(request.args.get("limit", 50), "limit", 1, 500)
+    found = table.search(request.args.get("q", ""), label and label.upper(), limit)
+    return json_response(schema.entities(found))
+
+
+@bp.get("/entities/<path:entity_id>")
+def entity(entity_id: str):
+    index = _index()
+    found = _found(index.entities.by_id, entity_id, "entity")
+    sheet = FactBook(index.store, index.entities).sheet(found)
+    return json_response(schema.fact_sheet(index.store, sheet))
+
+
+@bp.get("/labels")
+def labels():
+    """What each entity and answer label means, for the page's legend and badges."""
+    return Response(msgspec.json.encode(LABEL_NAMES), mimetype="application/json")
+
+
+def register_errors(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code or 500, code, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error",
+                              "citeqa failed to handle this request; the error was logged")

@@ -1,0 +1,50 @@
+"""The Flask app factory: one app per process, holding the live index and the model."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flask import Flask
+
+from ..config import Config
+from ..ingest.annotate import load_model
+from ..qa.params import QAParams
+from ..store.index import Index
+from ..store.live import LiveIndex
+from .api import bp as api_bp
+from .api import register_errors
+from .state import ServeState
+from .web import bp as web_bp
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                                "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+                                "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def create_app(config: Config | None = None, index: Index | None = None,
+               nlp: Language | None = None, params: QAParams | None = None) -> Flask:
+    """Build the app; ``index`` and ``nlp`` preloaded by the caller or loaded here."""
+    config = config or Config.load()
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    ServeState(config=config, live=LiveIndex(config.index, config.reload_interval, index),
+               nlp=nlp or load_model(config.model), params=params or QAParams()).install(app)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
+    register_errors(app)
+
+    @app.after_request
+    def _secure(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app

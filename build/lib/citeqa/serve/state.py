@@ -1,0 +1,33 @@
+"""What one serving process holds, typed: settings, the live index, the spaCy model and the
+answer parameters. Blueprints reach it through ``state()``, never through string keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from flask import current_app
+
+from ..config import Config
+from ..qa.params import QAParams
+from ..store.live import LiveIndex
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+_KEY = "citeqa"
+
+
+@dataclass(frozen=True)
+class ServeState:
+    config: Config
+    live: LiveIndex
+    nlp: Language
+    params: QAParams
+
+    def install(self, app) -> None:
+        app.extensions[_KEY] = self
+
+
+def state() -> ServeState:
+    return current_app.extensions[_KEY]

@@ -1,0 +1,197 @@
+"""The indexing run: ingest (documents, passages, spaCy) -> entities -> BM25 -> save.
+
+Incremental: a document whose content, spaCy model and pipeline version are unchanged takes
+its passages and annotations from the cache; only new or changed documents go through
+spaCy. BM25 statistics and entity resolution always cover the whole corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..config import Config
+from ..ingest.annotate import Annotation, annotate, load_model, model_info, sentence_splitter
+from ..ingest.corpus import PassageStore
+from ..ingest.documents import Document, Skipped, corpus_fingerprint, load_corpus
+from ..ingest.passages import Passage, segment
+from ..kb.entities import ResolutionParams, resolve
+from ..kb.table import EntityTable
+from ..search.analyzer import Analyzer
+from ..search.bm25 import BM25Params, Postings
+from ..search.retrieval import SearchIndex
+from . import index as index_store
+from .cache import AnnotationCache
+
+DEFAULT_BM25 = BM25Params(variant="plus", k1=1.2, b=0.75, delta=1.0)
+CACHE_DIR = "cache"
+
+
+class BuildError(RuntimeError):
+    """Nothing could be indexed, or the index could not be written."""
+
+
+@dataclass
+class BuildReport:
+    version: str
+    documents: int
+    passages: int
+    entities: int
+    skipped: list[Skipped] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    annotated: int = 0  # documents that went through spaCy in this run
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _previous_documents(root: Path) -> dict[str, str]:
+    """id -> content hash of the live index's documents (empty when there is none)."""
+    version = index_store.current_version(root)
+    if version is None:
+        return {}
+    out = {}
+    try:
+        with open(root / version / "documents.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                out[row["id"]] = row["sha256"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return out
+
+
+@dataclass
+class Assembled:
+    """A complete index in memory, not yet saved, and how it was made."""
+
+    index: index_store.Index
+    skipped: list[Skipped]
+    hashes: dict[str, str]  # document id -> content hash
+    annotated: int
+    cache: AnnotationCache
+    stage_seconds: dict[str, float]
+
+
+def assemble(config: Config, params: BM25Params = DEFAULT_BM25,
+             analyzer: Analyzer | None = None, resolution: ResolutionParams | None = None,
+             full: bool = False, progress: bool = False) -> Assembled:
+    """Read, annotate (or take from the cache), resolve entities and compile BM25."""
+    analyzer = analyzer or Analyzer()
+    resolution = resolution or ResolutionParams()
+    stages: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        stages[name] = round(now - clock[0], 3)
+        clock[0] = now
+
+    fingerprint = corpus_fingerprint(config.corpus)
+    try:
+        documents, skipped = load_corpus(config.corpus)
+    except FileNotFoundError as exc:
+        raise BuildError(str(exc)) from None
+    if not documents:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped) or "the folder is empty"
+        raise BuildError(f"nothing to index in {config.corpus} ({reasons})")
+    lap("documents")
+
+    model = model_info(config.model)
+    cache = AnnotationCache(Path(config.index) / CACHE_DIR, model,
+                            index_store.PIPELINE_VERSION)
+    cached: dict[str, tuple[list[Passage], list[Annotation]]] = {}
+    if not full:
+        for doc in documents:
+            hit = cache.get(doc)
+            if hit is not None:
+                cached[doc.id] = hit
+    todo = [d for d in documents if d.id not in cached]
+    fresh = _annotate(config, todo, cache, progress) if todo else {}
+    lap("annotations")
+
+    passages: list[Passage] = []
+    annotations: list[Annotation] = []
+    for doc in documents:
+        ps, ans = cached.get(doc.id) or fresh[doc.id]
+        passages.extend(ps)
+        annotations.extend(ans)
+    if not passages:
+        raise BuildError(f"no passages could be cut from the documents in {config.corpus}")
+    store = PassageStore({d.id: d for d in documents}, passages, annotations)
+    canonical = resolve(store, resolution)
+    lap("entities")
+    postings = Postings.compile([analyzer.terms(p.text) for p in passages], params)
+    lap("bm25")
+
+    manifest = index_store.make_manifest(
+        fingerprint=fingerprint, model=model, model_package=config.model, analyzer=analyzer,
+        params=params, resolution=resolution, documents=len(documents),
+        passages=len(passages), entities=sum(len(a.entities) for a in annotations),
+        canonical=len(canonical), skipped=len(skipped))
+    index = index_store.Index(manifest=manifest, store=store,
+                              search=SearchIndex(postings, analyzer),
+                              entities=EntityTable(canonical))
+    return Assembled(index, skipped, {d.id: d.sha256 for d in documents}, len(todo), cache,
+                     stages)
+
+
+def build(config: Config, params: BM25Params = DEFAULT_BM25, analyzer: Analyzer | None = None,
+          resolution: ResolutionParams | None = None, full: bool = False,
+          progress: bool = False, on_step: index_store.OnStep | None = None) -> BuildReport:
+    """Assemble, save and switch to a new version. ``progress`` shows a progress bar on
+    stderr; ``on_step`` sees each step of the atomic save."""
+    started = time.perf_counter()
+    built = assemble(config, params, analyzer, resolution, full, progress)
+    root = Path(config.index)
+    previous = _previous_documents(root)
+    saving = time.perf_counter()
+    try:
+        version = index_store.save(built.index, root, on_step)
+        built.cache.prune()
+    except OSError as exc:
+        raise BuildError(f"could not write the index to {root}: {exc.strerror or exc}") from None
+    stages = {**built.stage_seconds, "save": round(time.perf_counter() - saving, 3)}
+    current = built.hashes
+    counts = built.index.manifest["counts"]
+    return BuildReport(
+        version=version, documents=counts["documents"], passages=counts["passages"],
+        entities=counts["entity_mentions"], skipped=built.skipped,
+        added=sorted(i for i in current if i not in previous),
+        changed=sorted(i for i in current if i in previous and previous[i] != current[i]),
+        removed=sorted(i for i in previous if i not in current),
+        unchanged=sum(1 for i in current if previous.get(i) == current[i]),
+        annotated=built.annotated, seconds=round(time.perf_counter() - started, 3),
+        stage_seconds=stages)
+
+
+def _annotate(config: Config, docs: list[Document], cache: AnnotationCache,
+              progress: bool) -> dict[str, tuple[list[Passage], list[Annotation]]]:
+    """Segment and annotate ``docs`` with spaCy (one batched stream), caching each one."""
+    nlp = load_model(config.model)
+    split = sentence_splitter(nlp)
+    per_doc = [(doc, segment(doc, split)) for doc in docs]
+    stream = annotate(nlp, [p for _, ps in per_doc for p in ps])
+    out = {}
+    with tqdm(total=sum(len(ps) for _, ps in per_doc), unit="passage", desc="annotating",
+              file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar:
+        for doc, ps in per_doc:
+            ans = [next(stream) for _ in ps]
+            cache.put(doc, ps, ans)
+            out[doc.id] = (ps, ans)
+            bar.update(len(ps))
+    return out
+
+
+def needs_build(config: Config) -> str | None:
+    """Why ``config.index`` must be (re)built for ``config.corpus``, or ``None``."""
+    return index_store.staleness(index_store.read_manifest(Path(config.index)),
+                                 fingerprint=corpus_fingerprint(config.corpus),
+                                 model_package=config.model)

@@ -1,0 +1,74 @@
+"""Per-document cache of passages and annotations, so a re-index only runs spaCy on what
+changed. Keyed by the document's content hash, under a folder named for the spaCy model
+and the pipeline version: a new model or pipeline starts an empty cache by construction.
+Entries are written atomically (temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..ingest.annotate import Annotation, Entity
+from ..ingest.documents import Document
+from ..ingest.passages import Passage
+
+
+class AnnotationCache:
+    def __init__(self, root: Path, model: dict[str, str], pipeline_version: str) -> None:
+        key = re.sub(r"[^A-Za-z0-9._-]+", "-",
+                     f"{model['name']}-{model['version']}-p{pipeline_version}")
+        self.root = Path(root)
+        self.folder = self.root / key
+        self.used: set[str] = set()
+
+    def _path(self, doc: Document) -> Path:
+        return self.folder / doc.sha256[:2] / f"{doc.sha256}.json"
+
+    def get(self, doc: Document) -> tuple[list[Passage], list[Annotation]] | None:
+        try:
+            data = json.loads(self._path(doc).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        self.used.add(doc.sha256)
+        passages, annotations = [], []
+        for n, (row, ann) in enumerate(zip(data["passages"], data["annotations"], strict=True)):
+            start, end = row
+            pid = f"{doc.id}#{n}"
+            passages.append(Passage(pid, doc.id, n, start, end, doc.text[start:end]))
+            annotations.append(Annotation(
+                pid, [Entity(doc.text[s:e], label, s, e) for s, e, label in ann["entities"]],
+                [tuple(x) for x in ann["sentences"]], [tuple(x) for x in ann["noun_chunks"]]))
+        return passages, annotations
+
+    def put(self, doc: Document, passages: list[Passage], annotations: list[Annotation]) -> None:
+        self.used.add(doc.sha256)
+        path = self._path(doc)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"passages": [[p.start, p.end] for p in passages],
+                "annotations": [{"entities": [[e.start, e.end, e.label] for e in a.entities],
+                                 "sentences": a.sentences, "noun_chunks": a.noun_chunks}
+                                for a in annotations]}
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, separators=(",", ":"))
+        os.replace(tmp, path)
+
+    def prune(self) -> int:
+        """Forget entries of documents no longer in the corpus, and other models' caches."""
+        removed = 0
+        if self.root.is_dir():
+            for other in self.root.iterdir():
+                if other != self.folder:
+                    shutil.rmtree(other, ignore_errors=True)
+        if not self.folder.is_dir():
+            return 0
+        for path in self.folder.glob("*/*"):
+            if path.name.startswith(".tmp-") or path.stem not in self.used:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
