@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: serve test lint index bench install browser clean mutation
+.PHONY: serve test lint index bench install browser clean mutation train
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -26,7 +26,7 @@ serve: install
 	$(BIN)/citeqa serve --host $(HOST) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench train
 
 # Browser tests drive Debian's Chromium with Playwright; never `playwright install`.
 browser:
@@ -34,11 +34,16 @@ browser:
 		$(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 test: install browser
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench train
 	$(BIN)/pytest
 
 bench: install
 	$(BIN)/python bench/retrieval.py
+
+# Fit the answer ranker on the SQuAD train slice; writes src/citeqa/qa/models/ranker.json.gz.
+train: install
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	$(BIN)/python train/ranker.py
 
 # Mutation testing of the index format, BM25 and passage cutting (not in CI; ~10 minutes).
 mutation: install

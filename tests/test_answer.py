@@ -1,13 +1,22 @@
-"""Candidate scoring, refusal, determinism and the explain trace, on constructed passages."""
+"""The hand-set answer rules (the ranker switched off): candidate scoring, refusal,
+determinism and the explain trace, on constructed passages. The trained ranker's own
+tests are in test_ranker.py."""
 
 import json
 
 import pytest
 from conftest import indexed
 
-from citeqa.qa.ask import ask
+from citeqa.qa.ask import ask as ask_with
 from citeqa.qa.candidates import clauses
+from citeqa.qa.params import AnswerParams, QAParams
 from citeqa.serve import schema
+
+RULES = QAParams(answer=AnswerParams(ranker=False))
+
+
+def ask(index, nlp, question, k, **kw):
+    return ask_with(index, nlp, question, k, params=RULES, **kw)
 
 ARTICLE = """Currencies and leaders in the region
 Since the start of the crisis, the somme in Kyrgyzstan has fallen by 15%, the tenge in \

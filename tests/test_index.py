@@ -64,6 +64,12 @@ def test_entity_offsets_point_into_the_document(seed_index):
             checked += 1
         for start, end in annotation.sentences:
             assert passage.start <= start < end <= passage.end
+        tokens = annotation.tokens
+        assert tokens and "".join(text[t.start:t.end] for t in tokens).replace(" ", "") == \
+            "".join(passage.text.split())
+        for n, token in enumerate(tokens):
+            assert 0 <= token.head < len(tokens)
+            assert (token.dep == "ROOT") == (token.head == n)
     assert checked > 100
 
 

@@ -1,6 +1,7 @@
 """A non-editable install (what `pip install .` or a wheel gives) serves the page."""
 
 import os
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -14,9 +15,12 @@ from conftest import ROOT, SEED, free_port, wait_for
 def installed(tmp_path_factory) -> Path:
     """citeqa built from this checkout and installed as a regular package (no source tree);
     its dependencies come from the test environment."""
-    target = tmp_path_factory.mktemp("site")
+    source, target = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("site")
+    for name in ("pyproject.toml", "README.md", "src", "web"):  # a build leaves no trace here
+        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
+        copy(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--target", str(target), str(ROOT)], check=True, capture_output=True)
+                    "--target", str(target), str(source)], check=True, capture_output=True)
     return target
 
 

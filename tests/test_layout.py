@@ -54,8 +54,9 @@ def test_every_stage_folder_is_a_layer_and_an_installed_package():
     assert folders == {name for names in LAYERS for name in names} - {"config", "lexicon",
                                                                         "cli"}
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert set(setuptools["packages"]) == {"citeqa", "citeqa.web",
-                                           *(f"citeqa.{f}" for f in folders)}
+    packages = {".".join(p.parent.relative_to(PACKAGE.parent).parts)
+                for p in PACKAGE.rglob("__init__.py")}
+    assert set(setuptools["packages"]) == {"citeqa.web", *packages}
 
 
 def test_the_import_checker_sees_relative_and_absolute_imports():

@@ -138,6 +138,9 @@ def test_large_batches_use_every_core(monkeypatch):
     class EmptyDoc:
         ents = sents = noun_chunks = ()
 
+        def __iter__(self):
+            return iter(())
+
     monkeypatch.setattr(annotate_module.os, "cpu_count", lambda: 2)
     nlp = RecordingPipeline()
     few = [Passage(f"d#{i}", "d", i, 0, 1, "x") for i in range(10)]

@@ -300,7 +300,9 @@ function explanation(trace) {
   const q = trace.question;
   const expected = q.expected.length ? q.expected.join(", ") : "no entity type";
   const pct = (x) => Math.round(x * 100) + "%";
-  const features = Object.keys(trace.weights);
+  // The trained ranker reports its strongest features; the hand-set rules their weights.
+  const features = trace.ranker ? [] : Object.keys(trace.weights);
+  const signed = (x) => (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(2);
   return [
     el("p", {}, el("strong", {}, "Decision: "), trace.decision),
     el("ul", {className: "explain-facts"},
@@ -309,12 +311,20 @@ function explanation(trace) {
       el("li", {}, "Searched for: ", trace.terms.join(", ") || "nothing",
         ...Object.entries(trace.expansions).map(([term, targets]) =>
           ` · “${term}” also as ${targets.map(([t, w]) => `“${t}” (${w})`).join(", ")}`)),
-      el("li", {}, `The best passages cover ${pct(trace.coverage)} of the question `,
-        `(at least ${pct(trace.min_coverage)} needed); the answer's sentence `,
-        `${pct(trace.answer_coverage)} (at least ${pct(trace.min_answer_coverage)}).`)),
+      trace.ranker
+        ? el("li", {}, `Answer chosen by the trained ranker (${trace.ranker.version}); `,
+          `the service refuses below ${pct(trace.min_confidence)} confidence. `,
+          `The best passages cover ${pct(trace.coverage)} of the question.`)
+        : el("li", {}, `The best passages cover ${pct(trace.coverage)} of the question `,
+          `(at least ${pct(trace.min_coverage)} needed); the answer's sentence `,
+          `${pct(trace.answer_coverage)} (at least ${pct(trace.min_answer_coverage)}).`),
+      ...Object.entries(trace.contributions || {}).map(([text, parts]) =>
+        el("li", {}, `Strongest features for “${text}”: `,
+          parts.map(([name, value]) => `${name} ${signed(value)}`).join(", "), "."))),
     trace.candidates.length ? el("table", {className: "candidates"},
-      el("caption", {}, "Best candidates, by score (feature weights: ",
-        features.map((f) => `${f} ×${trace.weights[f]}`).join(", "), ")"),
+      el("caption", {}, "Best candidates, by score",
+        features.length ? " (feature weights: " +
+          features.map((f) => `${f} ×${trace.weights[f]}`).join(", ") + ")" : ""),
       el("thead", {}, el("tr", {},
         el("th", {scope: "col"}, "Candidate"), el("th", {scope: "col"}, "Type"),
         el("th", {scope: "col"}, "Score"),

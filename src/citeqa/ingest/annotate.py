@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .passages import Passage, regex_sentences
 
@@ -37,12 +37,25 @@ class Entity:
     end: int
 
 
+class Token(NamedTuple):
+    """One word of the dependency parse, stored so that answering never re-parses."""
+
+    start: int  # document offsets
+    end: int
+    lemma: str
+    pos: str  # universal part of speech (NOUN, PROPN, NUM, VERB ...)
+    tag: str  # fine-grained tag (NNS, CD ...)
+    dep: str  # relation to the head (nsubj, dobj, pobj, appos ...)
+    head: int  # index of the head token in the passage's token list (itself for a root)
+
+
 @dataclass(frozen=True)
 class Annotation:
     passage_id: str
     entities: list[Entity] = field(default_factory=list)
     sentences: list[tuple[int, int]] = field(default_factory=list)
     noun_chunks: list[tuple[int, int]] = field(default_factory=list)
+    tokens: list[Token] = field(default_factory=list)
 
 
 @functools.lru_cache(maxsize=4)
@@ -97,10 +110,14 @@ def annotate(nlp: Language, passages: Iterable[Passage], batch_size: int = 16,
     docs = nlp.pipe((p.text for p in passages), batch_size=batch_size, n_process=n_process)
     for passage, doc in zip(passages, docs, strict=True):
         base = passage.start
+        words = [t for t in doc if not t.is_space]
+        position = {t.i: n for n, t in enumerate(words)}
         yield Annotation(
             passage_id=passage.id,
             entities=[Entity(e.text, e.label_, base + e.start_char, base + e.end_char)
                       for e in doc.ents],
             sentences=[(base + s.start_char, base + s.end_char) for s in doc.sents],
             noun_chunks=[(base + c.start_char, base + c.end_char) for c in doc.noun_chunks],
+            tokens=[Token(base + t.idx, base + t.idx + len(t.text), t.lemma_, t.pos_, t.tag_,
+                          t.dep_, position.get(t.head.i, n)) for n, t in enumerate(words)],
         )

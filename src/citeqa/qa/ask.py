@@ -8,17 +8,20 @@ passage store for evidence, the entity table for linking and facts.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..kb.facts import FactBook, FactSheet
+from ..search.retrieval import Query
 from ..store.index import Index
 from .candidates import Hit
 from .extract import Answer, Outcome, extract
-from .link import link
+from .link import Linked, link
 from .params import QAParams
 from .policy import Refusal
 from .question import Question, analyze
+from .ranker import RankerModel, default_ranker
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -43,9 +46,41 @@ class Response:
     took_ms: float = 0.0
 
 
+def _hits(index: Index, query: Query, k: int) -> list[Hit]:
+    store, search = index.store, index.search
+    hits = []
+    for r in search.search(query, k):
+        passage = store.passage(r.pos)
+        hits.append(Hit(r.pos, r.rank, r.score, passage, store.annotation(r.pos),
+                        store.text_of(r.pos), index.entities.at(r.pos),
+                        search.words(r.pos, passage.text, passage.start)))
+    return hits
+
+
+def retrieve(index: Index, nlp: Language, question: str, params: QAParams, k: int = 0,
+             lap: Callable[[str], None] = lambda _: None
+             ) -> tuple[Question, Query, list[Hit], Linked]:
+    """Read the question, link its names, and fetch the top passages: at least as many as
+    answer extraction reads, since the answer's passage must be among those returned.
+    ``lap`` hears when the parse and the retrieval end."""
+    search = index.search
+    analysis = analyze(nlp, search.analyzer, question)
+    lap("parse")
+    linked = link(analysis, index.entities, params.link_similarity)
+    query = search.query(list(analysis.terms), linked.alias_terms(search.analyzer),
+                         params.retrieval)
+    hits = _hits(index, query, max(k, params.answer.max_passages))
+    lap("retrieval")
+    return analysis, query, hits, linked
+
+
 def ask(index: Index, nlp: Language, question: str, k: int, explain: bool = False,
-        params: QAParams | None = None) -> Response:
+        params: QAParams | None = None, ranker: RankerModel | None = None) -> Response:
+    """Answer ``question`` from ``index``. With ``params.answer.ranker`` on, the trained
+    ranker picks the answer (``ranker``, or the one shipped in the package)."""
     params = params or QAParams()
+    if params.answer.ranker and ranker is None:
+        ranker = default_ranker()
     timings: dict[str, float] = {}
     clock = [time.perf_counter()]
 
@@ -56,18 +91,9 @@ def ask(index: Index, nlp: Language, question: str, k: int, explain: bool = Fals
 
     started = clock[0]
     store, search = index.store, index.search
-    analysis = analyze(nlp, search.analyzer, question)
-    lap("parse")
-    linked = link(analysis, index.entities, params.link_similarity)
-    query = search.query(list(analysis.terms), linked.alias_terms(search.analyzer),
-                         params.retrieval)
-    # The answer may come from any of the top passages it reads, and must be among those
-    # returned.
-    hits = [Hit(r.pos, r.rank, r.score, store.passage(r.pos), store.annotation(r.pos),
-                store.text_of(r.pos), index.entities.at(r.pos))
-            for r in search.search(query, max(k, params.answer.max_passages))]
-    lap("retrieval")
-    outcome = extract(search, analysis, query, hits, params.answer)
+    analysis, query, hits, linked = retrieve(index, nlp, question, params, k, lap)
+    outcome = extract(search, analysis, query, hits, params.answer,
+                      ranker if params.answer.ranker else None)
     answer = outcome.answer
     shown = hits[:k]
     if answer and all(h.pos != answer.passage for h in shown):
@@ -82,14 +108,17 @@ def ask(index: Index, nlp: Language, question: str, k: int, explain: bool = Fals
     response = Response(question=question, passages=passages, answer=answer,
                         refusal=outcome.refusal, facts=facts)
     if explain:
-        response.explain = explain_trace(analysis, query, outcome, params, timings)
+        response.explain = explain_trace(analysis, query, outcome, params, timings,
+                                         ranker if params.answer.ranker else None)
     response.took_ms = round((time.perf_counter() - started) * 1000, 2)
     return response
 
 
-def explain_trace(analysis: Question, query, outcome: Outcome, params: QAParams,
-                  timings: dict[str, float]) -> dict[str, Any]:
-    """Why the answer won, or why the service refused; never changes the answer."""
+def explain_trace(analysis: Question, query: Query, outcome: Outcome, params: QAParams,
+                  timings: dict[str, float],
+                  ranker: RankerModel | None = None) -> dict[str, Any]:
+    """Why the answer won, or why the service refused; never changes the answer. With the
+    ranker, the features that weighed most for the winner and the runner-up."""
     winner = outcome.candidates[0] if outcome.answer else None
     runner_up = next((c for c in outcome.candidates[1:]
                       if winner and c.text.lower() != winner.text.lower()), None)
@@ -103,6 +132,14 @@ def explain_trace(analysis: Question, query, outcome: Outcome, params: QAParams,
     for derived in ("names", "terms"):
         question.pop(derived)
     answer = params.answer
+    ranking = {}
+    if ranker is not None:
+        best = outcome.candidates[0] if outcome.candidates else None
+        second = next((c for c in outcome.candidates[1:]
+                       if best and c.text.lower() != best.text.lower()), None)
+        ranking = {"ranker": ranker.describe(), "min_confidence": answer.min_confidence,
+                   "contributions": {c.text: ranker.contributions(c.features)
+                                     for c in (best, second) if c is not None}}
     return {
         "question": question,
         "terms": list(query.terms),
@@ -116,4 +153,5 @@ def explain_trace(analysis: Question, query, outcome: Outcome, params: QAParams,
         "decision": why,
         "params_version": params.version,
         "timings_ms": timings,
+        **ranking,
     }

@@ -28,6 +28,7 @@ from ..lexicon import (
 from ..search.analyzer import Analyzer
 from .features import NAME, QuestionScorer, type_score
 from .question import Question
+from .spans import SentenceParse, sentence_tokens
 
 _LEADING = re.compile(r"(?:(?:" + "|".join(map(re.escape, LEADING_WORDS)) + r")\s+)+", re.I)
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
@@ -54,6 +55,7 @@ class Hit:
     annotation: Annotation
     text: str  # the document's text: every offset indexes it
     entities: dict[int, CanonicalEntity]  # mention start -> resolved entity
+    words: list[tuple[int, int, str | None]]  # (start, end, BM25 term) of each word
 
 
 @dataclass
@@ -66,6 +68,10 @@ class Candidate:
     sentence: tuple[int, int]
     features: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
+    # Which generators proposed this span: entity, name, chunk, parse, clause.
+    sources: set[str] = field(default_factory=set)
+    # Rank of its sentence by how much of the question it states (1 = most).
+    sentence_rank: int = 0
 
     def trace(self) -> dict:
         return {"text": self.text, "label": self.label, "passage_id": self.hit.passage.id,
@@ -124,7 +130,9 @@ class Proposer:
                     w.lower() in ROLE_WORDS or demonym_place(w) for w in words):
                 yield hit.text[s2:e2], NAME, s2, e2  # ("Defense" of "Defense Minister": none)
 
-    def entities(self, hit: Hit, sent: tuple[int, int]) -> Iterator[Span]:
+    def entities(self, hit: Hit, sent: tuple[int, int], typed: bool = True) -> Iterator[Span]:
+        """Entity mentions; for a typed question also untagged names when a name is
+        expected, and lists of its type. ``typed=False`` proposes all of them."""
         q, text = self.question, hit.text
         # The corpus-wide label beats the model's label for this one mention ("Trump" ORG),
         # but an adjective keeps its own: "Russian" is NORP even though it refers to Russia.
@@ -132,7 +140,7 @@ class Proposer:
                        and not demonym_place(clean_surface(e.text)) else e.label,
                        e.start, e.end)
                 for e in hit.annotation.entities if sent[0] <= e.start and e.end <= sent[1]]
-        if q.expected[:1] and q.expected[0] in NAME_LABELS:
+        if not typed or (q.expected[:1] and q.expected[0] in NAME_LABELS):
             yield from self.untagged_names(hit, sent, ents)
         for i, ent in enumerate(ents):
             if self.question_words_only(ent.text):
@@ -148,11 +156,11 @@ class Proposer:
                 glued = GLUED.match(ent.text)  # "WTO.Mirziyoyev": a caption glued to a name
                 start = ent.start + (glued.end() if glued else 0)
                 yield text[start:ent.end], ent.label, start, ent.end
-            if q.plural and ent.label not in VALUE_LABELS:
+            if (q.plural or not typed) and ent.label not in VALUE_LABELS:
                 # A list answer ("Kyrgyzstan and Tajikistan"); spaCy may label its parts apart.
                 end, j = ent.end, i + 1
-                while j < len(ents) and type_score(ents[j].label, q.expected) > 0 and (
-                        _JOINER.match(text[end:ents[j].start])):
+                while j < len(ents) and (not typed or type_score(ents[j].label, q.expected) > 0
+                                         ) and _JOINER.match(text[end:ents[j].start]):
                     end, j = ents[j].end, j + 1
                 if j > i + 1:
                     yield text[ent.start:end], ent.label, ent.start, end
@@ -252,3 +260,44 @@ def drop_contradicted_roles(question: Question,
             kept.append(c)
         # else: the corpus knows them only in other offices (a president, not a minister)
     return kept
+
+
+def candidate_pool(question: Question, scorer: QuestionScorer, hits: list[Hit],
+                   max_quoted_words: int, max_sentences: int) -> list[Candidate]:
+    """Every span that some generator proposes, whatever its type (the ranker, not a
+    filter, decides), in the ``max_sentences`` sentences of ``hits`` that state most of
+    the question. One candidate per span, remembering every generator that proposed it."""
+    proposer = Proposer(question, scorer, max_quoted_words)
+    pool: dict[tuple[int, int, int], Candidate] = {}
+    ranked = sorted(((scorer.sentence(hit, sent)[2], -hit.rank, -sent[0], hit, sent)
+                     for hit in hits for sent in hit.annotation.sentences
+                     if scorer.sentence(hit, sent)[1]),
+                    key=lambda x: x[:3], reverse=True)[:max_sentences]
+    for rank, (_, _, _, hit, sent) in enumerate(ranked, start=1):
+        def add(source: str, text: str, label: str, start: int, end: int,
+                hit: Hit = hit, sent: tuple[int, int] = sent, rank: int = rank) -> None:
+            key = (hit.pos, start, end)
+            if key not in pool:
+                pool[key] = Candidate(text, label, start, end, hit, sent, sentence_rank=rank)
+            elif pool[key].label in ("NOUN_PHRASE", NAME) and label not in ("NOUN_PHRASE",
+                                                                             NAME):
+                pool[key].label = label  # the entity label is the more informative one
+            pool[key].sources.add(source)
+
+        for text, label, s, e in proposer.entities(hit, sent, typed=False):
+            add("name" if label == NAME else "entity", text, label, s, e)
+        for text, label, s, e in proposer.phrases(hit, sent):
+            if label == "NOUN_PHRASE":
+                add("chunk", text, label, s, e)
+        rng = sentence_tokens(hit.annotation.tokens, sent)
+        if rng is not None:
+            parse = SentenceParse(hit.annotation.tokens, *rng)
+            for span in parse.nominal_spans():
+                offsets = parse.offsets(span, hit.text)
+                if offsets and not proposer.question_words_only(
+                        hit.text[offsets[0]:offsets[1]]):
+                    add("parse", hit.text[offsets[0]:offsets[1]], "NOUN_PHRASE", *offsets)
+        if question.answer_kind == "clause":
+            s, e = proposer.best_clause(hit.text, sent)
+            add("clause", hit.text[s:e], "CLAUSE", s, e)
+    return list(pool.values())

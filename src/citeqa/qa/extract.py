@@ -9,16 +9,25 @@ from its position in the ranking.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..search.retrieval import Query, SearchIndex
 from . import policy
-from .candidates import Candidate, Hit, Proposer, drop_contradicted_roles, strip
+from .candidates import (
+    Candidate,
+    Hit,
+    Proposer,
+    candidate_pool,
+    drop_contradicted_roles,
+    strip,
+)
 from .features import QuestionScorer, is_list, near_head, type_score
 from .params import AnswerParams
 from .policy import Refusal
 from .question import Question
-from .rank import confidence, rank
+from .rank import confidence, norm, rank
+from .ranker import Featurizer, RankerModel
 
 
 @dataclass(frozen=True)
@@ -44,19 +53,21 @@ class Outcome:
 
 
 def extract(search: SearchIndex, question: Question, query: Query, hits: list[Hit],
-            params: AnswerParams) -> Outcome:
+            params: AnswerParams, ranker: RankerModel | None = None) -> Outcome:
     refusal = policy.absent_names(search, question, query, params)
     if refusal:
         return Outcome(None, refusal, [], 0.0)
     if not hits:
         return Outcome(None, policy.no_match(), [], 0.0)
-
     scorer = QuestionScorer(search, query)
+    if ranker is not None:
+        return _extract_ranked(search, question, query, hits, params, ranker, scorer)
     candidates = drop_contradicted_roles(
         question, _propose(question, scorer, hits[:params.max_passages], params))
     candidates = rank(candidates, params)
 
-    covered = {h.pos: scorer.coverage(h.passage.text) for h in hits[:params.max_passages]}
+    covered = {h.pos: scorer.coverage_of(t for _, _, t in h.words)
+               for h in hits[:params.max_passages]}
     coverage = max(covered.values())
     refusal = policy.weak_passages(coverage, params)
     if refusal:
@@ -89,7 +100,7 @@ def _propose(question: Question, scorer: QuestionScorer, hits: list[Hit],
     for hit in hits:
         for sent in hit.annotation.sentences:
             text = hit.text[sent[0]:sent[1]]
-            spans, matched, overlap = scorer.sentence(text, sent[0])
+            spans, matched, overlap = scorer.sentence(hit, sent)
             if not matched:
                 continue
             shared = {"overlap": overlap, "passage": hit.score / top_score}
@@ -120,3 +131,55 @@ def _window(candidate: Candidate) -> str:
     i = sentences.index(candidate.sentence)
     start = sentences[max(i - 1, 0)][0]
     return candidate.hit.text[start:candidate.sentence[1]]
+
+
+def featurize(question: Question, scorer: QuestionScorer, hits: list[Hit],
+              params: AnswerParams) -> tuple[list[Candidate], list[dict[str, float]]]:
+    """The ranker's candidates and their features: the one code path that training
+    (train/ranker.py) and answering share."""
+    pool = candidate_pool(question, scorer, hits[:params.max_passages], params.max_quoted_words,
+                          params.max_sentences)
+    return pool, Featurizer(question, scorer).features_all(pool, params.clause_gap)
+
+
+def choose(candidates: list[Candidate], features: list[dict[str, float]],
+           ranker: RankerModel) -> tuple[list[Candidate], float]:
+    """Candidates best first, and the probability of the best answer: a softmax over the
+    candidates, summed over the spans that say the same thing."""
+    for c, f in zip(candidates, features, strict=True):
+        c.features, c.score = f, ranker.score(f)
+    if not candidates:
+        return [], 0.0
+    top = max(c.score for c in candidates)
+    weights = [math.exp(c.score - top) for c in candidates]
+    total = sum(weights)
+    by_text: dict[str, float] = {}
+    for c, w in zip(candidates, weights, strict=True):
+        by_text[norm(c.text)] = by_text.get(norm(c.text), 0.0) + w / total
+    ordered = sorted(candidates, key=lambda c: (-by_text[norm(c.text)], -c.score, c.hit.rank,
+                                                c.start, -c.end))
+    return ordered, by_text[norm(ordered[0].text)]
+
+
+def _extract_ranked(search: SearchIndex, question: Question, query: Query, hits: list[Hit],
+                    params: AnswerParams, ranker: RankerModel,
+                    scorer: QuestionScorer) -> Outcome:
+    pool, features = featurize(question, scorer, hits, params)
+    candidates, probability = choose(pool, features, ranker)
+    coverage = max(scorer.coverage_of(t for _, _, t in h.words)
+                   for h in hits[:params.max_passages])
+    if not candidates:
+        return Outcome(None, policy.no_candidate(question), [], coverage)
+    best = candidates[0]
+    window = _window(best)
+    support = scorer.coverage(window)
+    sure = ranker.confidence(probability, coverage)
+    refusal = (policy.unsure(best, sure, params)
+               or policy.attribute_unstated(search, question, query, best, window))
+    if refusal:
+        return Outcome(None, refusal, candidates, coverage, support)
+    s, e = strip(best.hit.text[best.sentence[0]:best.sentence[1]], best.sentence[0])
+    return Outcome(Answer(text=best.text, label=best.label, confidence=round(sure, 3),
+                          passage=best.hit.pos, start=best.start, end=best.end,
+                          sentence=best.hit.text[s:e], sentence_start=s),
+                   None, candidates, coverage, support)

@@ -4,11 +4,17 @@ whether it names the question's head noun."""
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..lexicon import LABEL_CONFUSIONS, NAME_LABELS, NAME_TYPES
 from ..search.analyzer import Analyzer
 from ..search.retrieval import Query, SearchIndex
+
+if TYPE_CHECKING:
+    from .candidates import Hit
 
 # A capitalised noun chunk the model left untagged: a possible answer for name questions.
 NAME = "NAME"
@@ -47,18 +53,30 @@ class QuestionScorer:
         self.total = sum(self.idf.values()) or 1.0
         # A candidate made only of these is named by the question, so it is no answer.
         self.excluded = set(self.stands_for)
+        self._sentences: dict[tuple[int, tuple[int, int]], tuple[Spans, list[int], float]] = {}
 
     def coverage(self, text: str) -> float:
         """Share of the question's IDF mass that ``text`` contains."""
-        present = {self.stands_for[t] for t in self.analyzer.terms(text)
-                   if t in self.stands_for}
+        return self.coverage_of(self.analyzer.terms(text))
+
+    def coverage_of(self, terms: Iterable[str | None]) -> float:
+        present = {self.stands_for[t] for t in terms if t in self.stands_for}
         return sum(self.idf[t] for t in present) / self.total
 
-    def sentence(self, text: str, start: int) -> tuple[Spans, list[int], float]:
-        """(word spans, indexes of the words matching the question, coverage)."""
-        spans = self.analyzer.spans(text, start)
-        matched = [i for i, (_, _, term) in enumerate(spans) if term in self.stands_for]
-        return spans, matched, self.coverage(text)
+    def sentence(self, hit: Hit, sentence: tuple[int, int]) -> tuple[Spans, list[int], float]:
+        """(word spans, indexes of the words matching the question, coverage) of one
+        sentence of a retrieved passage, from the passage's analysed words."""
+        key = (hit.pos, sentence)
+        found = self._sentences.get(key)
+        if found is None:
+            words = hit.words
+            starts = [w[0] for w in words]
+            spans = words[bisect.bisect_left(starts, sentence[0]):
+                          bisect.bisect_left(starts, sentence[1])]
+            matched = [i for i, (_, _, term) in enumerate(spans) if term in self.stands_for]
+            found = self._sentences[key] = (spans, matched,
+                                            self.coverage_of(t for _, _, t in spans))
+        return found
 
     def proximity(self, spans: Spans, matched: list[int], start: int, end: int,
                   text: str, base: int, clause_gap: int) -> float:

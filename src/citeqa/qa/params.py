@@ -56,6 +56,14 @@ class AnswerParams:
     head_spelling: float = 0.9  # a misspelt attribute must be this close to a corpus word
     clause_gap: int = 3  # crossing a comma or bracket counts as this many words
     max_quoted_words: int = 8  # longer quoted spans are quotations, not titles
+    # The trained ranker (qa/ranker.py) picks the answer; off, the hand-set weights above do.
+    ranker: bool = True
+    # The ranker's candidates come from this many sentences, those stating most of the
+    # question (on the SQuAD train slice the gold answer is in the top 10 for 98% of the
+    # questions where it is in any sentence sharing a word with the question).
+    max_sentences: int = 10
+    # With the ranker: refuse when the calibrated probability of being right is lower.
+    min_confidence: float = 0.2
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ CODES = {
     "weak_answer_sentence": "the best answer's sentence states too little of the question",
     "attribute_not_stated": "the answer's sentence does not state the attribute asked about",
     "attribute_of_other": "the answer's sentence states the attribute of something else",
+    "unsure": "the trained ranker's calibrated confidence in its best answer is too low",
 }
 
 
@@ -83,6 +84,13 @@ def weak_answer_sentence(best: Candidate, support: float,
     return Refusal("weak_answer_sentence",
                    f"the sentence around the best answer ('{best.text}') contains only "
                    f"{support:.0%} of what the question asks about")
+
+
+def unsure(best: Candidate, confidence: float, params: AnswerParams) -> Refusal | None:
+    if confidence >= params.min_confidence:
+        return None
+    return Refusal("unsure", f"the best answer ('{best.text}') is right with probability "
+                             f"{confidence:.0%} only, below {params.min_confidence:.0%}")
 
 
 def attribute_unstated(search: SearchIndex, question: Question, query: Query,

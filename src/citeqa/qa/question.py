@@ -54,6 +54,12 @@ class Question:
     names: tuple[str, ...] = ()
     # The question's BM25 terms, in order.
     terms: tuple[str, ...] = ()
+    # The wh-phrase's relation to its verb (nsubj, dobj, pobj ...) and that verb's term:
+    # the answer usually fills the same role of the same verb in its sentence.
+    wh_role: str | None = None
+    wh_verb: str | None = None
+    # "many" of "how many", "much" of "how much" ...
+    how: str | None = None
 
 
 def _noun_run(doc, i: int) -> tuple[list, int]:
@@ -163,7 +169,26 @@ def analyze(nlp: Language, analyzer: Analyzer, text: str) -> Question:
         kind = "clause"
     if wh is None and not expected:
         kind = "clause"
+    role, verb = _wh_role(doc, wh_i, analyzer)
+    how = lowered[wh_i + 1] if wh == "how" and wh_i is not None and wh_i + 1 < len(doc) \
+        and lowered[wh_i + 1] in HOW_X else None
     return Question(text=text, wh=wh, head=head, expected=tuple(expected),
                     answer_kind=kind, plural=plural, wants_year=head == "year",
                     attribute=attribute, attribute_of=attribute_of, entities=entities,
-                    names=_names(entities, text), terms=tuple(analyzer.terms(text)))
+                    names=_names(entities, text), terms=tuple(analyzer.terms(text)),
+                    wh_role=role, wh_verb=verb, how=how)
+
+
+def _wh_role(doc, wh_i: int | None, analyzer: Analyzer) -> tuple[str | None, str | None]:
+    """The dependency of the wh-phrase ("which country" -> its noun's) and its verb's term."""
+    if wh_i is None:
+        return None, None
+    tok = doc[wh_i]
+    while tok.dep_ in ("det", "amod", "advmod", "npadvmod", "poss") and tok.head is not tok \
+            and tok.head.pos_ in ("NOUN", "PROPN", "ADJ", "ADV", "PRON"):
+        tok = tok.head
+    if tok.dep_ == "pobj" and tok.head.head is not tok.head:
+        return "pobj", analyzer.term(tok.head.head.lemma_.lower())
+    if tok.head is tok:
+        return tok.dep_, None
+    return tok.dep_, analyzer.term(tok.head.lemma_.lower())

@@ -85,6 +85,15 @@ class SearchIndex:
         self.postings = postings
         self.analyzer = analyzer
         self.vocabulary = list(postings.vocab)  # for fuzzy look-ups of unknown terms
+        self._words: dict[int, list[tuple[int, int, str | None]]] = {}
+
+    def words(self, pos: int, text: str, offset: int) -> list[tuple[int, int, str | None]]:
+        """(start, end, term) of every word of passage ``pos`` (``text`` at document
+        ``offset``), stop words with term ``None``; analysed once per process."""
+        found = self._words.get(pos)
+        if found is None:
+            found = self._words[pos] = self.analyzer.spans(text, offset)
+        return found
 
     def knows(self, term: str) -> bool:
         return term in self.postings.vocab

@@ -9,6 +9,7 @@ from flask import Flask
 from ..config import Config
 from ..ingest.annotate import load_model
 from ..qa.params import QAParams
+from ..qa.ranker import default_ranker
 from ..store.index import Index
 from ..store.live import LiveIndex
 from .api import bp as api_bp
@@ -33,10 +34,13 @@ def create_app(config: Config | None = None, index: Index | None = None,
                nlp: Language | None = None, params: QAParams | None = None) -> Flask:
     """Build the app; ``index`` and ``nlp`` preloaded by the caller or loaded here."""
     config = config or Config.load()
+    params = params or QAParams()
+    if params.answer.ranker:
+        default_ranker()  # a missing or damaged model stops start-up, not the first request
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     ServeState(config=config, live=LiveIndex(config.index, config.reload_interval, index),
-               nlp=nlp or load_model(config.model), params=params or QAParams()).install(app)
+               nlp=nlp or load_model(config.model), params=params).install(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
     register_errors(app)

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..ingest.annotate import Annotation, Entity
+from ..ingest.annotate import Annotation, Entity, Token
 from ..ingest.documents import Document
 from ..ingest.passages import Passage
 
@@ -42,7 +42,8 @@ class AnnotationCache:
             passages.append(Passage(pid, doc.id, n, start, end, doc.text[start:end]))
             annotations.append(Annotation(
                 pid, [Entity(doc.text[s:e], label, s, e) for s, e, label in ann["entities"]],
-                [tuple(x) for x in ann["sentences"]], [tuple(x) for x in ann["noun_chunks"]]))
+                [tuple(x) for x in ann["sentences"]], [tuple(x) for x in ann["noun_chunks"]],
+                [Token(*t) for t in ann["tokens"]]))
         return passages, annotations
 
     def put(self, doc: Document, passages: list[Passage], annotations: list[Annotation]) -> None:
@@ -51,7 +52,8 @@ class AnnotationCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         data = {"passages": [[p.start, p.end] for p in passages],
                 "annotations": [{"entities": [[e.start, e.end, e.label] for e in a.entities],
-                                 "sentences": a.sentences, "noun_chunks": a.noun_chunks}
+                                 "sentences": a.sentences, "noun_chunks": a.noun_chunks,
+                                 "tokens": a.tokens}
                                 for a in annotations]}
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

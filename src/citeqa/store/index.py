@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ingest.annotate import Annotation, Entity
+from ..ingest.annotate import Annotation, Entity, Token
 from ..ingest.corpus import PassageStore
 from ..ingest.documents import Document
 from ..ingest.passages import Passage
@@ -42,7 +42,7 @@ from ..search.retrieval import SearchIndex
 
 FORMAT_VERSION = 3
 # Bump when segmentation or annotation change: it keys the annotation cache too.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 # Bump when what is derived from annotations at every build changes (entity resolution,
 # analyzer, BM25 compilation): indexes are rebuilt, the annotation cache stays valid.
 DERIVED_VERSION = "4"
@@ -109,7 +109,7 @@ def save(index: Index, root: Path, on_step: OnStep | None = None) -> str:
         _write_jsonl(tmp / "passages.jsonl", (
             {"id": p.id, "doc_id": p.doc_id, "n": p.n, "start": p.start, "end": p.end,
              "entities": [[e.start, e.end, e.label] for e in a.entities],
-             "sentences": a.sentences, "noun_chunks": a.noun_chunks}
+             "sentences": a.sentences, "noun_chunks": a.noun_chunks, "tokens": a.tokens}
             for p, a in zip(store.passages, store.annotations, strict=True)))
         _write_jsonl(tmp / "entities.jsonl", (
             {"id": e.id, "entity": e.name, "label": e.label, "aliases": e.aliases,
@@ -179,7 +179,8 @@ def read_manifest(root: Path) -> dict[str, Any] | None:
         return None
 
 
-def load(root: Path) -> Index:
+def load(root: Path | str) -> Index:
+    root = Path(root)
     version = current_version(root)
     if version is None:
         raise IndexUnavailable(f"no index in {root}: run 'citeqa index' to build one")
@@ -206,7 +207,8 @@ def load(root: Path) -> Index:
                     passage_id=row["id"],
                     entities=[Entity(text[s:e], label, s, e) for s, e, label in row["entities"]],
                     sentences=[tuple(x) for x in row["sentences"]],
-                    noun_chunks=[tuple(x) for x in row["noun_chunks"]]))
+                    noun_chunks=[tuple(x) for x in row["noun_chunks"]],
+                    tokens=[Token(*t) for t in row["tokens"]]))
         entities = []
         with open(path / "entities.jsonl", encoding="utf-8") as fh:
             for line in fh:

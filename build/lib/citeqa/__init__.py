@@ -1,1 +1,0 @@
-"""citeqa: cited question answering over news documents."""

@@ -1,0 +1,1 @@
+"""Trained model files shipped with citeqa (read with importlib.resources)."""

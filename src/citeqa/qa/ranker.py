@@ -1,0 +1,294 @@
+"""The trained answer ranker: named features per candidate, a linear model over them.
+
+Features describe a candidate against the question: its label crossed with what the
+question asks for (wh-word, "how many", head noun, expected label), where it sits in the
+dependency parse relative to the question's words (its role crossed with the wh-word's
+role, the tree distance to the nearest matched word, whether its governing word is one of
+the question's), how much of the question its sentence, its neighbourhood and its passage
+state, and which generators proposed it. The weights are learned on the SQuAD train slice
+(``train/ranker.py``, ``make train``) and shipped as a small JSON file read here; a softmax
+over a question's candidates turns scores into probabilities.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import gzip
+import hashlib
+import json
+import math
+import re
+from collections import deque
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from ..ingest.annotate import Token
+from .candidates import Candidate, Hit
+from .features import QuestionScorer, near_head, type_score
+from .question import Question
+from .rank import norm
+from .spans import SentenceParse, sentence_tokens
+
+# Bump whenever a feature's name or meaning changes: a model names the set it was trained on.
+FEATURE_SET = "f2"
+# The shapes of every feature name the featurizer emits (tests hold both the featurizer and
+# the shipped weights to them).
+_ASKS = r"(?:what|which|who|whom|whose|when|where|why|how|none|how-\w+)"
+FEATURE_TEMPLATES = tuple(re.compile(p) for p in (
+    r"type|overlap|passage|proximity|support|left_window|right_window|head_noun",
+    r"has_question_words|capitalised|has_digit",
+    rf"label=[A-Z_]+\|asks={_ASKS}", r"label=[A-Z_]+\|expects=[A-Za-z_]+",
+    r"label=[A-Z_]+\|head=\S+", r"kind=(?:entity|phrase|clause)\|label=[A-Z_]+",
+    r"rank=[1-5]", r"sentence_rank=[1-6]", r"src=[a-z]+", rf"src=[a-z]+\|asks={_ASKS}",
+    rf"len=>?\d+\|asks={_ASKS}", rf"pos=[A-Z]+\|asks={_ASKS}",
+    rf"dep=[A-Za-z:]*\|asks={_ASKS}", r"dep=[A-Za-z:]*\|whrole=[A-Za-z:]*",
+    r"governed_by_question_word\|dep=[A-Za-z:]*", r"wh_verb_role\|match=(?:True|False)",
+    r"tree=\d", rf"tree=\d\|asks={_ASKS}", rf"digit\|asks={_ASKS}",
+    rf"path=[A-Za-z:^v/]*\|asks={_ASKS}", r"beside_question_word=(?:before|after)"))
+WINDOW = 5  # words each side of a candidate that count as its neighbourhood
+MAX_TREE = 4  # tree distances are counted up to this many edges
+DEFAULT_MODEL = "ranker.json.gz"
+
+
+class ModelError(RuntimeError):
+    """The ranker's weights are missing, damaged or for another feature set."""
+
+
+@dataclass(frozen=True)
+class RankerModel:
+    version: str
+    feature_set: str
+    weights: dict[str, float]
+    # P(answer right) = sigmoid(a * log-probability-of-the-top-answer + b * coverage + c)
+    calibration: dict[str, float]
+    sha256: str
+    trained_on: str
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> RankerModel:
+        source = path or files("citeqa.qa.models").joinpath(DEFAULT_MODEL)
+        try:
+            raw = source.read_bytes()
+            data = json.loads(gzip.decompress(raw))
+        except (OSError, ValueError, EOFError) as exc:
+            raise ModelError(f"cannot read the answer ranker {source}: {exc}") from None
+        if data.get("feature_set") != FEATURE_SET:
+            raise ModelError(f"the answer ranker {source} was trained on feature set "
+                             f"{data.get('feature_set')!r}; this citeqa computes "
+                             f"{FEATURE_SET!r}: retrain it with 'make train'")
+        return cls(version=data["version"], feature_set=data["feature_set"],
+                   weights=data["weights"], calibration=data["calibration"],
+                   sha256=hashlib.sha256(raw).hexdigest(), trained_on=data["trained_on"])
+
+    def score(self, features: dict[str, float]) -> float:
+        w = self.weights
+        return sum(w.get(name, 0.0) * value for name, value in features.items())
+
+    def contributions(self, features: dict[str, float], top: int = 8) -> list[list]:
+        """The features that moved this candidate's score most: [name, weight x value]."""
+        parts = [(name, self.weights.get(name, 0.0) * value)
+                 for name, value in features.items()]
+        parts = sorted((p for p in parts if p[1]), key=lambda p: -abs(p[1]))[:top]
+        return [[name, round(value, 4)] for name, value in parts]
+
+    def confidence(self, top_probability: float, coverage: float) -> float:
+        """Calibrated probability that the top answer is right."""
+        c = self.calibration
+        z = (c["a"] * math.log(max(top_probability, 1e-9)) + c["b"] * coverage + c["c"])
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def describe(self) -> dict[str, str]:
+        return {"version": self.version, "feature_set": self.feature_set,
+                "sha256": self.sha256, "trained_on": self.trained_on}
+
+
+@functools.cache
+def default_ranker() -> RankerModel:
+    """The ranker shipped inside the package, loaded once per process."""
+    return RankerModel.load()
+
+
+def known_feature(name: str) -> bool:
+    return any(t.fullmatch(name) for t in FEATURE_TEMPLATES)
+
+
+def _bucket(n: int, edges: tuple[int, ...]) -> str:
+    for edge in edges:
+        if n <= edge:
+            return str(edge)
+    return f">{edges[-1]}"
+
+
+class _Sentence:
+    """What every candidate of one sentence shares: its parse, its words' question terms,
+    and each token's tree distance to the nearest word the question also uses."""
+
+    def __init__(self, hit: Hit, rng: tuple[int, int], sentence: tuple[int, int],
+                 scorer: QuestionScorer) -> None:
+        tokens, text = hit.annotation.tokens, hit.text
+        self.text = text[sentence[0]:sentence[1]]
+        self.offset = sentence[0]
+        self.spans, self.matched_words, self.coverage = scorer.sentence(hit, sentence)
+        self.parse = SentenceParse(tokens, *rng)
+        self.first, self.last = rng
+        self.starts = [tokens[i].start for i in range(rng[0], rng[1] + 1)]
+        term_at = {s: t for s, _, t in self.spans}
+        stands_for = scorer.stands_for
+        self.terms = [stands_for.get(term_at.get(t.start) or "")
+                      for t in tokens[rng[0]:rng[1] + 1]]
+        self.matched = [self.first + k for k, t in enumerate(self.terms) if t]
+        self.distance = self._distances(tokens)
+
+    def _distances(self, tokens: list[Token]) -> dict[int, int]:
+        neighbours: dict[int, list[int]] = {i: [] for i in range(self.first, self.last + 1)}
+        for i in range(self.first, self.last + 1):
+            h = tokens[i].head
+            if h != i and h in neighbours:
+                neighbours[i].append(h)
+                neighbours[h].append(i)
+        dist = {i: 0 for i in self.matched}
+        self.toward: dict[int, int] = {}  # next token on the way to the nearest matched one
+        queue = deque(self.matched)
+        while queue:
+            i = queue.popleft()
+            if dist[i] >= MAX_TREE:
+                continue
+            for j in neighbours[i]:
+                if j not in dist:
+                    dist[j] = dist[i] + 1
+                    self.toward[j] = i
+                    queue.append(j)
+        return dist
+
+    def path(self, i: int) -> str:
+        """Dependency labels from token ``i`` to the nearest word the question uses:
+        "nsubj^" climbs from a subject to its verb, "vpobj" descends to an object."""
+        tokens, steps = self.parse.tokens, []
+        while i in self.toward and len(steps) < 3:
+            j = self.toward[i]
+            steps.append(f"{tokens[i].dep}^" if tokens[i].head == j else f"v{tokens[j].dep}")
+            i = j
+        return "/".join(steps)
+
+    def token_range(self, start: int, end: int) -> tuple[int, int]:
+        lo = self.first + max(bisect.bisect_right(self.starts, start) - 1, 0)
+        hi = self.first + max(bisect.bisect_left(self.starts, end) - 1, 0)
+        return lo, max(lo, hi)
+
+    def head_of(self, lo: int, hi: int) -> int:
+        """The span's syntactic head: its first token governed from outside the span."""
+        tokens = self.parse.tokens
+        for i in range(lo, hi + 1):
+            if not lo <= tokens[i].head <= hi or tokens[i].head == i:
+                return i
+        return hi
+
+
+class Featurizer:
+    """Features of one question's candidates."""
+
+    def __init__(self, question: Question, scorer: QuestionScorer) -> None:
+        self.q = question
+        self.scorer = scorer
+        self.head_term = scorer.analyzer.term(question.head) if question.head else None
+        self.wh = question.wh or "none"
+        self.asks = f"how-{question.how}" if question.how else self.wh
+        self.exp = question.expected[0] if question.expected else "none"
+        self._sentences: dict[tuple[int, tuple[int, int]], _Sentence | None] = {}
+
+    def _sentence(self, c: Candidate) -> _Sentence | None:
+        key = (c.hit.pos, c.sentence)
+        if key not in self._sentences:
+            tokens = c.hit.annotation.tokens
+            rng = sentence_tokens(tokens, c.sentence)
+            self._sentences[key] = (_Sentence(c.hit, rng, c.sentence, self.scorer)
+                                    if rng else None)
+        return self._sentences[key]
+
+    def features_all(self, candidates: list[Candidate], clause_gap: int
+                     ) -> list[dict[str, float]]:
+        """Features of every candidate, including support: the same answer stated in other
+        sentences, weighted by how much of the question each of them states."""
+        top_score = max((c.hit.score for c in candidates), default=1.0)
+        out = [self.features(c, top_score, clause_gap) for c in candidates]
+        evidence: dict[str, float] = {}
+        seen = set()
+        for c, f in zip(candidates, out, strict=True):
+            key = (c.hit.pos, c.sentence, norm(c.text))
+            if key not in seen:
+                seen.add(key)
+                evidence[norm(c.text)] = evidence.get(norm(c.text), 0.0) + f["overlap"]
+        for c, f in zip(candidates, out, strict=True):
+            f["support"] = min(1.0, evidence[norm(c.text)] - f["overlap"])
+        return out
+
+    def features(self, c: Candidate, top_score: float, clause_gap: int) -> dict[str, float]:
+        q, asks, label = self.q, self.asks, c.label
+        sentence = self._sentence(c)
+        f: dict[str, float] = {
+            f"label={label}|asks={asks}": 1.0,
+            f"label={label}|expects={self.exp}": 1.0,
+            "type": type_score(label, q.expected),
+            "overlap": sentence.coverage if sentence else 0.0,
+            "passage": c.hit.score / (top_score or 1.0),
+            f"rank={min(c.hit.rank, 5)}": 1.0,
+            f"sentence_rank={min(c.sentence_rank, 6)}": 1.0,
+            f"kind={q.answer_kind}|label={label}": 1.0,
+        }
+        if q.head:
+            f[f"label={label}|head={q.head}"] = 1.0
+        for source in c.sources:
+            f[f"src={source}"] = 1.0
+            f[f"src={source}|asks={asks}"] = 1.0
+        text = c.hit.text
+        if sentence is None:
+            return f
+        f["proximity"] = self.scorer.proximity(sentence.spans, sentence.matched_words, c.start,
+                                               c.end, sentence.text, sentence.offset,
+                                               clause_gap)
+        lo, hi = sentence.token_range(c.start, c.end)
+        size = hi - lo + 1
+        f[f"len={_bucket(size, (1, 2, 3, 4, 6, 10))}|asks={asks}"] = 1.0
+        tokens = sentence.parse.tokens
+        head = sentence.head_of(lo, hi)
+        tok = tokens[head]
+        f[f"pos={tok.pos}|asks={asks}"] = 1.0
+        f[f"dep={tok.dep}|asks={asks}"] = 1.0
+        if q.wh_role:
+            f[f"dep={tok.dep}|whrole={q.wh_role}"] = 1.0
+        parent = tok.head
+        governor = tokens[parent].head if tokens[parent].dep == "prep" else parent
+        k = governor - sentence.first
+        if 0 <= k < len(sentence.terms) and sentence.terms[k]:
+            f[f"governed_by_question_word|dep={tok.dep}"] = 1.0
+            if q.wh_verb and sentence.terms[k] == q.wh_verb:
+                f[f"wh_verb_role|match={tok.dep == q.wh_role}"] = 1.0
+        dist = min((sentence.distance.get(i, MAX_TREE + 1) for i in range(lo, hi + 1)),
+                   default=MAX_TREE + 1)
+        f[f"tree={dist}"] = 1.0
+        f[f"tree={dist}|asks={asks}"] = 1.0
+        if 0 < dist <= MAX_TREE:
+            f[f"path={sentence.path(head)}|asks={asks}"] = 1.0
+        if lo > sentence.first and sentence.terms[lo - 1 - sentence.first]:
+            f["beside_question_word=before"] = 1.0
+        if hi < sentence.last and sentence.terms[hi + 1 - sentence.first]:
+            f["beside_question_word=after"] = 1.0
+        left = [t for t in sentence.terms[max(lo - WINDOW, sentence.first) - sentence.first:
+                                         lo - sentence.first] if t]
+        right = [t for t in sentence.terms[hi + 1 - sentence.first:
+                                          hi + 1 + WINDOW - sentence.first] if t]
+        idf, total = self.scorer.idf, self.scorer.total
+        f["left_window"] = sum(idf[t] for t in set(left)) / total
+        f["right_window"] = sum(idf[t] for t in set(right)) / total
+        f["head_noun"] = near_head(sentence.spans, self.head_term, c.start, c.end,
+                                   label != "NOUN_PHRASE")
+        inside = [t for s, e, t in sentence.spans if s >= c.start and e <= c.end and t]
+        f["has_question_words"] = (sum(t in self.scorer.excluded for t in inside) / len(inside)
+                                   if inside else 0.0)
+        surface = text[c.start:c.end]
+        f["capitalised"] = float(all(w[:1].isupper() for w in surface.split()))
+        f["has_digit"] = float(any(ch.isdigit() for ch in surface))
+        f[f"digit|asks={asks}"] = f["has_digit"]
+        return f
