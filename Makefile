@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: serve test lint index bench install browser clean mutation train
+.PHONY: serve test lint index bench install browser clean mutation train train-reader
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -44,6 +44,11 @@ bench: install
 train: install
 	$(BIN)/python -m pip install --quiet -e '.[train]'
 	$(BIN)/python train/ranker.py
+
+# Fine-tune the neural reader (hours on 2 cores; resumable: run again after a stop).
+train-reader: install
+	$(BIN)/python -m pip install --quiet -e '.[reader]'
+	$(BIN)/python train/reader.py --threads 2
 
 # Mutation testing of the index format, BM25 and passage cutting (not in CI; ~10 minutes).
 mutation: install
