@@ -5,6 +5,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import rank_bm25
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -74,3 +75,91 @@ def test_top_breaks_ties_by_passage_order_and_skips_non_matching():
 def test_empty_corpus_is_refused():
     with pytest.raises(ValueError, match="at least one passage"):
         Postings.compile([], BM25Params())
+
+
+# rank_bm25 itself, called directly: the reference must not go through BM25Params.make.
+DIRECT = [
+    (BM25Params("okapi", 1.5, 0.3, epsilon=0.5),
+     lambda c: rank_bm25.BM25Okapi(c, k1=1.5, b=0.3, epsilon=0.5)),
+    (BM25Params("plus", 0.9, 0.4, delta=0.7),
+     lambda c: rank_bm25.BM25Plus(c, k1=0.9, b=0.4, delta=0.7)),
+    (BM25Params("l", 1.5, 0.6, delta=0.5),
+     lambda c: rank_bm25.BM25L(c, k1=1.5, b=0.6, delta=0.5)),
+]
+
+
+@pytest.mark.parametrize(("params", "reference"), DIRECT, ids=lambda x: getattr(x, "variant", ""))
+def test_every_parameter_reaches_rank_bm25(params, reference):
+    # 'kazakh' is in 3 of 4 passages: Okapi's IDF is negative and epsilon decides its floor;
+    # lengths differ a lot so b matters.
+    corpus = [["kazakh", "tenge", "fell", "tenge", "bank", "bank", "som"], ["kazakh", "bank"],
+              ["kazakh", "uzbek", "visa"], ["russia"]]
+    query = ["kazakh", "tenge", "bank", "russia"]
+    expected = reference(corpus).get_scores(query)
+    np.testing.assert_allclose(params.make(corpus).get_scores(query), expected, rtol=1e-6)
+    got, _ = Postings.compile(corpus, params).scores(query)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_unknown_variant_is_refused_naming_the_choices():
+    with pytest.raises(ValueError, match=r"unknown BM25 variant 'bm42'.*'l', 'okapi', 'plus'"):
+        BM25Params("bm42").make([["a"]])
+
+
+def test_postings_arrays_have_the_documented_dtypes():
+    # README "Index format": offsets int64, doc_ids int32, weights and baseline float32.
+    corpus = [["kazakh", "tenge", "tenge"], ["russia", "kazakh"], ["som"]]
+    for params in PARAMS:
+        postings = Postings.compile(corpus, params)
+        assert postings.offsets.dtype == np.int64
+        assert postings.doc_ids.dtype == np.int32
+        assert postings.weights.dtype == np.float32
+        assert postings.baseline.dtype == np.float32
+        _, matched = postings.scores(["kazakh", "som"])
+        assert matched.dtype.kind == "i"  # a count of question terms
+
+
+def test_boosts_scale_each_terms_contribution():
+    corpus = [["kazakh", "tenge"], ["russia", "bank"], ["kazakh", "russia", "som"]]
+    postings = Postings.compile(corpus, BM25Params())
+    boosted, matched = postings.scores(["kazakh", "russia"], [2.0, 0.5])
+    kazakh, _ = postings.scores(["kazakh"])
+    russia, _ = postings.scores(["russia"])
+    np.testing.assert_allclose(boosted, 2.0 * kazakh + 0.5 * russia, rtol=1e-6)
+    assert matched.tolist() == [1, 1, 2]
+    # top() ranks by the boosted scores too: unboosted, passages 0 and 1 tie.
+    assert [i for i, _ in postings.top(["tenge", "bank"], 1)] == [0]
+    assert [i for i, _ in postings.top(["tenge", "bank"], 1, [1.0, 3.0])] == [1]
+
+
+def brute_force_top(postings, terms, k):
+    total, matched = postings.scores(terms)
+    ranked = sorted((i for i in range(len(total)) if matched[i]), key=lambda i: (-total[i], i))
+    return [(i, float(total[i])) for i in ranked[:max(k, 0)]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(corpus=corpora, query=queries, k=st.integers(-1, 8))
+def test_top_is_the_best_k_matching_passages_in_score_order(corpus, query, k):
+    assume(any(corpus))
+    postings = Postings.compile(corpus, BM25Params())
+    assert postings.top(query, k) == brute_force_top(postings, query, k)
+
+
+def test_top_edge_cases():
+    corpus = [["a", "x"], ["b", "y", "y"], ["a", "b", "z"], ["c"]]
+    postings = Postings.compile(corpus, BM25Params())
+    assert postings.top(["a"], 0) == []
+    assert [i for i, _ in postings.top(["c"], 5)] == [3]  # a single matching passage
+    for k in range(1, 5):  # every k up to and past the number of matches, incl. k = matches-1
+        assert postings.top(["a", "b", "c"], k) == brute_force_top(postings, ["a", "b", "c"], k)
+    scores = [s for _, s in postings.top(["a", "b", "y"], 4)]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_document_frequency_is_the_number_of_passages_with_the_term():
+    corpus = [["kazakh", "tenge", "tenge"], ["russia", "kazakh"], ["som"], ["kazakh"]]
+    postings = Postings.compile(corpus, BM25Params())
+    for term in postings.vocab:
+        assert postings.document_frequency(term) == sum(term in doc for doc in corpus), term
+    assert postings.document_frequency("absent") == 0

@@ -1,11 +1,15 @@
+import dataclasses
 import json
 import os
+import time
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
 from conftest import make_corpus
 
 from citeqa.config import Config
+from citeqa.kb.entities import ResolutionParams
 from citeqa.store import build as builder
 from citeqa.store import index as index_store
 
@@ -145,3 +149,161 @@ def test_a_new_derived_version_rebuilds_without_losing_the_cache(tmp_path, monke
     assert "entity/BM25 build version" in builder.needs_build(config)
     assert builder.build(config).annotated == 0
     assert builder.needs_build(config) is None
+
+
+def saved_copy(seed_index, root):
+    """Save a copy of the seed index under ``root``; returns (version, its folder)."""
+    version = index_store.save(dataclasses.replace(seed_index), root)
+    return version, root / version
+
+
+def test_save_creates_missing_folders_and_stamps_the_index(seed_index, tmp_path):
+    root = tmp_path / "not" / "yet" / "index"
+    copy = dataclasses.replace(seed_index)
+    version = index_store.save(copy, root)
+    assert copy.version == version  # what /health reports after a rebuild
+    assert index_store.current_version(root) == version
+    assert index_store.load(root).version == version
+
+
+def test_version_names_sort_in_build_order(seed_index, tmp_path):
+    root = tmp_path / "index"
+    versions = [saved_copy(seed_index, root)[0] for _ in range(6)]
+    assert versions == sorted(versions)
+    assert sorted(p for p in os.listdir(root) if p.startswith("v")) == versions[-2:]
+
+
+def test_term_ids_survive_save_whatever_their_order(seed_index, tmp_path):
+    """vocab.json lists terms by term id, which need not be alphabetical."""
+    post = seed_index.search.postings
+    n = len(post.vocab)
+    old_of_new = np.arange(n)[::-1]  # new id j holds the postings of old id n-1-j
+    spans = [(post.offsets[i], post.offsets[i + 1]) for i in old_of_new]
+    reversed_post = index_store.Postings(
+        vocab={t: n - 1 - i for t, i in post.vocab.items()},
+        offsets=np.concatenate([[0], np.cumsum([hi - lo for lo, hi in spans])]).astype(np.int64),
+        doc_ids=np.concatenate([post.doc_ids[lo:hi] for lo, hi in spans]),
+        weights=np.concatenate([post.weights[lo:hi] for lo, hi in spans]),
+        baseline=post.baseline[old_of_new], n_passages=post.n_passages)
+    copy = dataclasses.replace(seed_index, search=index_store.SearchIndex(
+        reversed_post, seed_index.search.analyzer))
+    index_store.save(copy, tmp_path / "index")
+    loaded = index_store.load(tmp_path / "index").search.postings
+    assert loaded.vocab == reversed_post.vocab
+    terms = sorted(post.vocab)[:50]
+    for term in terms:
+        np.testing.assert_array_equal(loaded.scores([term])[0], post.scores([term])[0])
+
+
+def test_pickled_postings_are_refused(seed_index, tmp_path):
+    _, folder = saved_copy(seed_index, tmp_path / "index")
+    with np.load(folder / "postings.npz") as arrays:
+        arrays = dict(arrays)
+    arrays["offsets"] = arrays["offsets"].astype(object)  # stored with pickle
+    np.savez(folder / "postings.npz", **arrays)
+    with pytest.raises(index_store.IndexUnavailable, match=r"unreadable.*rebuild"):
+        index_store.load(tmp_path / "index")
+
+
+def test_unreadable_index_names_the_error_and_the_file(seed_index, tmp_path):
+    _, folder = saved_copy(seed_index, tmp_path / "index")
+    (folder / "entities.jsonl").unlink()
+    with pytest.raises(index_store.IndexUnavailable,
+                       match=r"unreadable \(FileNotFoundError: .*entities\.jsonl.*citeqa index"):
+        index_store.load(tmp_path / "index")
+
+
+@pytest.mark.parametrize("edit", ["passages", "documents", "no counts"])
+def test_index_not_matching_its_manifest_counts_is_refused(seed_index, tmp_path, edit):
+    _, folder = saved_copy(seed_index, tmp_path / "index")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if edit == "no counts":
+        del manifest["counts"]
+    else:
+        manifest["counts"][edit] += 1
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(index_store.IndexUnavailable,
+                       match="does not match its manifest counts: rebuild"):
+        index_store.load(tmp_path / "index")
+
+
+def test_manifest_records_what_the_readme_documents(tmp_path):
+    config = small_config(tmp_path, **{
+        "a.txt": "Alpha title\nKazakhstan's tenge fell 14% in March 2022. " * 3,
+        "b.txt": "Beta title\nUzbek President Mirziyoyev visited Washington.",
+        "empty.txt": ""})
+    report = builder.build(config)
+    assert [s.path for s in report.skipped] == ["empty.txt"]
+    loaded = index_store.load(config.index)
+    manifest = loaded.manifest
+    assert manifest["bm25"] == dataclasses.asdict(builder.DEFAULT_BM25)  # shown by /health
+    assert manifest["resolution"] == dataclasses.asdict(ResolutionParams())
+    assert manifest["counts"] == {
+        "documents": 2, "passages": len(loaded.store.passages),
+        "entity_mentions": sum(len(a.entities) for a in loaded.store.annotations),
+        "entities": len(loaded.entities.entities), "skipped_files": 1}
+    built_at = datetime.strptime(manifest["built_at"], "%Y-%m-%dT%H:%M:%SZ")
+    assert abs(built_at.replace(tzinfo=timezone.utc) - datetime.now(timezone.utc)) \
+        < timedelta(hours=1)
+
+
+@pytest.fixture()
+def far_timezone(monkeypatch):
+    """Local time 11 hours ahead of UTC (a POSIX TZ string, no tz database needed)."""
+    monkeypatch.setenv("TZ", "FAR-11")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_built_at_is_utc_whatever_the_local_timezone(seed_index, far_timezone):
+    params = dict(fingerprint="f", model={"name": "m", "version": "1"}, model_package="m",
+                  analyzer=seed_index.search.analyzer, params=builder.DEFAULT_BM25,
+                  resolution=ResolutionParams(), documents=1, passages=1, entities=0,
+                  canonical=0, skipped=0)
+    built_at = datetime.strptime(index_store.make_manifest(**params)["built_at"],
+                                 "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    assert abs(built_at - datetime.now(timezone.utc)) < timedelta(hours=1)
+
+
+FRESH = {"format_version": index_store.FORMAT_VERSION,
+         "pipeline_version": index_store.PIPELINE_VERSION,
+         "derived_version": index_store.DERIVED_VERSION,
+         "model": {"package": "pkg_now"}, "corpus": {"fingerprint": "fp"}}
+
+
+def reason(**changes):
+    manifest = {**FRESH, **changes}
+    manifest = {k: v for k, v in manifest.items() if v is not None}
+    return index_store.staleness(manifest, fingerprint="fp", model_package="pkg_now")
+
+
+def test_staleness_names_what_differs():
+    assert reason() is None
+    assert "pipeline version old-7 " in reason(pipeline_version="old-7")
+    assert index_store.PIPELINE_VERSION in reason(pipeline_version="old-7")
+    assert "build version old-9 " in reason(derived_version="old-9")
+    assert index_store.DERIVED_VERSION in reason(derived_version="old-9")
+    assert reason(model={"package": "pkg_then"}) == \
+        "built with model 'pkg_then', configured 'pkg_now'"
+    assert reason(corpus={"fingerprint": "other"}) == \
+        "the corpus changed since the index was built"
+
+
+def test_staleness_of_a_manifest_missing_sections_is_a_reason_not_a_crash():
+    assert reason(model=None) == "built with model None, configured 'pkg_now'"
+    assert reason(corpus=None) == "the corpus changed since the index was built"
+
+
+def test_cleanup_keeps_live_and_previous_and_reports_what_it_removed(tmp_path):
+    root = tmp_path / "index"
+    for name in ("v1", "v2", "v3", ".tmp-v4"):
+        (root / name).mkdir(parents=True)
+        (root / name / "manifest.json").write_text("{}")
+    (root / ".CURRENT.1a2b").write_text("v4\n")
+    (root / "README.txt").write_text("kept")
+    (root / index_store.CURRENT).write_text("v3\n")
+    removed = index_store.cleanup(root, keep="v2")
+    assert sorted(removed) == [".CURRENT.1a2b", ".tmp-v4", "v1"]
+    assert sorted(os.listdir(root)) == ["CURRENT", "README.txt", "v2", "v3"]
