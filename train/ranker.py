@@ -34,7 +34,16 @@ from scipy import optimize, sparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from squad import EXTERNAL, SETS, WORK, citeqa, normalize, read_jsonl, write_corpus  # noqa: E402
+from squad import (  # noqa: E402
+    EXTERNAL,
+    SETS,
+    WORK,
+    citeqa,
+    f1,
+    normalize,
+    read_jsonl,
+    write_corpus,
+)
 
 from citeqa.ingest.annotate import load_model  # noqa: E402
 from citeqa.qa.ask import retrieve  # noqa: E402
@@ -167,15 +176,6 @@ def predict(examples: list[Example], vocab: dict[str, int], w: np.ndarray
         best = max(by_text, key=lambda t: by_text[t])
         out.append((best, by_text[best]))
     return out
-
-
-def f1(pred: str, gold: str) -> float:
-    p, g = pred.split(), gold.split()
-    same = sum(min(p.count(t), g.count(t)) for t in set(p))
-    if not same:
-        return 0.0
-    precision, recall = same / len(p), same / len(g)
-    return 2 * precision * recall / (precision + recall)
 
 
 def scores(examples: list[Example], predictions) -> dict[str, float]:
