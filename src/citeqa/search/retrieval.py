@@ -18,6 +18,9 @@ from ..lexicon import DEMONYMS
 from .analyzer import Analyzer
 from .bm25 import Postings
 
+# Passages whose analysed words a process keeps (a few hundred bytes each).
+WORDS_CACHED = 50_000
+
 
 @dataclass(frozen=True)
 class RetrievalParams:
@@ -92,6 +95,8 @@ class SearchIndex:
         ``offset``), stop words with term ``None``; analysed once per process."""
         found = self._words.get(pos)
         if found is None:
+            if len(self._words) >= WORDS_CACHED:  # bounded: a large corpus must not grow it
+                self._words.clear()
             found = self._words[pos] = self.analyzer.spans(text, offset)
         return found
 
