@@ -7,6 +7,7 @@ Candidates made only of the question's own words are never proposed.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -73,10 +74,19 @@ class Candidate:
     # Rank of its sentence by how much of the question it states (1 = most).
     sentence_rank: int = 0
 
+    @functools.cached_property
+    def key(self) -> str:
+        """Its identity as an answer, for support and rivalry: its words, lower-cased."""
+        return norm(self.text)
+
     def trace(self) -> dict:
         return {"text": self.text, "label": self.label, "passage_id": self.hit.passage.id,
                 "start": self.start, "end": self.end, "score": round(self.score, 4),
                 "features": {k: round(v, 4) for k, v in self.features.items()}}
+
+
+def norm(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 class Proposer:

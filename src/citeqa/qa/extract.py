@@ -26,7 +26,7 @@ from .features import QuestionScorer, is_list, near_head, type_score
 from .params import AnswerParams
 from .policy import Refusal
 from .question import Question
-from .rank import confidence, norm, rank
+from .rank import confidence, rank
 from .ranker import Featurizer, RankerModel
 
 
@@ -155,10 +155,10 @@ def choose(candidates: list[Candidate], features: list[dict[str, float]],
     total = sum(weights)
     by_text: dict[str, float] = {}
     for c, w in zip(candidates, weights, strict=True):
-        by_text[norm(c.text)] = by_text.get(norm(c.text), 0.0) + w / total
-    ordered = sorted(candidates, key=lambda c: (-by_text[norm(c.text)], -c.score, c.hit.rank,
+        by_text[c.key] = by_text.get(c.key, 0.0) + w / total
+    ordered = sorted(candidates, key=lambda c: (-by_text[c.key], -c.score, c.hit.rank,
                                                 c.start, -c.end))
-    return ordered, by_text[norm(ordered[0].text)]
+    return ordered, by_text[ordered[0].key]
 
 
 def _extract_ranked(search: SearchIndex, question: Question, query: Query, hits: list[Hit],

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from .candidates import Candidate
 from .params import AnswerParams
-
-
-def norm(text: str) -> str:
-    """A candidate's identity for support and rivalry: its words, lower-cased."""
-    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def rank(candidates: list[Candidate], params: AnswerParams) -> list[Candidate]:
@@ -18,10 +11,10 @@ def rank(candidates: list[Candidate], params: AnswerParams) -> list[Candidate]:
     of the question it contains, so a name that is merely everywhere ("Russia") gains
     little. Deterministic: score, then the earlier passage rank and offset win ties."""
     evidence: dict[str, float] = {}
-    for c in {(c.hit.pos, c.sentence, norm(c.text)): c for c in candidates}.values():
-        evidence[norm(c.text)] = evidence.get(norm(c.text), 0.0) + c.features["overlap"]
+    for c in {(c.hit.pos, c.sentence, c.key): c for c in candidates}.values():
+        evidence[c.key] = evidence.get(c.key, 0.0) + c.features["overlap"]
     for c in candidates:
-        c.features["support"] = min(1.0, evidence[norm(c.text)] - c.features["overlap"])
+        c.features["support"] = min(1.0, evidence[c.key] - c.features["overlap"])
         c.score = params.weights.score(c.features)
     return sorted(candidates, key=lambda c: (-c.score, c.hit.rank, c.start, -c.end))
 
@@ -32,6 +25,6 @@ def confidence(best: Candidate, coverage: float, candidates: list[Candidate],
     f, w = best.features, params.confidence
     strength = (w.coverage * coverage + w.type * f["type"] + w.proximity * f["proximity"]
                 + w.overlap * f["overlap"])
-    rival = next((c for c in candidates[1:] if norm(c.text) != norm(best.text)), None)
+    rival = next((c for c in candidates[1:] if c.key != best.key), None)
     margin = 1.0 if rival is None else min(1.0, 0.5 + (best.score - rival.score) / 2)
     return round(max(0.0, min(1.0, strength * (w.floor + (1 - w.floor) * margin))), 3)

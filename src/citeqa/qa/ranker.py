@@ -28,7 +28,6 @@ from ..ingest.annotate import Token
 from .candidates import Candidate, Hit
 from .features import QuestionScorer, near_head, type_score
 from .question import Question
-from .rank import norm
 from .spans import SentenceParse, sentence_tokens
 
 # Bump whenever a feature's name or meaning changes: a model names the set it was trained on.
@@ -216,12 +215,12 @@ class Featurizer:
         evidence: dict[str, float] = {}
         seen = set()
         for c, f in zip(candidates, out, strict=True):
-            key = (c.hit.pos, c.sentence, norm(c.text))
+            key = (c.hit.pos, c.sentence, c.key)
             if key not in seen:
                 seen.add(key)
-                evidence[norm(c.text)] = evidence.get(norm(c.text), 0.0) + f["overlap"]
+                evidence[c.key] = evidence.get(c.key, 0.0) + f["overlap"]
         for c, f in zip(candidates, out, strict=True):
-            f["support"] = min(1.0, evidence[norm(c.text)] - f["overlap"])
+            f["support"] = min(1.0, evidence[c.key] - f["overlap"])
         return out
 
     def features(self, c: Candidate, top_score: float, clause_gap: int) -> dict[str, float]:
