@@ -5,6 +5,7 @@ from conftest import SEED_ID
 
 from citeqa.lexicon import LABEL_NAMES
 from citeqa.qa.params import QAParams
+from citeqa.qa.ranker import FEATURE_SET
 
 QUESTION = "By how much did the tenge fall against the dollar?"
 
@@ -108,6 +109,8 @@ def test_health(client, seed_index):
     params = QAParams()
     assert data["params"]["version"] == params.version
     assert data["params"]["answer"]["min_coverage"] == params.answer.min_coverage
+    assert data["ranker"]["feature_set"] == FEATURE_SET
+    assert len(data["ranker"]["sha256"]) == 64 and "SQuAD" in data["ranker"]["trained_on"]
 
 
 def test_explain_and_refusals_name_the_parameters_and_a_code(client):

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from ..kb.facts import FactBook
 from ..lexicon import LABEL_NAMES
 from ..qa.ask import ask
+from ..qa.ranker import default_ranker
 from ..store.index import Index, IndexUnavailable
 from . import schema
 from .state import state
@@ -100,7 +101,9 @@ def ask_route():
 
 @bp.get("/health")
 def health():
-    return json_response(schema.health(_index(), state().params.describe()))
+    params = state().params
+    ranker = default_ranker().describe() if params.answer.ranker else None
+    return json_response(schema.health(_index(), params.describe(), ranker))
 
 
 @bp.get("/documents")

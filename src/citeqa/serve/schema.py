@@ -127,6 +127,9 @@ class HealthResponse(msgspec.Struct):
     passages: int
     index: IndexInfo
     params: dict[str, Any]
+    # The trained answer ranker in use (version, feature set, sha256, training data), or
+    # null when the hand-set rules answer.
+    ranker: dict[str, str] | None
 
 
 class DocumentSummary(msgspec.Struct):
@@ -230,14 +233,15 @@ def ask_response(store: PassageStore, response: Response) -> AskResponse:
         explain=response.explain)
 
 
-def health(index: Index, params: dict[str, Any]) -> HealthResponse:
+def health(index: Index, params: dict[str, Any],
+           ranker: dict[str, str] | None) -> HealthResponse:
     m = index.manifest
     return HealthResponse(
         status="ok", documents=len(index.store.documents), passages=len(index.store),
         index=IndexInfo(version=index.version, built_at=m["built_at"],
                         fingerprint=m["corpus"]["fingerprint"], model=m["model"],
                         bm25=m["bm25"]),
-        params=params)
+        params=params, ranker=ranker)
 
 
 def documents_page(store: PassageStore, docs: list[Document], offset: int,
