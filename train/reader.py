@@ -33,9 +33,7 @@ import json
 import logging
 import math
 import random
-import re
 import shutil
-import string
 import sys
 import time
 from collections.abc import Iterator
@@ -50,6 +48,9 @@ from transformers import BertForQuestionAnswering, get_linear_schedule_with_warm
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "external" / "squad-v1.1-train-heldout-du2017"
 WORK = ROOT / "bench" / "out" / "reader"
+sys.path.insert(0, str(ROOT / "bench"))
+from squad import f1, normalize  # noqa: E402  (the one SQuAD metric of the project)
+
 LOG = logging.getLogger("reader")
 
 
@@ -214,33 +215,14 @@ def build_features(tok: Tokenizer, questions: list[Question], hp: HParams) -> Fe
 # ---------------------------------------------------------------- evaluation
 
 
-PUNCTUATION = frozenset(string.punctuation)
-
-
-def normalize_answer(text: str) -> str:
-    """SQuAD v1.1 normalisation: lowercase, drop punctuation and articles, squash spaces."""
-    text = "".join(ch for ch in text.lower() if ch not in PUNCTUATION)
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
-
-
-def f1_score(prediction: str, gold: str) -> float:
-    pred_tokens, gold_tokens = normalize_answer(prediction).split(), normalize_answer(gold).split()
-    common = sum((collections.Counter(pred_tokens) & collections.Counter(gold_tokens)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(pred_tokens), common / len(gold_tokens)
-    return 2 * precision * recall / (precision + recall)
-
-
 def squad_scores(predictions: dict[str, str], questions: list[Question]) -> tuple[float, float]:
     """Exact match and F1 in percent, max over gold answers as in the official script."""
-    em = f1 = 0.0
+    em = f1_sum = 0.0
     for q in questions:
         pred = predictions.get(q.id, "")
-        em += max(float(normalize_answer(pred) == normalize_answer(g)) for g in q.answers)
-        f1 += max(f1_score(pred, g) for g in q.answers)
-    return 100 * em / len(questions), 100 * f1 / len(questions)
+        em += max(float(normalize(pred) == normalize(g)) for g in q.answers)
+        f1_sum += max(f1(pred, g) for g in q.answers)
+    return 100 * em / len(questions), 100 * f1_sum / len(questions)
 
 
 def decode_answers(
