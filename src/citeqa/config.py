@@ -26,6 +26,9 @@ class Config:
     max_k: int = 50
     max_question_chars: int = 1000
     reload_interval: float = 2.0
+    # Added for issue 12 (hostile clients, odd documents); keep new fields at the end.
+    threads: int = 8
+    read_timeout: float = 10.0
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None,
@@ -56,6 +59,10 @@ class Config:
             raise ConfigError(f"default_k must be between 1 and max_k ({self.max_k})")
         if self.reload_interval <= 0:
             raise ConfigError("reload_interval must be positive")
+        if self.threads < 1:
+            raise ConfigError(f"threads must be at least 1, got {self.threads}")
+        if self.read_timeout <= 0:
+            raise ConfigError("read_timeout must be positive")
 
 
 def _coerce(name: str, type_name: str, value: Any) -> Any:

@@ -2,6 +2,8 @@
 
 The index and spaCy model are loaded once in the master (``preload_app``) and shared by
 the forked workers copy-on-write; each worker then watches ``CURRENT`` for new versions.
+Workers are threaded with a deadline for reading each request (``worker.py``): a slow
+client holds one thread for at most ``read_timeout`` seconds, never a whole worker.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ from gunicorn.app.base import BaseApplication
 from ..config import Config
 from ..ingest.annotate import load_model
 from ..store.index import Index
-from .app import create_app
+from .app import SECURITY_HEADERS, create_app
+from .worker import GuardedThreadWorker, ReadLimits
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, app, options: dict) -> None:
+    def __init__(self, app, options: dict, limits: ReadLimits) -> None:
         self._app, self._options = app, options
+        # Read by GuardedThreadWorker in each worker process.
+        self.limits, self.headers = limits, SECURITY_HEADERS
         super().__init__()
 
     def load_config(self) -> None:
@@ -29,16 +34,21 @@ class _Gunicorn(BaseApplication):
 
 def run(config: Config, index: Index) -> None:
     app = create_app(config, index, load_model(config.model))
+    limits = ReadLimits(read_timeout=config.read_timeout,
+                        max_body=app.config["MAX_CONTENT_LENGTH"])
     _Gunicorn(app, {
         "bind": f"{config.host}:{config.port}",
         "workers": config.workers,
+        "worker_class": GuardedThreadWorker,
+        "threads": config.threads,
         "preload_app": True,
         "timeout": 60,
         "graceful_timeout": 10,
+        "keepalive": 5,
         "accesslog": "-",
         # The worker's pid in each line shows how requests spread over the workers.
         "access_log_format": '%(h)s pid=%(p)s "%(r)s" %(s)s %(B)s %(M)sms',
         "errorlog": "-",
         "proc_name": "citeqa",
         "control_socket_disable": True,  # gunicorn's runtime control socket is unused
-    }).run()
+    }, limits).run()

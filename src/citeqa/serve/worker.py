@@ -1,0 +1,165 @@
+"""A gunicorn threaded worker that slow or hostile clients cannot starve.
+
+gunicorn's ``gthread`` worker already parks idle and kept-alive connections on a poller,
+but once a request's first byte arrives a thread reads it blocking, with no deadline: a
+client sending one header byte every two seconds holds that thread for ever. This worker
+adds one deadline for reading a whole request (headers and body), enforced by a watchdog
+thread that answers 408 and shuts the socket, which frees the reading thread. Bodies are
+read here, capped, before the app runs: a chunked body over the cap is a 413 like a
+declared one. gunicorn's own error pages (400, 414, 431, ...) are sent in the API's JSON
+envelope with the security headers instead of HTML.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+from gunicorn import util
+from gunicorn.workers.gthread import ThreadWorker
+
+from .schema import encode, error
+
+_REASONS = {400: "Bad Request", 403: "Forbidden", 408: "Request Timeout",
+            413: "Content Too Large", 414: "URI Too Long",
+            417: "Expectation Failed", 431: "Request Header Fields Too Large",
+            500: "Internal Server Error", 501: "Not Implemented"}
+# What a client is told for each of gunicorn's own refusals; gunicorn's text (which may
+# quote the request) only goes to the log.
+_MESSAGES = {400: "the request is not valid HTTP", 403: "the request is forbidden",
+             408: "the request was not received in time",
+             413: "the request body is too large", 414: "the request line is too long",
+             417: "the expectation cannot be met",
+             431: "the request headers are too large",
+             500: "citeqa failed to handle this request; the error was logged",
+             501: "the request uses a transfer coding citeqa does not support"}
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How long a client may take to send one request, and how large its body may be."""
+
+    read_timeout: float = 10.0
+    max_body: int = 64 * 1024
+    watchdog_interval: float = 0.25
+
+
+def error_bytes(status: int, headers: dict[str, str]) -> bytes:
+    """A complete ``Connection: close`` HTTP response in the JSON error envelope."""
+    reason = _REASONS.get(status, "Error")
+    code = reason.lower().replace(" ", "_").replace("content_too_large",
+                                                    "request_entity_too_large")
+    body = encode(error(code, _MESSAGES.get(status, reason)))
+    head = [f"HTTP/1.1 {status} {reason}", "Connection: close",
+            "Content-Type: application/json", f"Content-Length: {len(body)}",
+            *(f"{k}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+
+
+class _Capture:
+    """Stands in for the client socket so gunicorn's HTML error page can be read, not sent."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def gettimeout(self) -> float:
+        return 0.0
+
+    def sendall(self, data: bytes) -> None:
+        self.data += data
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class GuardedThreadWorker(ThreadWorker):
+    """``gthread`` with a per-request read deadline, a body cap and JSON error pages.
+
+    Its limits and headers come from the gunicorn application object (``app.limits``,
+    ``app.headers``), set by ``server.run``.
+    """
+
+    def init_process(self) -> None:
+        self.limits: ReadLimits = getattr(self.app, "limits", ReadLimits())
+        self.headers: dict[str, str] = getattr(self.app, "headers", {})
+        self._reading: dict[object, float] = {}
+        self._reading_lock = threading.Lock()
+        threading.Thread(target=self._watchdog, name="read-deadline", daemon=True).start()
+        super().init_process()
+
+    def _watchdog(self) -> None:
+        while True:
+            time.sleep(self.limits.watchdog_interval)
+            now = time.monotonic()
+            with self._reading_lock:
+                late = [c for c, deadline in self._reading.items() if deadline <= now]
+                for conn in late:
+                    del self._reading[conn]
+            for conn in late:
+                self._refuse(conn.sock, 408)
+
+    def _refuse(self, sock: socket.socket, status: int) -> None:
+        """Answer ``status`` and shut the socket: a thread blocked reading it returns."""
+        try:
+            sock.settimeout(1.0)
+            sock.sendall(error_bytes(status, self.headers))
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def _done_reading(self, conn) -> bool:
+        """Stop the clock; False when the watchdog already refused the request."""
+        with self._reading_lock:
+            return self._reading.pop(conn, None) is not None
+
+    def handle(self, conn):
+        with self._reading_lock:
+            self._reading[conn] = time.monotonic() + self.limits.read_timeout
+        try:
+            return super().handle(conn)
+        finally:
+            self._done_reading(conn)
+
+    def handle_request(self, req, conn):
+        try:
+            body = self._read_body(req)
+        except _BodyTooLarge:
+            if self._done_reading(conn):
+                self._refuse(conn.sock, 413)
+            return False
+        if not self._done_reading(conn):
+            return False  # the deadline passed while the body trickled in
+        if body is not None:
+            req.body = io.BytesIO(body)
+        return super().handle_request(req, conn)
+
+    def _read_body(self, req) -> bytes | None:
+        """The whole body, at most ``max_body`` bytes, or None when there is none."""
+        if req.body is None:
+            return None
+        declared = next((v for k, v in req.headers if k == "CONTENT-LENGTH"), None)
+        if declared is not None and declared.isdigit() and int(declared) > self.limits.max_body:
+            raise _BodyTooLarge
+        data = req.body.read(self.limits.max_body + 1)
+        if len(data) > self.limits.max_body:
+            raise _BodyTooLarge
+        return data
+
+    def handle_error(self, req, client, addr, exc) -> None:
+        """gunicorn's own refusal (status chosen and logged by gunicorn), sent as JSON."""
+        page = _Capture()
+        super().handle_error(req, page, addr, exc)
+        try:
+            status = int(page.data.split(b" ", 2)[1])
+        except (IndexError, ValueError):
+            status = 500
+        try:
+            util.write_nonblock(client, error_bytes(status, self.headers))
+        except Exception:  # the client may be gone; there is no one left to tell
+            self.log.debug("Failed to send error message.")
