@@ -12,7 +12,7 @@ import click
 
 from .config import Config, ConfigError
 from .ingest.annotate import ModelError, load_model
-from .ingest.documents import add_to_corpus
+from .ingest.documents import add_to_corpus, invalid_unicode
 from .qa.ranker import ModelError as RankerError
 from .store import build as builder
 from .store import index as index_store
@@ -141,6 +141,8 @@ def ask_cmd(question, k, as_json, explain, corpus, index_dir, model) -> None:
     question = " ".join(question.split())
     if not question:
         raise CliError("the question is empty")
+    if invalid_unicode(question):
+        raise CliError(f"the question is not valid UTF-8 text ({invalid_unicode(question)})")
     response = ask(index, load_model(config.model), question, k or config.default_k, explain)
     body = schema.ask_response(index.store, response)
     if as_json:

@@ -29,6 +29,8 @@ class Config:
     # Added for issue 12 (hostile clients, odd documents); keep new fields at the end.
     threads: int = 8
     read_timeout: float = 10.0
+    max_document_bytes: int = 20 * 1024 * 1024
+    max_json_depth: int = 32
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None,
@@ -63,6 +65,8 @@ class Config:
             raise ConfigError(f"threads must be at least 1, got {self.threads}")
         if self.read_timeout <= 0:
             raise ConfigError("read_timeout must be positive")
+        if self.max_document_bytes < 1 or self.max_json_depth < 1:
+            raise ConfigError("max_document_bytes and max_json_depth must be at least 1")
 
 
 def _coerce(name: str, type_name: str, value: Any) -> Any:

@@ -12,6 +12,9 @@ from pathlib import Path
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9._/-]+")
+# Half of a UTF-16 pair on its own: JSON ("\\ud800") and YAML escapes can produce one, and
+# it cannot be encoded, stored or sent; such text is refused with a reason.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,23 @@ def decode_text(data: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def invalid_unicode(text: str) -> str | None:
+    """Why ``text`` is not valid Unicode text (a lone surrogate), or None when it is."""
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    return f"a lone surrogate U+{ord(found.group()):04X} at character {found.start()}"
+
+
 def make_document(doc_id: str, title: str, body: str, path: str,
                   metadata: dict[str, object] | None = None) -> Document:
     """Normalise one document: title line + body, metadata reduced to known string keys."""
+    fields = {"id": doc_id, "title": str(title or ""), "text": body,
+              **{k: str(v) for k, v in (metadata or {}).items() if k in METADATA_KEYS and v}}
+    for name, value in fields.items():
+        why = invalid_unicode(value)
+        if why:
+            raise BadDocument(f"invalid Unicode in {name!r}: {why}")
     title = " ".join(str(title or "").split())
     body = body.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
     if not body.strip():
@@ -96,6 +113,22 @@ _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_EMPHASIS = re.compile(r"(\*{1,3}|_{2,3}|`+)(\S.*?\S|\S)\1")
 
 
+def _front_matter(source: str) -> object:
+    """YAML front matter, safely and without aliases: a few hundred bytes of nested
+    aliases expand to megabytes ("billion laughs"), and metadata never needs them."""
+    import yaml
+
+    class NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, "aliases (*name) are not allowed in front matter", mark)
+            return super().compose_node(parent, index)
+
+    return yaml.load(source, Loader=NoAliasLoader)  # a SafeLoader: no Python objects
+
+
 def parse_md(relative: Path, data: bytes) -> list[Document]:
     """Markdown with optional YAML front matter (title, date, source/url, language)."""
     import yaml
@@ -105,7 +138,7 @@ def parse_md(relative: Path, data: bytes) -> list[Document]:
     match = _FRONT_MATTER.match(text)
     if match:
         try:
-            meta = yaml.safe_load(match.group(1)) or {}
+            meta = _front_matter(match.group(1)) or {}
         except yaml.YAMLError as exc:
             raise BadDocument(f"invalid YAML front matter: {str(exc).splitlines()[0]}") from None
         if not isinstance(meta, dict):
@@ -208,7 +241,10 @@ def corpus_files(root: Path) -> list[Path]:
                                               for part in p.relative_to(root).parts))
 
 
-def load_corpus(root: Path) -> tuple[list[Document], list[Skipped]]:
+def load_corpus(root: Path, max_bytes: int | None = None
+                ) -> tuple[list[Document], list[Skipped]]:
+    """Every document below ``root``; files over ``max_bytes`` are skipped unread."""
+    max_bytes = MAX_FILE_BYTES if max_bytes is None else max_bytes
     if not root.is_dir():
         raise FileNotFoundError(f"corpus folder {root} does not exist")
     documents: list[Document] = []
@@ -222,8 +258,8 @@ def load_corpus(root: Path) -> tuple[list[Document], list[Skipped]]:
             continue
         path = root / relative
         try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise BadDocument(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+            if path.stat().st_size > max_bytes:
+                raise BadDocument(f"larger than {max_bytes // (1024 * 1024)} MiB")
             parsed = parser(relative, path.read_bytes())
         except PartialDocument as exc:
             skipped.append(Skipped(relative.as_posix(), str(exc)))
@@ -248,16 +284,30 @@ def load_corpus(root: Path) -> tuple[list[Document], list[Skipped]]:
     return documents, skipped
 
 
-def corpus_fingerprint(root: Path) -> str:
+def _file_key(path: Path, max_bytes: int) -> str:
+    """The content hash of a file that can be indexed, read in blocks; size and mtime of
+    one that cannot (unsupported or over the cap), which is never read."""
+    try:
+        stat = path.stat()
+        if path.suffix.lower() not in PARSERS or stat.st_size > max_bytes:
+            return f"size={stat.st_size} mtime={stat.st_mtime_ns}"
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                digest.update(block)
+        return digest.hexdigest()
+    except OSError:
+        return "unreadable"
+
+
+def corpus_fingerprint(root: Path, max_bytes: int | None = None) -> str:
     """Changes whenever a file below ``root`` is added, removed, renamed or edited."""
+    max_bytes = MAX_FILE_BYTES if max_bytes is None else max_bytes
     digest = hashlib.sha256()
     if root.is_dir():
         for relative in corpus_files(root):
-            try:
-                content = hashlib.sha256((root / relative).read_bytes()).hexdigest()
-            except OSError:
-                content = "unreadable"
-            digest.update(f"{relative.as_posix()}\0{content}\n".encode())
+            digest.update(f"{relative.as_posix()}\0{_file_key(root / relative, max_bytes)}\n"
+                          .encode())
     return digest.hexdigest()[:16]
 
 

@@ -10,12 +10,14 @@ import msgspec
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from ..ingest.documents import invalid_unicode
 from ..kb.facts import FactBook
 from ..lexicon import LABEL_NAMES
 from ..qa.ask import ask
 from ..qa.ranker import default_ranker
 from ..store.index import Index, IndexUnavailable
 from . import schema
+from .guard import json_depth
 from .state import state
 
 bp = Blueprint("api", __name__)
@@ -65,6 +67,9 @@ def _bool_param(value: Any, name: str) -> bool:
 def _ask_params() -> tuple[str, int, bool]:
     config = state().config
     if request.method == "POST":
+        if json_depth(request.get_data(cache=True)) > config.max_json_depth:
+            raise ApiError(400, "invalid_json", f"the JSON body is nested deeper than "
+                                                f"{config.max_json_depth} levels")
         body = request.get_json(silent=True)
         if body is None:
             raise ApiError(400, "invalid_json",
@@ -82,6 +87,9 @@ def _ask_params() -> tuple[str, int, bool]:
                        if request.method == "POST" else "the 'q' parameter is required")
     if not isinstance(question, str):
         raise ApiError(400, "invalid_parameter", "'question' must be a string")
+    if invalid_unicode(question):
+        raise ApiError(400, "invalid_parameter", "'question' is not valid Unicode text: "
+                                                 f"{invalid_unicode(question)}")
     question = " ".join(question.split())
     if not question:
         raise ApiError(400, "empty_question", "the question is empty")

@@ -95,9 +95,9 @@ def assemble(config: Config, params: BM25Params = DEFAULT_BM25,
         stages[name] = round(now - clock[0], 3)
         clock[0] = now
 
-    fingerprint = corpus_fingerprint(config.corpus)
+    fingerprint = corpus_fingerprint(config.corpus, config.max_document_bytes)
     try:
-        documents, skipped = load_corpus(config.corpus)
+        documents, skipped = load_corpus(config.corpus, config.max_document_bytes)
     except FileNotFoundError as exc:
         raise BuildError(str(exc)) from None
     if not documents:
@@ -115,7 +115,12 @@ def assemble(config: Config, params: BM25Params = DEFAULT_BM25,
             if hit is not None:
                 cached[doc.id] = hit
     todo = [d for d in documents if d.id not in cached]
-    fresh = _annotate(config, todo, cache, progress) if todo else {}
+    fresh, failed = _annotate(config, todo, cache, progress) if todo else ({}, [])
+    skipped = [*skipped, *failed]
+    documents = [d for d in documents if d.id in cached or d.id in fresh]
+    if not documents:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped)
+        raise BuildError(f"nothing to index in {config.corpus} ({reasons})")
     lap("annotations")
 
     passages: list[Passage] = []
@@ -140,7 +145,7 @@ def assemble(config: Config, params: BM25Params = DEFAULT_BM25,
     index = index_store.Index(manifest=manifest, store=store,
                               search=SearchIndex(postings, analyzer),
                               entities=EntityTable(canonical))
-    return Assembled(index, skipped, {d.id: d.sha256 for d in documents}, len(todo), cache,
+    return Assembled(index, skipped, {d.id: d.sha256 for d in documents}, len(fresh), cache,
                      stages)
 
 
@@ -173,22 +178,64 @@ def build(config: Config, params: BM25Params = DEFAULT_BM25, analyzer: Analyzer 
         stage_seconds=stages)
 
 
+Annotated = dict[str, tuple[list[Passage], list[Annotation]]]
+
+
 def _annotate(config: Config, docs: list[Document], cache: AnnotationCache,
-              progress: bool) -> dict[str, tuple[list[Passage], list[Annotation]]]:
-    """Segment and annotate ``docs`` with spaCy (one batched stream), caching each one."""
+              progress: bool) -> tuple[Annotated, list[Skipped]]:
+    """Segment and annotate ``docs`` with spaCy (one batched stream), caching each one.
+
+    A document spaCy cannot take (a passage over its ``max_length``, or any error while
+    segmenting or annotating it) is skipped with the reason; it never fails the build.
+    When the batched stream breaks, the documents it had not finished are annotated one
+    by one, so only the document at fault is skipped.
+    """
     nlp = load_model(config.model)
     split = sentence_splitter(nlp)
-    per_doc = [(doc, segment(doc, split)) for doc in docs]
-    stream = annotate(nlp, [p for _, ps in per_doc for p in ps])
-    out = {}
+    per_doc: list[tuple[Document, list[Passage]]] = []
+    failed: list[Skipped] = []
+    for doc in docs:
+        try:
+            passages = segment(doc, split)
+        except Exception as exc:  # one document's failure must not stop a build
+            failed.append(Skipped(doc.path, f"could not be segmented ({_brief(exc)})"))
+            continue
+        longest = max((len(p.text) for p in passages), default=0)
+        if longest > nlp.max_length:
+            failed.append(Skipped(doc.path, f"a passage of {longest:,} characters (one "
+                                            f"unbroken token?) exceeds spaCy's limit of "
+                                            f"{nlp.max_length:,}"))
+            continue
+        per_doc.append((doc, passages))
+    out: Annotated = {}
     with tqdm(total=sum(len(ps) for _, ps in per_doc), unit="passage", desc="annotating",
               file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar:
-        for doc, ps in per_doc:
-            ans = [next(stream) for _ in ps]
-            cache.put(doc, ps, ans)
-            out[doc.id] = (ps, ans)
-            bar.update(len(ps))
-    return out
+        stream = annotate(nlp, [p for _, ps in per_doc for p in ps])
+        try:
+            for doc, ps in per_doc:
+                ans = [next(stream) for _ in ps]
+                cache.put(doc, ps, ans)
+                out[doc.id] = (ps, ans)
+                bar.update(len(ps))
+        except Exception:  # the document at fault is found and named one by one below
+            for doc, ps in per_doc:
+                if doc.id in out:
+                    continue
+                try:
+                    ans = list(annotate(nlp, ps, n_process=1))
+                except Exception as exc:
+                    failed.append(Skipped(doc.path, f"spaCy failed on it ({_brief(exc)})"))
+                    continue
+                cache.put(doc, ps, ans)
+                out[doc.id] = (ps, ans)
+                bar.update(len(ps))
+    return out, failed
+
+
+def _brief(exc: BaseException) -> str:
+    """An exception as one short line for the build report."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first[:200]}"
 
 
 def ensure(config: Config, progress: bool = False,
@@ -207,5 +254,6 @@ def ensure(config: Config, progress: bool = False,
 def needs_build(config: Config) -> str | None:
     """Why ``config.index`` must be (re)built for ``config.corpus``, or ``None``."""
     return index_store.staleness(index_store.read_manifest(Path(config.index)),
-                                 fingerprint=corpus_fingerprint(config.corpus),
+                                 fingerprint=corpus_fingerprint(config.corpus,
+                                                                config.max_document_bytes),
                                  model_package=config.model)

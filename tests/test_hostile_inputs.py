@@ -1,0 +1,66 @@
+"""Hostile and malformed requests through the Flask test client: never a 5xx, always the
+JSON error envelope, and the documented status for each."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+SURROGATE_BODY = b'{"question": "tenge \\ud800 fall"}'
+DEEP = b"[" * 5000 + b"]" * 5000
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "status"), [
+    ("post", "/ask", {"data": SURROGATE_BODY, "content_type": "application/json"}, 400),
+    ("post", "/ask", {"data": b'{"question": "\\udfff"}', "content_type": "application/json"},
+     400),
+    ("post", "/ask", {"data": DEEP, "content_type": "application/json"}, 400),
+    ("post", "/ask", {"data": b'{"question": "x", "k": ' + b"[" * 999 + b"]" * 999 + b"}",
+                      "content_type": "application/json"}, 400),
+    ("post", "/ask", {"data": b'{"question": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[x"}',
+                      "content_type": "application/json"}, 200),
+    ("post", "/ask", {"data": b"\xff\xfe{", "content_type": "application/json"}, 400),
+    ("post", "/ask", {"data": b'"just a string"', "content_type": "application/json"}, 400),
+    ("post", "/ask", {"json": {"question": "x", "k": 10**30}}, 400),
+    ("post", "/ask", {"json": {"question": "x", "k": 1.5}}, 400),
+    ("post", "/ask", {"json": {"question": "x", "k": "1e9"}}, 400),
+    ("post", "/ask", {"json": {"question": "x", "explain": {"a": 1}}}, 400),
+    ("post", "/ask", {"json": {"question": ["a"]}}, 400),
+    ("post", "/ask", {"json": {"question": "\x00\x01\x02 tenge"}}, 200),
+    ("post", "/ask", {"json": {"question": "\U0001f600" * 1000}}, 200),
+    ("post", "/ask", {"json": {"question": "<script>alert(1)</script>"}}, 200),
+    ("post", "/ask", {"data": b"{" * 70_000, "content_type": "application/json"}, 413),
+    ("get", "/ask?q=%ED%A0%80tenge", {}, 200),
+    ("get", "/ask?q=tenge&k=-1", {}, 400),
+    ("get", "/ask?q=tenge&explain=maybe", {}, 400),
+    ("put", "/ask", {}, 405),
+    ("get", "/documents?offset=99999999999999999999", {}, 400),
+    ("get", "/documents?limit=-5", {}, 400),
+    ("get", "/documents/..%2F..%2Fetc%2Fpasswd", {}, 404),
+    ("get", "/documents/%00", {}, 404),
+    ("get", "/entities?q=%00%ff&label=%ED%A0%80", {}, 400),
+    ("get", "/entities/\U0001f600", {}, 404),
+    ("get", "/nowhere", {}, 404),
+])
+def test_hostile_request_gets_its_status_and_the_envelope(client, method, path, kwargs,
+                                                          status):
+    response = getattr(client, method)(path, **kwargs)
+    assert response.status_code == status, response.get_data()[:200]
+    data = json.loads(response.get_data())
+    if status >= 400:
+        assert set(data) == {"error"} and set(data["error"]) == {"code", "message"}
+
+
+def test_a_lone_surrogate_is_named(client):
+    response = client.post("/ask", data=SURROGATE_BODY, content_type="application/json")
+    assert response.get_json()["error"] == {
+        "code": "invalid_parameter",
+        "message": "'question' is not valid Unicode text: a lone surrogate U+D800 at "
+                   "character 6"}
+
+
+def test_deep_json_is_named(client):
+    response = client.post("/ask", data=DEEP, content_type="application/json")
+    assert response.get_json()["error"] == {
+        "code": "invalid_json", "message": "the JSON body is nested deeper than 32 levels"}
