@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 from collections.abc import Callable
@@ -43,6 +44,7 @@ class BadDocument(ValueError):
 METADATA_KEYS = ("date", "source", "language")
 # Fewer words than this is navigation or an error page, not an article.
 MIN_HTML_WORDS = 5
+MAX_ID_CHARS = 200
 
 
 def doc_id_for(relative: Path) -> str:
@@ -53,6 +55,18 @@ def doc_id_for(relative: Path) -> str:
 
 def _clean_id(raw: str) -> str:
     return _ID_UNSAFE.sub("-", raw).strip("-") or "document"
+
+
+def unsafe_id(doc_id: str) -> str | None:
+    """Why ``doc_id`` cannot name a document, or None. Ids become URL paths
+    (``/documents/<id>``, ``/read/<id>``): each ``/``-separated part must be a plain name,
+    never empty, ``.``, ``..`` or hidden, and the whole at most ``MAX_ID_CHARS`` long."""
+    if len(doc_id) > MAX_ID_CHARS:
+        return f"longer than {MAX_ID_CHARS} characters"
+    for part in doc_id.split("/"):
+        if not part or part.startswith("."):
+            return f"the path segment {part!r} is not a plain name"
+    return None
 
 
 def decode_text(data: bytes) -> str:
@@ -84,6 +98,9 @@ def make_document(doc_id: str, title: str, body: str, path: str,
         why = invalid_unicode(value)
         if why:
             raise BadDocument(f"invalid Unicode in {name!r}: {why}")
+    why = unsafe_id(doc_id)
+    if why:
+        raise BadDocument(f"unsafe document id {doc_id[:MAX_ID_CHARS]!r}: {why}")
     title = " ".join(str(title or "").split())
     body = body.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
     if not body.strip():
@@ -234,11 +251,45 @@ PARSERS: dict[str, Parser] = {".txt": parse_txt, ".md": parse_md, ".markdown": p
                               ".pdf": parse_pdf}
 
 
+def scan_corpus(root: Path) -> tuple[list[Path], list[Skipped]]:
+    """Files below ``root`` (hidden ones excluded), sorted so ids and order are stable, and
+    the symbolic links left out.
+
+    A link is followed only when it names a regular file inside the corpus: one pointing
+    out of it (``passwd.txt -> /etc/passwd``) would publish that file through
+    ``/documents``. Links to folders are never descended into.
+    """
+    files: list[Path] = []
+    links: list[Skipped] = []
+    real_root = root.resolve()
+    for folder, dirs, names in os.walk(root):  # does not follow linked folders
+        base = Path(folder)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in [*(d for d in dirs if (base / d).is_symlink()), *names]:
+            path = base / name
+            relative = path.relative_to(root)
+            if name.startswith("."):
+                continue
+            if not path.is_symlink():
+                if path.is_file():
+                    files.append(relative)
+                continue
+            target = path.resolve()
+            if not target.is_relative_to(real_root):
+                links.append(Skipped(relative.as_posix(),
+                                     "a symbolic link to outside the corpus (not followed)"))
+            elif not target.is_file():
+                links.append(Skipped(relative.as_posix(),
+                                     "a symbolic link to a folder or nothing (not followed)"))
+            else:
+                files.append(relative)
+        dirs[:] = [d for d in dirs if not (base / d).is_symlink()]
+    return sorted(files), sorted(links, key=lambda s: s.path)
+
+
 def corpus_files(root: Path) -> list[Path]:
-    """Files below ``root`` (hidden ones excluded), sorted so ids and order are stable."""
-    return sorted(p.relative_to(root) for p in root.rglob("*")
-                  if p.is_file() and not any(part.startswith(".")
-                                              for part in p.relative_to(root).parts))
+    """The files of the corpus that are read (see ``scan_corpus``)."""
+    return scan_corpus(root)[0]
 
 
 def load_corpus(root: Path, max_bytes: int | None = None
@@ -248,9 +299,9 @@ def load_corpus(root: Path, max_bytes: int | None = None
     if not root.is_dir():
         raise FileNotFoundError(f"corpus folder {root} does not exist")
     documents: list[Document] = []
-    skipped: list[Skipped] = []
+    files, skipped = scan_corpus(root)
     seen: dict[str, str] = {}
-    for relative in corpus_files(root):
+    for relative in files:
         parser = PARSERS.get(relative.suffix.lower())
         if parser is None:
             skipped.append(Skipped(relative.as_posix(),
@@ -311,24 +362,56 @@ def corpus_fingerprint(root: Path, max_bytes: int | None = None) -> str:
     return digest.hexdigest()[:16]
 
 
+def _copies(path: Path, root: Path) -> list[tuple[Path, Path]]:
+    """(source file, corpus file) pairs to copy ``path`` into ``root``; refuses links.
+
+    A link's target could be any file of this machine (``shadow.txt -> /etc/shadow``), and
+    a link already in the corpus would make the copy write outside it; neither is followed.
+    """
+    def refuse_link(link: Path, where: str) -> None:
+        raise OSError(f"{link} is a symbolic link{where} (to {os.readlink(link)}): citeqa "
+                      f"add copies no links; copy the file itself if you mean it")
+
+    if path.is_symlink():
+        refuse_link(path, "")
+    pairs = []
+    if path.is_dir():
+        for folder, dirs, names in os.walk(path):
+            base = Path(folder)
+            for name in [*dirs, *names]:
+                if (base / name).is_symlink():
+                    refuse_link(base / name, f" inside {path}")
+            pairs += [(base / n, root / path.name / (base / n).relative_to(path))
+                      for n in sorted(names)]
+    else:
+        pairs.append((path, root / path.name))
+    for _, target in pairs:
+        for inside in (target, *target.parents):
+            if inside == root:
+                break
+            if inside.is_symlink():
+                raise OSError(f"{inside} in the corpus is a symbolic link: remove it "
+                              f"before adding {path}")
+    return pairs
+
+
 def add_to_corpus(paths: list[Path], root: Path) -> list[tuple[Path, Path]]:
     """Copy files or folders into the corpus folder; (source, target) of each.
 
-    Every path is checked before anything is copied, so a typo copies nothing.
+    Every path is checked before anything is copied, so a typo or a link copies nothing.
     """
     for path in paths:
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise FileNotFoundError(f"{path}: no such file or folder")
     root.mkdir(parents=True, exist_ok=True)
+    plans = [(path, _copies(path, root)) for path in paths]
     added = []
-    for path in paths:
-        target = root / path.name
+    for path, pairs in plans:
         try:
-            if path.is_dir():
-                shutil.copytree(path, target, dirs_exist_ok=True)
-            else:
-                shutil.copy2(path, target)
+            for source, target in pairs:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
         except OSError as exc:
             raise OSError(f"{path}: could not copy into {root}: {exc.strerror or exc}") from None
-        added.append((path, target))
+        added.append((path, root / path.name))
     return added

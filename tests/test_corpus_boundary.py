@@ -1,0 +1,90 @@
+"""The corpus is a boundary: no file outside it is indexed, served or copied in through a
+symbolic link, and no document id escapes its URL path."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+from conftest import make_corpus
+
+from citeqa.cli import main
+from citeqa.config import Config
+from citeqa.ingest.documents import add_to_corpus, load_corpus
+from citeqa.store import build as builder
+from citeqa.store import index as index_store
+
+GOOD = "Tenge news\nKazakhstan's tenge fell 14% in March, the central bank said on Monday.\n"
+SECRET = "Secret\nThe root password is hunter2 and nobody may read it.\n"
+
+
+@pytest.fixture()
+def outside(tmp_path):
+    folder = make_corpus(tmp_path / "outside", {"secret.txt": SECRET,
+                                                "more/other.txt": SECRET})
+    return folder
+
+
+def test_links_out_of_the_corpus_are_skipped_and_never_served(tmp_path, outside):
+    corpus = make_corpus(tmp_path / "corpus", {"a.txt": GOOD, "sub/b.txt": GOOD})
+    (corpus / "passwd.txt").symlink_to(outside / "secret.txt")
+    (corpus / "linked-dir").symlink_to(outside / "more")
+    (corpus / "dangling.txt").symlink_to(tmp_path / "nowhere.txt")
+    (corpus / "alias.txt").symlink_to(corpus / "sub" / "b.txt")  # inside: followed
+    config = Config.load({"corpus": corpus, "index": tmp_path / "index"}, environ={})
+    report = builder.build(config)
+    assert {s.path: s.reason for s in report.skipped} == {
+        "passwd.txt": "a symbolic link to outside the corpus (not followed)",
+        "linked-dir": "a symbolic link to outside the corpus (not followed)",
+        "dangling.txt": "a symbolic link to outside the corpus (not followed)",
+    }
+    index = index_store.load(config.index)
+    assert sorted(index.store.documents) == ["a", "alias", "sub/b"]
+    assert not any("hunter2" in d.text for d in index.store.documents.values())
+
+
+def test_unsafe_jsonl_ids_are_rejected_by_line(tmp_path):
+    rows = [{"id": i, "text": "Uzbekistan grew 5% in 2021."}
+            for i in ("fine/one", "../../etc/passwd", "a//b", ".hidden", "x" * 300, "/abs")]
+    corpus = make_corpus(tmp_path, {"feed.jsonl": "\n".join(json.dumps(r) for r in rows)})
+    docs, skipped = load_corpus(corpus)
+    assert [d.id for d in docs] == ["fine/one"]
+    reason = skipped[0].reason
+    assert "line 2: unsafe document id '../../etc/passwd': the path segment '..'" in reason
+    assert "line 3: unsafe document id 'a//b'" in reason
+    assert "line 4: unsafe document id '.hidden'" in reason
+    assert "line 5: unsafe document id 'xxx" in reason and "longer than 200" in reason
+
+
+def test_add_refuses_a_folder_holding_a_link_and_copies_nothing(tmp_path, outside):
+    folder = make_corpus(tmp_path / "incoming", {"note.txt": GOOD})
+    (folder / "shadow.txt").symlink_to(outside / "secret.txt")
+    corpus = tmp_path / "corpus"
+    with pytest.raises(OSError, match=r"shadow\.txt is a symbolic link inside .*copies no links"):
+        add_to_corpus([folder], corpus)
+    assert not (corpus / "incoming").exists()
+    link = tmp_path / "link.txt"
+    link.symlink_to(outside / "secret.txt")
+    with pytest.raises(OSError, match=r"link\.txt is a symbolic link"):
+        add_to_corpus([link], corpus)
+
+
+def test_add_never_writes_through_a_link_in_the_corpus(tmp_path, outside):
+    corpus = make_corpus(tmp_path / "corpus", {"a.txt": GOOD})
+    (corpus / "note.txt").symlink_to(outside / "secret.txt")
+    new = make_corpus(tmp_path / "incoming", {"note.txt": GOOD})
+    with pytest.raises(OSError, match=r"note\.txt in the corpus is a symbolic link"):
+        add_to_corpus([new / "note.txt"], corpus)
+    assert (outside / "secret.txt").read_text() == SECRET
+
+
+def test_cli_add_with_a_link_is_one_error_line(tmp_path, outside):
+    folder = make_corpus(tmp_path / "incoming", {"note.txt": GOOD})
+    os.symlink(outside / "secret.txt", folder / "shadow.txt")
+    result = CliRunner().invoke(main, ["add", str(folder), "--corpus", str(tmp_path / "c"),
+                                       "--index", str(tmp_path / "i")], env={})
+    assert result.exit_code == 1
+    assert result.stderr.startswith("citeqa: error: ")
+    assert len(result.stderr.strip().splitlines()) == 1
