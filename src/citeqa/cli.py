@@ -62,10 +62,15 @@ def ensure_index(config: Config) -> index_store.Index:
     """The index, built first when missing or stale (saying why)."""
     index, report = builder.ensure(
         config, progress=_progress(),
-        on_build=lambda why: click.echo(f"building the index: {why}", err=True))
+        on_build=lambda why: click.echo(f"building the index: {why}", err=True),
+        on_wait=_say)
     if report:
         _report(report)
     return index
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
 
 
 def _progress() -> bool:
@@ -87,7 +92,7 @@ def main() -> None:
 def index_cmd(corpus, index_dir, model, full, as_json) -> None:
     """Build the index from the corpus folder (incrementally)."""
     report = builder.build(_config(corpus=corpus, index=index_dir, model=model), full=full,
-                           progress=_progress())
+                           progress=_progress(), on_wait=_say)
     _report(report)
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(report)))
@@ -105,7 +110,7 @@ def add_cmd(paths, corpus, index_dir, model) -> None:
             click.echo(f"added {source} -> {target}", err=True)
     except OSError as exc:
         raise CliError(str(exc)) from None
-    _report(builder.build(config, progress=_progress()))
+    _report(builder.build(config, progress=_progress(), on_wait=_say))
 
 
 @main.command()

@@ -7,10 +7,13 @@ spaCy. BM25 statistics and entity resolution always cover the whole corpus.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +34,7 @@ from .cache import AnnotationCache
 
 DEFAULT_BM25 = BM25Params(variant="plus", k1=1.2, b=0.75, delta=1.0)
 CACHE_DIR = "cache"
+LOCK_FILE = "LOCK"
 
 
 class BuildError(RuntimeError):
@@ -55,16 +59,16 @@ class BuildReport:
 
 def _previous_documents(root: Path) -> dict[str, str]:
     """id -> content hash of the live index's documents (empty when there is none)."""
-    version = index_store.current_version(root)
-    if version is None:
-        return {}
-    out = {}
+    out: dict[str, str] = {}
     try:
+        version = index_store.current_version(root)
+        if version is None:
+            return {}
         with open(root / version / "documents.jsonl", encoding="utf-8") as fh:
             for line in fh:
                 row = json.loads(line)
                 out[row["id"]] = row["sha256"]
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, index_store.IndexUnavailable):
         return {}
     return out
 
@@ -149,21 +153,77 @@ def assemble(config: Config, params: BM25Params = DEFAULT_BM25,
                      stages)
 
 
+class CorpusChanged(RuntimeError):
+    """The corpus changed while a build read it: that build must not go live."""
+
+
+@contextmanager
+def exclusive(root: Path, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the index folder's build lock (``LOCK``, an advisory ``flock``) for the block.
+
+    Two builds at once would each switch ``CURRENT`` to what they read and prune the
+    other's cached annotations; with the lock the second waits (``on_wait`` hears who it
+    waits for) and then reads the corpus as the first left it. The kernel drops the lock
+    when its holder dies, so a killed build never blocks the next one."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / LOCK_FILE, "a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            if on_wait:
+                on_wait(f"another build of {root} is running ({holder}); waiting for it")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"citeqa pid {os.getpid()}\n")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def build(config: Config, params: BM25Params = DEFAULT_BM25, analyzer: Analyzer | None = None,
           resolution: ResolutionParams | None = None, full: bool = False,
-          progress: bool = False, on_step: index_store.OnStep | None = None) -> BuildReport:
-    """Assemble, save and switch to a new version. ``progress`` shows a progress bar on
-    stderr; ``on_step`` sees each step of the atomic save."""
+          progress: bool = False, on_step: index_store.OnStep | None = None,
+          on_wait: Callable[[str], None] | None = None, attempts: int = 3) -> BuildReport:
+    """Assemble, save and switch to a new version, holding the build lock. ``progress``
+    shows a progress bar on stderr; ``on_step`` sees each step of the atomic save.
+
+    Just before the switch the corpus is fingerprinted again; if it changed since it was
+    read (a file added or edited during the build), the build is done again, from the
+    cache, up to ``attempts`` times, so the live index never goes back to an older corpus.
+    """
     started = time.perf_counter()
-    built = assemble(config, params, analyzer, resolution, full, progress)
     root = Path(config.index)
-    previous = _previous_documents(root)
-    saving = time.perf_counter()
-    try:
-        version = index_store.save(built.index, root, on_step)
-        built.cache.prune()
-    except OSError as exc:
-        raise BuildError(f"could not write the index to {root}: {exc.strerror or exc}") from None
+    with exclusive(root, on_wait):
+        index_store.remove_leftovers(root)
+        for attempt in range(attempts):
+            built = assemble(config, params, analyzer, resolution, full and attempt == 0,
+                             progress)
+            previous = _previous_documents(root)
+            saving = time.perf_counter()
+            read = built.index.manifest["corpus"]["fingerprint"]
+
+            def unchanged(read: str = read) -> None:
+                if corpus_fingerprint(config.corpus, config.max_document_bytes) != read:
+                    raise CorpusChanged
+
+            try:
+                version = index_store.save(built.index, root, on_step, before_switch=unchanged)
+                built.cache.prune()
+                break
+            except CorpusChanged:
+                continue
+            except OSError as exc:
+                raise BuildError(f"could not write the index to {root}: "
+                                 f"{exc.strerror or exc}") from None
+        else:
+            raise BuildError(f"the corpus {config.corpus} changed during each of {attempts} "
+                             f"builds; the live index was kept. Run 'citeqa index' again "
+                             f"when it is quiet")
     stages = {**built.stage_seconds, "save": round(time.perf_counter() - saving, 3)}
     current = built.hashes
     counts = built.index.manifest["counts"]
@@ -239,7 +299,8 @@ def _brief(exc: BaseException) -> str:
 
 
 def ensure(config: Config, progress: bool = False,
-           on_build: Callable[[str], None] | None = None
+           on_build: Callable[[str], None] | None = None,
+           on_wait: Callable[[str], None] | None = None
            ) -> tuple[index_store.Index, BuildReport | None]:
     """The live index, built first when it is missing or stale (``on_build`` hears why)."""
     reason = needs_build(config)
@@ -247,7 +308,7 @@ def ensure(config: Config, progress: bool = False,
     if reason:
         if on_build:
             on_build(reason)
-        report = build(config, progress=progress)
+        report = build(config, progress=progress, on_wait=on_wait)
     return index_store.load(Path(config.index)), report
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import time
@@ -47,6 +48,7 @@ PIPELINE_VERSION = "2"
 # analyzer, BM25 compilation): indexes are rebuilt, the annotation cache stays valid.
 DERIVED_VERSION = "4"
 CURRENT = "CURRENT"
+_VERSION_NAME = re.compile(r"v[0-9A-Za-z-]{1,100}")
 # The steps of ``save`` in order; a hook sees each one (fault-injection tests stop there).
 SAVE_STEPS = ("files-written", "version-renamed", "pointer-written", "switched")
 OnStep = Callable[[str], None]
@@ -91,18 +93,23 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def save(index: Index, root: Path, on_step: OnStep | None = None) -> str:
+def save(index: Index, root: Path, on_step: OnStep | None = None,
+         before_switch: Callable[[], None] | None = None) -> str:
     """Write ``index`` as a new version under ``root`` and make it current. Returns the
-    version. ``on_step`` is called after each of ``SAVE_STEPS``."""
+    version. ``on_step`` is called after each of ``SAVE_STEPS``; ``before_switch`` last of
+    all before ``CURRENT`` is replaced: if it raises, the new version is removed and the
+    live one stays."""
     step = on_step or (lambda _: None)
     root.mkdir(parents=True, exist_ok=True)
     manifest = index.manifest
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")  # sorts by build order
     version = (f"v{stamp}-"
                f"{manifest['corpus']['fingerprint'][:8]}-{secrets.token_hex(2)}")
-    previous = current_version(root)
+    previous = _live_or_none(root)
     tmp = root / f".tmp-{version}"
     tmp.mkdir()
+    pointer = root / f".{CURRENT}.{secrets.token_hex(4)}"
+    switched = False
     try:
         store = index.store
         _write_jsonl(tmp / "documents.jsonl", (asdict(d) for d in store.documents.values()))
@@ -130,14 +137,22 @@ def save(index: Index, root: Path, on_step: OnStep | None = None) -> str:
         step("files-written")
         tmp.rename(root / version)
         step("version-renamed")
-        pointer = root / f".{CURRENT}.{secrets.token_hex(4)}"
-        pointer.write_text(version + "\n", encoding="utf-8")
+        with open(pointer, "w", encoding="utf-8") as fh:
+            fh.write(version + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
         step("pointer-written")
+        if before_switch is not None:
+            before_switch()
         os.replace(pointer, root / CURRENT)
+        switched = True
         _fsync_dir(root)
         step("switched")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if not switched:
+            shutil.rmtree(root / version, ignore_errors=True)
+            pointer.unlink(missing_ok=True)
         raise
     cleanup(root, keep=previous)
     index.version = version
@@ -145,32 +160,63 @@ def save(index: Index, root: Path, on_step: OnStep | None = None) -> str:
 
 
 def current_version(root: Path) -> str | None:
+    """The version ``CURRENT`` names, or None when there is none yet. A damaged pointer
+    (unreadable, or not the name of a version folder) raises ``IndexUnavailable``."""
     try:
-        name = (root / CURRENT).read_text(encoding="utf-8").strip()
+        raw = (root / CURRENT).read_bytes()
     except (FileNotFoundError, NotADirectoryError):
         return None
-    return name or None
+    except OSError as exc:
+        raise IndexUnavailable(f"{root / CURRENT} is unreadable ({exc.strerror or exc}): "
+                               f"rebuild with 'citeqa index'") from None
+    name = raw.decode("utf-8", "replace").strip()
+    if not _VERSION_NAME.fullmatch(name) or not (root / name).is_dir():
+        raise IndexUnavailable(f"{root / CURRENT} is damaged: it names {name[:80]!r}, not a "
+                               f"version folder of {root}: rebuild with 'citeqa index'")
+    return name
+
+
+def _live_or_none(root: Path) -> str | None:
+    try:
+        return current_version(root)
+    except IndexUnavailable:
+        return None
+
+
+def remove_leftovers(root: Path) -> list[str]:
+    """Remove what interrupted builds left (``.tmp-*`` folders, unused pointer files).
+    Only safe while holding the build lock: another build may be writing them."""
+    removed = []
+    if not root.is_dir():
+        return removed
+    for path in root.iterdir():
+        if path.name.startswith((".tmp-", f".{CURRENT}.")):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path.name)
+    return removed
 
 
 def cleanup(root: Path, keep: str | None = None) -> list[str]:
     """Remove leftovers of interrupted builds and every version but the live one and
-    ``keep`` (the one live before it: requests in flight may still read it)."""
-    live = current_version(root)
-    removed = []
-    old = [p for p in root.iterdir()
-           if p.is_dir() and p.name.startswith("v") and p.name not in (live, keep)]
-    for path in [*old, *(p for p in root.iterdir() if p.name.startswith(".tmp-")
-                         or p.name.startswith(f".{CURRENT}."))]:
-        if path.is_dir():
+    ``keep`` (the one live before it: a server may still be loading it). When no version
+    is named live (``CURRENT`` missing or unreadable), no version is removed."""
+    removed = remove_leftovers(root)
+    live = _live_or_none(root)
+    if live is None:
+        return removed
+    for path in root.iterdir():
+        if (path.is_dir() and not path.is_symlink() and path.name.startswith("v")
+                and path.name not in (live, keep)):
             shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-        removed.append(path.name)
+            removed.append(path.name)
     return removed
 
 
 def read_manifest(root: Path) -> dict[str, Any] | None:
-    version = current_version(root)
+    version = _live_or_none(root)
     if version is None:
         return None
     try:
