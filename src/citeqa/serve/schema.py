@@ -113,12 +113,14 @@ class ErrorResponse(msgspec.Struct):
     error: ErrorBody
 
 
-class IndexInfo(msgspec.Struct):
+class IndexInfo(msgspec.Struct, omit_defaults=True):
     version: str
     built_at: str
     fingerprint: str
     model: dict[str, str]
     bm25: dict[str, Any]
+    # Only when a newer version failed its checks and this one is still served.
+    refused: dict[str, str] | None = None
 
 
 class HealthResponse(msgspec.Struct):
@@ -240,7 +242,7 @@ def health(index: Index, params: dict[str, Any],
         status="ok", documents=len(index.store.documents), passages=len(index.store),
         index=IndexInfo(version=index.version, built_at=m["built_at"],
                         fingerprint=m["corpus"]["fingerprint"], model=m["model"],
-                        bm25=m["bm25"]),
+                        bm25=m["bm25"], refused=index.refused),
         params=params, ranker=ranker)
 
 

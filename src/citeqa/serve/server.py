@@ -8,6 +8,8 @@ client holds one thread for at most ``read_timeout`` seconds, never a whole work
 
 from __future__ import annotations
 
+import logging
+
 from gunicorn.app.base import BaseApplication
 
 from ..config import Config
@@ -33,6 +35,9 @@ class _Gunicorn(BaseApplication):
 
 
 def run(config: Config, index: Index) -> None:
+    # citeqa's own warnings (a refused index version) go to stderr beside gunicorn's log.
+    logging.basicConfig(level=logging.WARNING,
+                        format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
     app = create_app(config, index, load_model(config.model))
     limits = ReadLimits(read_timeout=config.read_timeout,
                         max_body=app.config["MAX_CONTENT_LENGTH"])

@@ -17,6 +17,8 @@ then named in CURRENT, so a reader never sees a half-written index.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import re
@@ -41,7 +43,8 @@ from ..search.analyzer import Analyzer
 from ..search.bm25 import BM25Params, Postings
 from ..search.retrieval import SearchIndex
 
-FORMAT_VERSION = 3
+# 4: manifest records each file's size and sha256; CURRENT the manifest's sha256.
+FORMAT_VERSION = 4
 # Bump when segmentation or annotation change: it keys the annotation cache too.
 PIPELINE_VERSION = "2"
 # Bump when what is derived from annotations at every build changes (entity resolution,
@@ -49,6 +52,10 @@ PIPELINE_VERSION = "2"
 DERIVED_VERSION = "4"
 CURRENT = "CURRENT"
 _VERSION_NAME = re.compile(r"v[0-9A-Za-z-]{1,100}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# The files of a version besides its manifest, each checked against the manifest at load.
+DATA_FILES = ("documents.jsonl", "passages.jsonl", "entities.jsonl", "vocab.json",
+              "postings.npz")
 # The steps of ``save`` in order; a hook sees each one (fault-injection tests stop there).
 SAVE_STEPS = ("files-written", "version-renamed", "pointer-written", "switched")
 OnStep = Callable[[str], None]
@@ -67,6 +74,8 @@ class Index:
     search: SearchIndex
     entities: EntityTable
     version: str = ""
+    # Set by a serving process when a newer version was refused: {"version", "reason"}.
+    refused: dict[str, str] | None = None
 
 
 def _write_jsonl(path: Path, rows) -> None:
@@ -131,14 +140,18 @@ def save(index: Index, root: Path, on_step: OnStep | None = None,
                      baseline=post.baseline)
             fh.flush()
             os.fsync(fh.fileno())
-        # The manifest goes last: its presence marks a complete build.
+        # The manifest goes last: its presence marks a complete build. It records each
+        # file's size and sha256, and CURRENT records the manifest's own sha256.
+        manifest = {**manifest, "files": {name: _file_digest(tmp / name)
+                                          for name in DATA_FILES}}
         _write_json(tmp / "manifest.json", manifest)
+        manifest_sha = _file_digest(tmp / "manifest.json")["sha256"]
         _fsync_dir(tmp)
         step("files-written")
         tmp.rename(root / version)
         step("version-renamed")
         with open(pointer, "w", encoding="utf-8") as fh:
-            fh.write(version + "\n")
+            fh.write(f"{version}\n{manifest_sha}\n")
             fh.flush()
             os.fsync(fh.fileno())
         step("pointer-written")
@@ -156,12 +169,23 @@ def save(index: Index, root: Path, on_step: OnStep | None = None,
         raise
     cleanup(root, keep=previous)
     index.version = version
+    index.manifest = manifest
     return version
 
 
-def current_version(root: Path) -> str | None:
-    """The version ``CURRENT`` names, or None when there is none yet. A damaged pointer
-    (unreadable, or not the name of a version folder) raises ``IndexUnavailable``."""
+def _file_digest(path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+            size += len(block)
+    return {"bytes": size, "sha256": digest.hexdigest()}
+
+
+def _pointer(root: Path) -> tuple[str, str | None] | None:
+    """(version, manifest sha256) from ``CURRENT``, None when there is no index yet. A
+    damaged pointer (unreadable, or not naming a version folder) raises."""
     try:
         raw = (root / CURRENT).read_bytes()
     except (FileNotFoundError, NotADirectoryError):
@@ -169,11 +193,20 @@ def current_version(root: Path) -> str | None:
     except OSError as exc:
         raise IndexUnavailable(f"{root / CURRENT} is unreadable ({exc.strerror or exc}): "
                                f"rebuild with 'citeqa index'") from None
-    name = raw.decode("utf-8", "replace").strip()
+    lines = raw.decode("utf-8", "replace").split("\n")
+    name = lines[0].strip()
     if not _VERSION_NAME.fullmatch(name) or not (root / name).is_dir():
         raise IndexUnavailable(f"{root / CURRENT} is damaged: it names {name[:80]!r}, not a "
                                f"version folder of {root}: rebuild with 'citeqa index'")
-    return name
+    checksum = lines[1].strip() if len(lines) > 1 else ""
+    return name, checksum if _SHA256.fullmatch(checksum) else None
+
+
+def current_version(root: Path) -> str | None:
+    """The version ``CURRENT`` names, or None when there is none yet. A damaged pointer
+    (unreadable, or not the name of a version folder) raises ``IndexUnavailable``."""
+    pointer = _pointer(root)
+    return pointer[0] if pointer else None
 
 
 def _live_or_none(root: Path) -> str | None:
@@ -225,62 +258,97 @@ def read_manifest(root: Path) -> dict[str, Any] | None:
         return None
 
 
+def _checked(path: Path, name: str, expected: Any) -> bytes:
+    """The bytes of ``name``, refused unless size and sha256 are those recorded."""
+    if not isinstance(expected, dict):
+        raise _Damaged(f"the manifest records no checksum for {name}")
+    size = (path / name).stat().st_size
+    if size != expected.get("bytes"):
+        raise _Damaged(f"{name} has {size} bytes, the manifest says {expected.get('bytes')}")
+    data = (path / name).read_bytes()
+    if hashlib.sha256(data).hexdigest() != expected.get("sha256"):
+        raise _Damaged(f"{name} does not match its sha256 in the manifest")
+    return data
+
+
+class _Damaged(ValueError):
+    """A file of a version is not what was written."""
+
+
+def _lines(data: bytes):
+    return (json.loads(line) for line in data.decode("utf-8").splitlines() if line)
+
+
 def load(root: Path | str) -> Index:
+    """The live version, verified: ``CURRENT`` carries the manifest's sha256 and the
+    manifest every file's size and sha256, so a damaged, truncated or edited file is
+    refused (``IndexUnavailable``, one line naming it) instead of giving wrong answers."""
     root = Path(root)
-    version = current_version(root)
-    if version is None:
+    pointer = _pointer(root)
+    if pointer is None:
         raise IndexUnavailable(f"no index in {root}: run 'citeqa index' to build one")
+    version, manifest_sha = pointer
     path = root / version
     try:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        raw_manifest = (path / "manifest.json").read_bytes()
+        manifest = json.loads(raw_manifest)
+        if not isinstance(manifest, dict):
+            raise _Damaged("manifest.json is not a JSON object")
         if manifest.get("format_version") != FORMAT_VERSION:
             found = manifest.get("format_version")
             raise IndexUnavailable(f"index {path} has format {found}, this citeqa reads format "
                                    f"{FORMAT_VERSION}: rebuild with 'citeqa index'")
+        if manifest_sha is None:
+            raise _Damaged(f"{CURRENT} records no checksum of manifest.json")
+        if hashlib.sha256(raw_manifest).hexdigest() != manifest_sha:
+            raise _Damaged(f"manifest.json does not match its sha256 in {CURRENT}")
+        files = manifest.get("files")
+        if not isinstance(files, dict):
+            raise _Damaged("the manifest records no file checksums")
+        data = {name: _checked(path, name, files.get(name)) for name in DATA_FILES}
         documents = {}
-        with open(path / "documents.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                d = Document(**json.loads(line))
-                documents[d.id] = d
+        for row in _lines(data["documents.jsonl"]):
+            d = Document(**row)
+            documents[d.id] = d
         passages, annotations = [], []
-        with open(path / "passages.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                row = json.loads(line)
-                text = documents[row["doc_id"]].text
-                passages.append(Passage(row["id"], row["doc_id"], row["n"], row["start"],
-                                        row["end"], text[row["start"]:row["end"]]))
-                annotations.append(Annotation(
-                    passage_id=row["id"],
-                    entities=[Entity(text[s:e], label, s, e) for s, e, label in row["entities"]],
-                    sentences=[tuple(x) for x in row["sentences"]],
-                    noun_chunks=[tuple(x) for x in row["noun_chunks"]],
-                    tokens=[Token(*t) for t in row["tokens"]]))
-        entities = []
-        with open(path / "entities.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                row = json.loads(line)
-                entities.append(CanonicalEntity(
-                    id=row["id"], name=row["entity"], label=row["label"],
-                    aliases=row["aliases"], roles=[Role(**r) for r in row["roles"]],
-                    mentions=[Mention(*m) for m in row["mentions"]],
-                    related=[tuple(r) for r in row["related"]]))
-        vocab_list = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
-        with np.load(path / "postings.npz", allow_pickle=False) as arrays:
+        for row in _lines(data["passages.jsonl"]):
+            text = documents[row["doc_id"]].text
+            passages.append(Passage(row["id"], row["doc_id"], row["n"], row["start"],
+                                    row["end"], text[row["start"]:row["end"]]))
+            annotations.append(Annotation(
+                passage_id=row["id"],
+                entities=[Entity(text[s:e], label, s, e) for s, e, label in row["entities"]],
+                sentences=[tuple(x) for x in row["sentences"]],
+                noun_chunks=[tuple(x) for x in row["noun_chunks"]],
+                tokens=[Token(*t) for t in row["tokens"]]))
+        entities = [CanonicalEntity(
+            id=row["id"], name=row["entity"], label=row["label"],
+            aliases=row["aliases"], roles=[Role(**r) for r in row["roles"]],
+            mentions=[Mention(*m) for m in row["mentions"]],
+            related=[tuple(r) for r in row["related"]]) for row in _lines(data["entities.jsonl"])]
+        vocab_list = json.loads(data["vocab.json"])
+        with np.load(io.BytesIO(data["postings.npz"]), allow_pickle=False) as arrays:
             postings = Postings(vocab={t: i for i, t in enumerate(vocab_list)},
                                 offsets=arrays["offsets"], doc_ids=arrays["doc_ids"],
                                 weights=arrays["weights"], baseline=arrays["baseline"],
                                 n_passages=len(passages))
+        counts = manifest.get("counts", {})
+        if counts.get("passages") != len(passages) or counts.get("documents") != len(documents):
+            raise IndexUnavailable(f"index {path} does not match its manifest counts: "
+                                   f"rebuild it")
+        return Index(manifest=manifest, store=PassageStore(documents, passages, annotations),
+                     search=SearchIndex(postings,
+                                        Analyzer.from_settings(manifest["analyzer"])),
+                     entities=EntityTable(entities), version=version)
     except IndexUnavailable:
         raise
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexUnavailable(f"index {path} is unreadable ({type(exc).__name__}: {exc}): "
-                          f"rebuild with 'citeqa index'") from None
-    counts = manifest.get("counts", {})
-    if counts.get("passages") != len(passages) or counts.get("documents") != len(documents):
-        raise IndexUnavailable(f"index {path} does not match its manifest counts: rebuild it")
-    return Index(manifest=manifest, store=PassageStore(documents, passages, annotations),
-                 search=SearchIndex(postings, Analyzer.from_settings(manifest["analyzer"])),
-                 entities=EntityTable(entities), version=version)
+    except _Damaged as exc:
+        raise IndexUnavailable(f"index {path} is unreadable: {exc}: "
+                               f"rebuild with 'citeqa index'") from None
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        first = (str(exc).splitlines() or [""])[0][:300]
+        raise IndexUnavailable(f"index {path} is unreadable ({type(exc).__name__}: {first}): "
+                               f"rebuild with 'citeqa index'") from None
 
 
 def make_manifest(*, fingerprint: str, model: dict[str, str], model_package: str,
