@@ -144,7 +144,7 @@ def test_gunicorn_refusals_are_json_with_security_headers(server, request_bytes,
 def _chunked(payload: bytes, size: int = 4096) -> bytes:
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(payload[i:i + size]), payload[i:i + size])
                       for i in range(0, len(payload), size))
-    return (b"POST /ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    return (b"POST /ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks + b"0\r\n\r\n")
 
 
@@ -163,7 +163,7 @@ def test_chunked_body_under_the_limit_is_answered(server):
 
 
 def test_declared_body_over_the_limit_is_413_unread(server):
-    request = (b"POST /ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    request = (b"POST /ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                b"Content-Length: 2000000000\r\n\r\n{")
     status, _, body = raw(server, request)
     assert status == 413

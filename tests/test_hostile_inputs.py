@@ -64,3 +64,30 @@ def test_deep_json_is_named(client):
     response = client.post("/ask", data=DEEP, content_type="application/json")
     assert response.get_json()["error"] == {
         "code": "invalid_json", "message": "the JSON body is nested deeper than 32 levels"}
+
+
+@pytest.mark.parametrize(("host", "status"), [
+    ("localhost", 200), ("localhost:8000", 200), ("127.0.0.1:8000", 200), ("[::1]:8000", 200),
+    ("evil.example", 400), ("localhost.evil.example", 400), ("", 400), ("[::2]:80", 400),
+])
+def test_only_allowed_host_names_are_answered(client, host, status):
+    response = client.get("/health", headers={"Host": host})
+    assert response.status_code == status
+    if status == 400:
+        assert response.get_json()["error"]["code"] == "host_not_allowed"
+        assert "evil" not in response.get_data(as_text=True)
+
+
+def test_allowed_hosts_can_name_a_domain_and_its_subdomains(seed_config, seed_index):
+    import dataclasses
+
+    from citeqa.serve.app import create_app
+
+    config = dataclasses.replace(seed_config, allowed_hosts="news.example.org, .example.net")
+    client = create_app(config, seed_index).test_client()
+    assert client.get("/health", headers={"Host": "news.example.org"}).status_code == 200
+    assert client.get("/health", headers={"Host": "a.example.net:443"}).status_code == 200
+    assert client.get("/health", headers={"Host": "localhost"}).status_code == 400
+    anything = dataclasses.replace(seed_config, allowed_hosts="*")
+    client = create_app(anything, seed_index).test_client()
+    assert client.get("/health", headers={"Host": "whatever.test"}).status_code == 200

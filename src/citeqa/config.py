@@ -31,6 +31,9 @@ class Config:
     read_timeout: float = 10.0
     max_document_bytes: int = 20 * 1024 * 1024
     max_json_depth: int = 32
+    # Host names the server answers to, comma-separated; ".example.org" also allows its
+    # subdomains; "*" allows any (only behind a proxy that checks Host itself).
+    allowed_hosts: str = "localhost,127.0.0.1,::1"
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None,

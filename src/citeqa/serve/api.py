@@ -17,7 +17,7 @@ from ..qa.ask import ask
 from ..qa.ranker import default_ranker
 from ..store.index import Index, IndexUnavailable
 from . import schema
-from .guard import json_depth
+from .guard import host_allowed, json_depth
 from .state import state
 
 bp = Blueprint("api", __name__)
@@ -162,6 +162,12 @@ def labels():
 
 
 def register_errors(app: Flask) -> None:
+    @app.before_request
+    def _check_host():
+        if not host_allowed(request.host, state().config.allowed_hosts):
+            raise ApiError(400, "host_not_allowed", "this server does not answer to that "
+                                                    "Host name (see CITEQA_ALLOWED_HOSTS)")
+
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         return error_response(exc.status, exc.code, exc.message)

@@ -1,8 +1,10 @@
-"""A check on untrusted request bodies that the JSON parser lacks."""
+"""Checks on untrusted requests that the JSON parser and WSGI server lack."""
 
 from __future__ import annotations
 
 import re
+
+from werkzeug.sansio.utils import host_is_trusted
 
 # An unterminated string runs to the end: every match attempt then consumes the rest,
 # which keeps the scan linear however the quotes and backslashes are arranged.
@@ -22,3 +24,15 @@ def json_depth(raw: bytes) -> int:
         deepest = max(deepest, depth)
     return deepest
 
+
+
+def host_allowed(host: str, allowed: str) -> bool:
+    """Whether the request's ``Host`` (port ignored) is one of ``allowed`` (a comma-separated
+    setting). Any other Host would be echoed in redirects and absolute URLs, which lets a
+    hostile page poison caches or links with a name this server does not own."""
+    names = [name.strip().lower() for name in allowed.split(",") if name.strip()]
+    if "*" in names:
+        return True
+    if host.startswith("["):  # an IPv6 literal, "[::1]:8000"
+        return host[1:host.find("]")].lower() in names
+    return host_is_trusted(host, names)
