@@ -107,6 +107,8 @@ def test_slow_clients_do_not_starve_normal_ones(server):
     slow += [SlowClient(server, body_head, b"{" * 200) for _ in range(5)]
     for client in slow:
         client.start()
+    # Idle sockets that never send a byte hold no thread at all.
+    idle = [socket.create_connection(("127.0.0.1", server), timeout=1.0) for _ in range(20)]
     time.sleep(0.5)  # every slow client is connected and trickling
     answered = []
     for _ in range(8):
@@ -117,6 +119,8 @@ def test_slow_clients_do_not_starve_normal_ones(server):
         time.sleep(0.1)
     for client in slow:
         client.join(timeout=15)
+    for sock in idle:
+        sock.close()
     assert max(answered) < 1.0, answered
     for client in slow:
         # The server hung up on each by the read deadline, not the client's own limit.
@@ -168,3 +172,29 @@ def test_declared_body_over_the_limit_is_413_unread(server):
     status, _, body = raw(server, request)
     assert status == 413
     assert json.loads(body)["error"]["code"] == "request_entity_too_large"
+
+
+def test_concurrent_questions_in_one_worker_are_all_answered(server):
+    """Threads share one analyzer and one spaCy pipeline, neither thread-safe: the app
+    runs one request at a time per worker, so none of these may fail."""
+    # Words never seen before miss the stemmer's cache, so every request stems at once.
+    questions = [" ".join(f"rationaliz{n}x{w}ations" for w in range(40)) + "?"
+                 for n in range(24)]
+    failures = []
+
+    def ask(question: str) -> None:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server}/ask", data=json.dumps({"question": question}).encode(),
+            headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                json.loads(resp.read())
+        except OSError as exc:
+            failures.append(f"{question}: {exc}")
+
+    threads = [threading.Thread(target=ask, args=(q,)) for q in questions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert failures == []

@@ -1,26 +1,40 @@
 """A gunicorn threaded worker that slow or hostile clients cannot starve.
 
-gunicorn's ``gthread`` worker already parks idle and kept-alive connections on a poller,
-but once a request's first byte arrives a thread reads it blocking, with no deadline: a
-client sending one header byte every two seconds holds that thread for ever. This worker
-adds one deadline for reading a whole request (headers and body), enforced by a watchdog
-thread that answers 408 and shuts the socket, which frees the reading thread. Bodies are
-read here, capped, before the app runs: a chunked body over the cap is a 413 like a
-declared one. gunicorn's own error pages (400, 414, 431, ...) are sent in the API's JSON
-envelope with the security headers instead of HTML.
+gunicorn's ``gthread`` worker parks kept-alive connections on a poller, but it gives
+every new connection a thread that waits up to 5 s for a first byte, and once a byte
+arrives the thread reads the request blocking, with no deadline: a client sending one
+header byte every two seconds holds that thread for ever. This worker
+
+- puts new connections on the poller until they are readable, so an idle socket holds
+  no thread, and stops accepting while all its threads are busy, so the other workers
+  take new connections instead of queueing them behind slow ones;
+- gives each request one deadline to arrive whole (headers and body), enforced by a
+  watchdog thread that answers 408 and shuts the socket, which frees the reading thread,
+  and the same time again to take the response (a socket timeout on the writes);
+- reads and caps bodies before the app runs: a chunked body over the cap is a 413 like
+  a declared one;
+- runs the app itself one request at a time (a lock): the threads exist to read and
+  write slow sockets, and the analyzer's Snowball stemmer and the spaCy pipeline are not
+  thread-safe (two threads stemming at once raise ``IndexError``);
+- sends gunicorn's own error pages (400, 414, 431, ...) in the API's JSON envelope with
+  the security headers instead of HTML.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
+import selectors
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from gunicorn import util
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from .schema import encode, error
 
@@ -77,6 +91,17 @@ class _BodyTooLarge(Exception):
     pass
 
 
+def serialized(app: Callable, lock: threading.Lock) -> Callable:
+    """``app`` (WSGI) run by one thread at a time; the response body, already built,
+    is sent outside the lock."""
+
+    def call(environ, start_response):
+        with lock:
+            return app(environ, start_response)
+
+    return call
+
+
 class GuardedThreadWorker(ThreadWorker):
     """``gthread`` with a per-request read deadline, a body cap and JSON error pages.
 
@@ -89,8 +114,42 @@ class GuardedThreadWorker(ThreadWorker):
         self.headers: dict[str, str] = getattr(self.app, "headers", {})
         self._reading: dict[object, float] = {}
         self._reading_lock = threading.Lock()
+        self._busy = 0  # connections handed to the thread pool (main thread only)
         threading.Thread(target=self._watchdog, name="read-deadline", daemon=True).start()
         super().init_process()
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.wsgi = serialized(self.wsgi, threading.Lock())
+
+    def accept(self, listener) -> None:
+        """Accept, then wait on the poller (no thread) until the client sends something."""
+        try:
+            sock, addr = listener.accept()
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = TConn(self.cfg, sock, addr, listener.getsockname())  # non-blocking
+        conn.timeout = time.monotonic() + self.cfg.keepalive
+        self.pending_conns.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ,
+                             partial(self.on_pending_socket_readable, conn))
+
+    def enqueue_req(self, conn) -> None:
+        self._busy += 1
+        if self._busy >= self.cfg.threads:
+            self.set_accept_enabled(False)
+        super().enqueue_req(conn)
+
+    def finish_request(self, conn, fs) -> None:
+        self._busy -= 1
+        super().finish_request(conn, fs)
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        """Accept only with a thread free (the run loop asks again after each request)."""
+        super().set_accept_enabled(enabled and self._busy < self.cfg.threads)
 
     def _watchdog(self) -> None:
         while True:
@@ -137,7 +196,13 @@ class GuardedThreadWorker(ThreadWorker):
             return False  # the deadline passed while the body trickled in
         if body is not None:
             req.body = io.BytesIO(body)
-        return super().handle_request(req, conn)
+        conn.sock.settimeout(self.limits.read_timeout)  # bounds sending the response
+        try:
+            return super().handle_request(req, conn)
+        except TimeoutError:
+            self.log.warning("Client at %s did not take its response within %ss; closed",
+                             conn.client[0] if conn.client else "?", self.limits.read_timeout)
+            return False
 
     def _read_body(self, req) -> bytes | None:
         """The whole body, at most ``max_body`` bytes, or None when there is none."""
