@@ -14,6 +14,7 @@ from ..store.index import Index
 from ..store.live import LiveIndex
 from .api import bp as api_bp
 from .api import register_errors
+from .openapi import bp as openapi_bp
 from .state import ServeState
 from .web import bp as web_bp
 
@@ -43,6 +44,7 @@ def create_app(config: Config | None = None, index: Index | None = None,
                nlp=nlp or load_model(config.model), params=params).install(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(openapi_bp)
     register_errors(app)
 
     @app.after_request
