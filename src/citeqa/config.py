@@ -27,7 +27,7 @@ class Config:
     max_question_chars: int = 1000
     reload_interval: float = 2.0
     # Added for issue 12 (hostile clients, odd documents); keep new fields at the end.
-    threads: int = 16
+    threads: int = 32
     read_timeout: float = 10.0
     max_document_bytes: int = 20 * 1024 * 1024
     max_json_depth: int = 32
