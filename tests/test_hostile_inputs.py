@@ -28,7 +28,9 @@ DEEP = b"[" * 5000 + b"]" * 5000
     ("post", "/ask", {"json": {"question": "x", "explain": {"a": 1}}}, 400),
     ("post", "/ask", {"json": {"question": ["a"]}}, 400),
     ("post", "/ask", {"json": {"question": "\x00\x01\x02 tenge"}}, 200),
-    ("post", "/ask", {"json": {"question": "\U0001f600" * 1000}}, 200),
+    ("post", "/ask", {"json": {"question": "\U0001f600" * 1000}}, 400),
+    ("post", "/ask", {"json": {"question": "\U0001f600" * 100}}, 200),
+    ("post", "/ask", {"json": {"question": "?" * 500}}, 400),
     ("post", "/ask", {"json": {"question": "<script>alert(1)</script>"}}, 200),
     ("post", "/ask", {"data": b"{" * 70_000, "content_type": "application/json"}, 413),
     ("get", "/ask?q=%ED%A0%80tenge", {}, 200),
@@ -91,3 +93,14 @@ def test_allowed_hosts_can_name_a_domain_and_its_subdomains(seed_config, seed_in
     anything = dataclasses.replace(seed_config, allowed_hosts="*")
     client = create_app(anything, seed_index).test_client()
     assert client.get("/health", headers={"Host": "whatever.test"}).status_code == 200
+
+
+def test_a_question_is_capped_in_tokens_not_only_characters(client):
+    emoji = client.post("/ask", json={"question": "\U0001f600" * 1000})
+    assert emoji.get_json()["error"] == {
+        "code": "question_too_long", "message": "the question has more than 100 words and "
+                                                "symbols"}
+    long_but_real = ("In the report about Central Asia and the war in Ukraine, by how much "
+                     "did the Kyrgyz som fall against the US dollar after the sanctions, "
+                     "according to the central bank of the Kyrgyz Republic?")
+    assert client.post("/ask", json={"question": long_but_real}).status_code == 200

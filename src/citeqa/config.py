@@ -34,6 +34,7 @@ class Config:
     # Host names the server answers to, comma-separated; ".example.org" also allows its
     # subdomains; "*" allows any (only behind a proxy that checks Host itself).
     allowed_hosts: str = "localhost,127.0.0.1,::1"
+    max_question_tokens: int = 100
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None,

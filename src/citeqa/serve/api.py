@@ -17,7 +17,7 @@ from ..qa.ask import ask
 from ..qa.ranker import default_ranker
 from ..store.index import Index, IndexUnavailable
 from . import schema
-from .guard import host_allowed, json_depth
+from .guard import host_allowed, json_depth, question_tokens
 from .state import state
 
 bp = Blueprint("api", __name__)
@@ -96,6 +96,9 @@ def _ask_params() -> tuple[str, int, bool]:
     if len(question) > config.max_question_chars:
         raise ApiError(400, "question_too_long",
                        f"the question is longer than {config.max_question_chars} characters")
+    if question_tokens(question) > config.max_question_tokens:
+        raise ApiError(400, "question_too_long", f"the question has more than "
+                       f"{config.max_question_tokens} words and symbols")
     return question, _int_param(k, "k", 1, config.max_k), _bool_param(explain, "explain")
 
 

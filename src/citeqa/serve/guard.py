@@ -10,6 +10,9 @@ from werkzeug.sansio.utils import host_is_trusted
 # which keeps the scan linear however the quotes and backslashes are arranged.
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.?)*(?:"|\Z)', re.S)
 _NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+# What spaCy will make a token of, roughly: a run of word characters, or any other
+# non-space character on its own (each emoji, each punctuation mark).
+_TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
 def json_depth(raw: bytes) -> int:
@@ -36,3 +39,10 @@ def host_allowed(host: str, allowed: str) -> bool:
     if host.startswith("["):  # an IPv6 literal, "[::1]:8000"
         return host[1:host.find("]")].lower() in names
     return host_is_trusted(host, names)
+
+
+def question_tokens(text: str) -> int:
+    """About how many tokens spaCy will make of ``text``. Answering costs roughly 0.3 ms
+    a token on this machine, whatever the characters: 1,000 emoji in 1,000 characters
+    cost ten normal questions, so the cap on a question is on tokens as well as length."""
+    return sum(1 for _ in _TOKEN.finditer(text))
