@@ -283,7 +283,6 @@ def scan_corpus(root: Path) -> tuple[list[Path], list[Skipped]]:
                                      "a symbolic link to a folder or nothing (not followed)"))
             else:
                 files.append(relative)
-        dirs[:] = [d for d in dirs if not (base / d).is_symlink()]
     return sorted(files), sorted(links, key=lambda s: s.path)
 
 
