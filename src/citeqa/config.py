@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "CITEQA_"
+_BOOLS = {"1": True, "true": True, "yes": True, "on": True,
+          "0": False, "false": False, "no": False, "off": False}
 
 
 class ConfigError(ValueError):
@@ -26,6 +28,9 @@ class Config:
     max_k: int = 50
     max_question_chars: int = 1000
     reload_interval: float = 2.0
+    # The neural reader picks answers (off: the linear ranker alone, about 20 ms faster).
+    reader: bool = True
+    reader_threads: int = 1  # ONNX Runtime threads per serving process
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None,
@@ -56,6 +61,8 @@ class Config:
             raise ConfigError(f"default_k must be between 1 and max_k ({self.max_k})")
         if self.reload_interval <= 0:
             raise ConfigError("reload_interval must be positive")
+        if self.reader_threads < 1:
+            raise ConfigError(f"reader_threads must be at least 1, got {self.reader_threads}")
 
 
 def _coerce(name: str, type_name: str, value: Any) -> Any:
@@ -66,6 +73,13 @@ def _coerce(name: str, type_name: str, value: Any) -> Any:
             return int(value)
         if type_name == "float":
             return float(value)
+        if type_name == "bool":
+            if isinstance(value, bool):
+                return value
+            lowered = str(value).strip().lower()
+            if lowered in _BOOLS:
+                return _BOOLS[lowered]
+            raise ValueError(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{ENV_PREFIX}{name.upper()} / --{name}: {value!r} is not "
                           f"a valid {type_name}") from None
