@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: serve test lint index bench install browser clean mutation train train-reader
+.PHONY: serve test lint index bench install browser clean mutation train train-reader \
+	ship-reader calibrate
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -49,6 +50,17 @@ train: install
 train-reader: install
 	$(BIN)/python -m pip install --quiet -e '.[reader]'
 	$(BIN)/python train/reader.py --threads 2
+
+# Package the trained reader into src/citeqa/qa/models (reader.npz, reader-graph.onnx,
+# reader.json), checked against torch; then fit the answer calibration for it.
+ship-reader: install
+	$(BIN)/python -m pip install --quiet -e '.[reader]'
+	$(BIN)/python train/ship_reader.py
+
+# Fit how the reader's answer is chosen and trusted (after ship-reader or train).
+calibrate: install
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	$(BIN)/python train/calibrate.py
 
 # Mutation testing of the index format, BM25 and passage cutting (not in CI; ~10 minutes).
 mutation: install

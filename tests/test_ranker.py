@@ -6,7 +6,7 @@ import json
 import sys
 
 import pytest
-from conftest import ROOT, indexed
+from conftest import ROOT
 
 from citeqa.qa.ask import ask, retrieve
 from citeqa.qa.extract import featurize
@@ -16,18 +16,6 @@ from citeqa.qa.ranker import FEATURE_SET, ModelError, RankerModel, known_feature
 
 sys.path.insert(0, str(ROOT / "train"))
 import ranker as training
-
-ARTICLE = """Acme history
-John Smith founded Acme in 1990 in Boston, after leaving the navy. The company makes \
-rockets and employs 300 engineers at its plant near the harbour.
-Acme follows the principle of permanent neutrality in its contracts. Its reforms were \
-economic and financial, the chairman said in a speech to the shareholders.
-"""
-
-
-@pytest.fixture(scope="module")
-def acme(tmp_path_factory, nlp):
-    return indexed(tmp_path_factory.mktemp("acme"), {"acme.txt": ARTICLE})
 
 
 def candidates_of(index, nlp, question):

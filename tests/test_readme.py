@@ -56,7 +56,7 @@ def test_documented_cli_options_exist():
     for line in usage.strip().splitlines():
         name = line.split()[1]
         command = main.commands[name]
-        options = {o for p in command.params for o in p.opts}
+        options = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
         for option in re.findall(r"(--?[a-z][a-z-]*)", line):
             assert option in options, (name, option)
 

@@ -47,6 +47,12 @@ def corpus_options(func):
     return func
 
 
+def reader_option(func):
+    return click.option("--reader/--no-reader", default=None,
+                        help="answer with the neural reader, or the linear ranker alone "
+                             "[CITEQA_READER, default on]")(func)
+
+
 def _report(report: builder.BuildReport) -> None:
     click.echo(f"indexed {report.documents} documents, {report.passages} passages, "
                f"{report.entities} entity mentions in {report.seconds:.1f}s "
@@ -118,13 +124,14 @@ def add_cmd(paths, corpus, index_dir, model) -> None:
 @click.option("--host", help="address to bind [CITEQA_HOST, default 127.0.0.1]")
 @click.option("--port", type=int, help="port [CITEQA_PORT, default 8000]")
 @click.option("--workers", type=int, help="gunicorn worker processes [CITEQA_WORKERS, default 2]")
+@reader_option
 @_handle_errors
-def serve(corpus, index_dir, model, host, port, workers) -> None:
+def serve(corpus, index_dir, model, host, port, workers, reader) -> None:
     """Serve the web page and JSON API with gunicorn, building the index first if needed."""
     from .serve.server import run
 
     config = _config(corpus=corpus, index=index_dir, model=model, host=host, port=port,
-                     workers=workers)
+                     workers=workers, reader=reader)
     index = ensure_index(config)
     run(config, index)
 
@@ -134,21 +141,26 @@ def serve(corpus, index_dir, model, host, port, workers) -> None:
 @click.option("-k", "k", type=click.IntRange(1, 50), default=None, help="passages to show")
 @click.option("--json", "as_json", is_flag=True, help="print the API's JSON response")
 @click.option("--explain", is_flag=True, help="show how the answer was chosen")
+@reader_option
 @corpus_options
 @_handle_errors
-def ask_cmd(question, k, as_json, explain, corpus, index_dir, model) -> None:
+def ask_cmd(question, k, as_json, explain, reader, corpus, index_dir, model) -> None:
     """Answer QUESTION in the terminal, with citations."""
     from .qa.ask import ask
+    from .qa.load import load_models
+    from .qa.params import QAParams
     from .serve import schema
 
-    config = _config(corpus=corpus, index=index_dir, model=model)
+    config = _config(corpus=corpus, index=index_dir, model=model, reader=reader)
     index = ensure_index(config)
     question = " ".join(question.split())
     if not question:
         raise CliError("the question is empty")
     if invalid_unicode(question):
         raise CliError(f"the question is not valid UTF-8 text ({invalid_unicode(question)})")
-    response = ask(index, load_model(config.model), question, k or config.default_k, explain)
+    params = QAParams() if config.reader else QAParams().without_reader()
+    response = ask(index, load_model(config.model), question, k or config.default_k, explain,
+                   params, load_models(params, config.reader_threads))
     body = schema.ask_response(index.store, response)
     if as_json:
         click.echo(json.dumps(schema.to_builtins(body), ensure_ascii=False, indent=2))
@@ -206,6 +218,15 @@ def _print_explain(trace: dict) -> None:
     for c in trace["candidates"]:
         feats = " ".join(f"{k}={v:.2f}" for k, v in c["features"].items())
         click.echo(f"  {c['score']:6.2f}  {c['text'][:50]!r:52} {c['label']:12} {feats}")
+    reading = trace.get("reading")
+    if reading:
+        click.echo(f"  the reader read {len(reading['contexts'])} stretch(es) of the top "
+                   f"passages ('no answer' logit {reading['null_logit']:.2f}); its best spans:")
+        for sp in reading["spans"]:
+            click.echo(f"  {sp['score']:6.2f}  {sp['text'][:50]!r:52} logit {sp['logit']:.2f}"
+                       f"  reader p {sp['reader_p']:.2f}  ranker p {sp['ranker_p']:.2f}")
+        feats = " ".join(f"{k}={v:.2f}" for k, v in reading["features"].items())
+        click.echo(f"  confidence {reading['confidence']:.2f} from {feats}")
     click.echo(f"  decision: {trace['decision']}")
 
 

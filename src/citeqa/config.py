@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "CITEQA_"
+_BOOLS = {"1": True, "true": True, "yes": True, "on": True,
+          "0": False, "false": False, "no": False, "off": False}
 
 
 class ConfigError(ValueError):
@@ -26,7 +28,6 @@ class Config:
     max_k: int = 50
     max_question_chars: int = 1000
     reload_interval: float = 2.0
-    # Added for issue 12 (hostile clients, odd documents); keep new fields at the end.
     threads: int = 32
     read_timeout: float = 10.0
     max_document_bytes: int = 20 * 1024 * 1024
@@ -35,6 +36,9 @@ class Config:
     # subdomains; "*" allows any (only behind a proxy that checks Host itself).
     allowed_hosts: str = "localhost,127.0.0.1,::1"
     max_question_tokens: int = 100
+    # The neural reader picks answers (off: the linear ranker alone, about 20 ms faster).
+    reader: bool = True
+    reader_threads: int = 1  # ONNX Runtime threads per serving process
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None,
@@ -71,6 +75,8 @@ class Config:
             raise ConfigError("read_timeout must be positive")
         if self.max_document_bytes < 1 or self.max_json_depth < 1:
             raise ConfigError("max_document_bytes and max_json_depth must be at least 1")
+        if self.reader_threads < 1:
+            raise ConfigError(f"reader_threads must be at least 1, got {self.reader_threads}")
 
 
 def _coerce(name: str, type_name: str, value: Any) -> Any:
@@ -81,6 +87,13 @@ def _coerce(name: str, type_name: str, value: Any) -> Any:
             return int(value)
         if type_name == "float":
             return float(value)
+        if type_name == "bool":
+            if isinstance(value, bool):
+                return value
+            lowered = str(value).strip().lower()
+            if lowered in _BOOLS:
+                return _BOOLS[lowered]
+            raise ValueError(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{ENV_PREFIX}{name.upper()} / --{name}: {value!r} is not "
                           f"a valid {type_name}") from None

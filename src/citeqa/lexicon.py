@@ -29,6 +29,7 @@ LABEL_NAMES: dict[str, str] = {
     "LANGUAGE": "language", "DATE": "date", "TIME": "time", "PERCENT": "percentage",
     "MONEY": "money", "QUANTITY": "quantity", "ORDINAL": "ordinal", "CARDINAL": "number",
     "NOUN_PHRASE": "phrase", "SENTENCE": "sentence", "CLAUSE": "clause", "NAME": "name",
+    "SPAN": "words from the text",
 }
 
 # --- Places: demonyms and abbreviations ---------------------------------------------

@@ -18,10 +18,10 @@ from ..store.index import Index
 from .candidates import Hit
 from .extract import Answer, Outcome, extract
 from .link import Linked, link
+from .load import AnswerModels, load_models
 from .params import QAParams
 from .policy import Refusal
 from .question import Question, analyze
-from .ranker import RankerModel, default_ranker
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -75,12 +75,12 @@ def retrieve(index: Index, nlp: Language, question: str, params: QAParams, k: in
 
 
 def ask(index: Index, nlp: Language, question: str, k: int, explain: bool = False,
-        params: QAParams | None = None, ranker: RankerModel | None = None) -> Response:
+        params: QAParams | None = None, models: AnswerModels | None = None) -> Response:
     """Answer ``question`` from ``index``. With ``params.answer.ranker`` on, the trained
-    ranker picks the answer (``ranker``, or the one shipped in the package)."""
+    models pick the answer (``models``, or the ones shipped in the package)."""
     params = params or QAParams()
-    if params.answer.ranker and ranker is None:
-        ranker = default_ranker()
+    if params.answer.ranker and models is None:
+        models = load_models(params)
     timings: dict[str, float] = {}
     clock = [time.perf_counter()]
 
@@ -93,12 +93,14 @@ def ask(index: Index, nlp: Language, question: str, k: int, explain: bool = Fals
     store, search = index.store, index.search
     analysis, query, hits, linked = retrieve(index, nlp, question, params, k, lap)
     outcome = extract(search, analysis, query, hits, params.answer,
-                      ranker if params.answer.ranker else None)
+                      models if params.answer.ranker else None, params.reader)
     answer = outcome.answer
     shown = hits[:k]
     if answer and all(h.pos != answer.passage for h in shown):
         shown = [*hits[:k - 1], next(h for h in hits if h.pos == answer.passage)]
     lap("answer")
+    if outcome.reading is not None:
+        timings["reader"] = outcome.reading["reader_ms"]  # part of "answer"
     span = (answer.passage, answer.start, answer.end) if answer else None
     facts = FactBook(store, index.entities).facts_for(linked.entities, span,
                                                       [h.pos for h in shown], params.facts)
@@ -109,22 +111,27 @@ def ask(index: Index, nlp: Language, question: str, k: int, explain: bool = Fals
                         refusal=outcome.refusal, facts=facts)
     if explain:
         response.explain = explain_trace(analysis, query, outcome, params, timings,
-                                         ranker if params.answer.ranker else None)
+                                         models if params.answer.ranker else None)
     response.took_ms = round((time.perf_counter() - started) * 1000, 2)
     return response
 
 
 def explain_trace(analysis: Question, query: Query, outcome: Outcome, params: QAParams,
                   timings: dict[str, float],
-                  ranker: RankerModel | None = None) -> dict[str, Any]:
+                  models: AnswerModels | None = None) -> dict[str, Any]:
     """Why the answer won, or why the service refused; never changes the answer. With the
-    ranker, the features that weighed most for the winner and the runner-up."""
-    winner = outcome.candidates[0] if outcome.answer else None
-    runner_up = next((c for c in outcome.candidates[1:]
-                      if winner and c.text.lower() != winner.text.lower()), None)
-    if winner:
-        why = (f"'{winner.text}' scored {winner.score:.2f}"
-               + (f" against {runner_up.score:.2f} for '{runner_up.text}'" if runner_up else
+    ranker, the features that weighed most for its winner and runner-up; with the reader,
+    what it read, its best spans and the features of the confidence."""
+    # (text, score) of the winner and its runner-up, from the reader or the ranker
+    if outcome.reading is not None:
+        ranked = [(s["text"], s["score"]) for s in outcome.reading["spans"]]
+    else:
+        ranked = [(c.text, c.score) for c in outcome.candidates]
+    if outcome.answer and ranked:
+        (text, score), rival = ranked[0], next(
+            (r for r in ranked[1:] if r[0].lower() != ranked[0][0].lower()), None)
+        why = (f"'{text}' scored {score:.2f}"
+               + (f" against {rival[1]:.2f} for '{rival[0]}'" if rival else
                   " and had no rival"))
     else:
         why = outcome.refusal.message if outcome.refusal else None
@@ -133,13 +140,18 @@ def explain_trace(analysis: Question, query: Query, outcome: Outcome, params: QA
         question.pop(derived)
     answer = params.answer
     ranking = {}
-    if ranker is not None:
+    if models is not None:
+        ranker = models.ranker
         best = outcome.candidates[0] if outcome.candidates else None
         second = next((c for c in outcome.candidates[1:]
                        if best and c.text.lower() != best.text.lower()), None)
-        ranking = {"ranker": ranker.describe(), "min_confidence": answer.min_confidence,
+        ranking = {**models.describe(),
+                   "min_confidence": (params.reader.min_confidence if models.reader
+                                      else answer.min_confidence),
                    "contributions": {c.text: ranker.contributions(c.features)
                                      for c in (best, second) if c is not None}}
+        if outcome.reading is not None:
+            ranking["reading"] = outcome.reading
     return {
         "question": question,
         "terms": list(query.terms),

@@ -10,24 +10,30 @@ from its position in the ranking.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..search.retrieval import Query, SearchIndex
-from . import policy
+from . import combine, policy
 from .candidates import (
     Candidate,
     Hit,
     Proposer,
     candidate_pool,
     drop_contradicted_roles,
+    norm,
     strip,
 )
 from .features import QuestionScorer, is_list, near_head, type_score
-from .params import AnswerParams
+from .params import AnswerParams, ReaderParams
 from .policy import Refusal
 from .question import Question
 from .rank import confidence, rank
 from .ranker import Featurizer, RankerModel
+
+if TYPE_CHECKING:
+    from .load import AnswerModels
 
 
 @dataclass(frozen=True)
@@ -50,18 +56,27 @@ class Outcome:
     coverage: float
     # Coverage of the winning candidate's sentence window (0 when none was reached).
     answer_coverage: float = 0.0
+    # With the reader: what it read, its best spans and the confidence features.
+    reading: dict[str, Any] | None = None
 
 
 def extract(search: SearchIndex, question: Question, query: Query, hits: list[Hit],
-            params: AnswerParams, ranker: RankerModel | None = None) -> Outcome:
-    refusal = policy.absent_names(search, question, query, params)
+            params: AnswerParams, models: AnswerModels | None = None,
+            reading: ReaderParams | None = None) -> Outcome:
+    """The answer or a refusal: by the reader (``models.reader``), the ranker alone
+    (``models.ranker``) or the hand-set rules (no models), as ``params`` says."""
+    refusal = (policy.absent_names(search, question, query, params)
+               if "absent_names" in params.rules else None)
     if refusal:
         return Outcome(None, refusal, [], 0.0)
     if not hits:
         return Outcome(None, policy.no_match(), [], 0.0)
     scorer = QuestionScorer(search, query)
-    if ranker is not None:
-        return _extract_ranked(search, question, query, hits, params, ranker, scorer)
+    if models is not None and models.reader is not None:
+        return _extract_read(search, question, query, hits, params, reading or ReaderParams(),
+                             models, scorer)
+    if models is not None:
+        return _extract_ranked(search, question, query, hits, params, models.ranker, scorer)
     candidates = drop_contradicted_roles(
         question, _propose(question, scorer, hits[:params.max_passages], params))
     candidates = rank(candidates, params)
@@ -78,7 +93,8 @@ def extract(search: SearchIndex, question: Question, query: Query, hits: list[Hi
     window = _window(best)
     support = scorer.coverage(window)
     refusal = (policy.weak_answer_sentence(best, support, params)
-               or policy.attribute_unstated(search, question, query, best, window))
+               or ("attribute_unstated" in params.rules
+                   and policy.attribute_unstated(search, question, query, best, window)))
     if refusal:
         return Outcome(None, refusal, candidates, coverage, support)
     s, e = strip(best.hit.text[best.sentence[0]:best.sentence[1]], best.sentence[0])
@@ -143,13 +159,13 @@ def featurize(question: Question, scorer: QuestionScorer, hits: list[Hit],
 
 
 def choose(candidates: list[Candidate], features: list[dict[str, float]],
-           ranker: RankerModel) -> tuple[list[Candidate], float]:
-    """Candidates best first, and the probability of the best answer: a softmax over the
+           ranker: RankerModel) -> tuple[list[Candidate], dict[str, float]]:
+    """Candidates best first, and the probability of each answer: a softmax over the
     candidates, summed over the spans that say the same thing."""
     for c, f in zip(candidates, features, strict=True):
         c.features, c.score = f, ranker.score(f)
     if not candidates:
-        return [], 0.0
+        return [], {}
     top = max(c.score for c in candidates)
     weights = [math.exp(c.score - top) for c in candidates]
     total = sum(weights)
@@ -158,14 +174,14 @@ def choose(candidates: list[Candidate], features: list[dict[str, float]],
         by_text[c.key] = by_text.get(c.key, 0.0) + w / total
     ordered = sorted(candidates, key=lambda c: (-by_text[c.key], -c.score, c.hit.rank,
                                                 c.start, -c.end))
-    return ordered, by_text[ordered[0].key]
+    return ordered, by_text
 
 
 def _extract_ranked(search: SearchIndex, question: Question, query: Query, hits: list[Hit],
                     params: AnswerParams, ranker: RankerModel,
                     scorer: QuestionScorer) -> Outcome:
     pool, features = featurize(question, scorer, hits, params)
-    candidates, probability = choose(pool, features, ranker)
+    candidates, probabilities = choose(pool, features, ranker)
     coverage = max(scorer.coverage_of(t for _, _, t in h.words)
                    for h in hits[:params.max_passages])
     if not candidates:
@@ -173,9 +189,10 @@ def _extract_ranked(search: SearchIndex, question: Question, query: Query, hits:
     best = candidates[0]
     window = _window(best)
     support = scorer.coverage(window)
-    sure = ranker.confidence(probability, coverage)
-    refusal = (policy.unsure(best, sure, params)
-               or policy.attribute_unstated(search, question, query, best, window))
+    sure = ranker.confidence(probabilities[best.key], coverage)
+    refusal = (policy.unsure(best, sure, params.min_confidence)
+               or ("attribute_unstated" in params.rules
+                   and policy.attribute_unstated(search, question, query, best, window)))
     if refusal:
         return Outcome(None, refusal, candidates, coverage, support)
     s, e = strip(best.hit.text[best.sentence[0]:best.sentence[1]], best.sentence[0])
@@ -183,3 +200,160 @@ def _extract_ranked(search: SearchIndex, question: Question, query: Query, hits:
                           passage=best.hit.pos, start=best.start, end=best.end,
                           sentence=best.hit.text[s:e], sentence_start=s),
                    None, candidates, coverage, support)
+
+
+@dataclass(frozen=True)
+class Context:
+    """A stretch of a passage the reader reads: document offsets in ``hit.text``."""
+
+    hit: Hit
+    start: int
+    end: int
+
+    @property
+    def text(self) -> str:
+        return self.hit.text[self.start:self.end]
+
+
+def reading_windows(candidates: list[Candidate], params: ReaderParams) -> list[Context]:
+    """The sentences holding the ranker's best candidates, each with ``params.context``
+    sentences either side; windows of one passage that overlap are merged."""
+    windows: list[Context] = []
+    seen: set[tuple[int, tuple[int, int]]] = set()
+    for c in candidates:
+        if len(seen) == params.sentences:
+            break
+        if (c.hit.pos, c.sentence) in seen:
+            continue
+        seen.add((c.hit.pos, c.sentence))
+        sentences = c.hit.annotation.sentences
+        i = sentences.index(c.sentence)
+        lo = sentences[max(0, i - params.context)][0]
+        hi = sentences[min(len(sentences) - 1, i + params.context)][1]
+        for j, w in enumerate(windows):
+            if w.hit.pos == c.hit.pos and lo <= w.end and hi >= w.start:
+                windows[j] = Context(c.hit, min(lo, w.start), max(hi, w.end))
+                break
+        else:
+            windows.append(Context(c.hit, lo, hi))
+    return windows
+
+
+def _as_candidate(hit: Hit, start: int, end: int, candidates: list[Candidate]) -> Candidate:
+    """The reader's span as a candidate: the ranker's label for the same span or an entity
+    mention at the same offsets, else a plain span."""
+    label = next((c.label for c in candidates
+                  if c.hit.pos == hit.pos and (c.start, c.end) == (start, end)), None)
+    if label is None:
+        label = next((e.label for e in hit.annotation.entities
+                      if (e.start, e.end) == (start, end)), "SPAN")
+    sentence = next((s for s in hit.annotation.sentences if s[0] <= start < s[1]),
+                    (start, end))
+    return Candidate(hit.text[start:end], label, start, end, hit, sentence,
+                     sources={"reader"})
+
+
+@dataclass(frozen=True)
+class ReadSpan:
+    """A span the reader proposed, in document offsets, with both models' opinions."""
+
+    hit: Hit
+    start: int
+    end: int
+    key: str
+    logit: float  # the reader's start + end logits
+    reader_p: float  # the reader's probability for these words, over all spans read
+    ranker_p: float  # the ranker's probability for these words (0: never proposed)
+
+    def score(self, reading: ReaderParams) -> float:
+        return self.logit + reading.ranker_weight * math.log(max(self.ranker_p,
+                                                                 reading.ranker_floor))
+
+
+@dataclass
+class Read:
+    """What the reader made of a question's best sentences."""
+
+    candidates: list[Candidate]  # the ranker's, best first
+    contexts: list[Context]
+    spans: list[ReadSpan]
+    null_logit: float
+    coverage: float
+    reader_ms: float  # the reader's share of the answer time
+
+
+def read_best_sentences(question: Question, hits: list[Hit], params: AnswerParams,
+                        reading: ReaderParams, models: AnswerModels,
+                        scorer: QuestionScorer) -> Read:
+    """Rank candidates, read the sentences holding the best ones, and give every span the
+    reader proposes its probability under both models (train/calibrate.py shares this)."""
+    pool, features = featurize(question, scorer, hits, params)
+    candidates, by_key = choose(pool, features, models.ranker)
+    coverage = max(scorer.coverage_of(t for _, _, t in h.words)
+                   for h in hits[:params.max_passages])
+    contexts = reading_windows(candidates, reading)
+    started = time.perf_counter()
+    result = models.reader.read(question.text, [c.text for c in contexts], reading.n_best,
+                                reading.max_answer_tokens)
+    reader_ms = (time.perf_counter() - started) * 1000
+    found = []
+    for sp in result.spans:
+        ctx = contexts[sp.context]
+        s, e = strip(ctx.hit.text[ctx.start + sp.start:ctx.start + sp.end],
+                     ctx.start + sp.start)
+        if e > s:
+            found.append((ctx.hit, s, e, norm(ctx.hit.text[s:e]), sp.logit))
+    top = max((f[4] for f in found), default=0.0)
+    mass: dict[str, float] = {}
+    for *_, key, logit in found:
+        mass[key] = mass.get(key, 0.0) + math.exp(logit - top)
+    total = sum(mass.values()) or 1.0
+    spans = [ReadSpan(h, s, e, key, logit, mass[key] / total, by_key.get(key, 0.0))
+             for h, s, e, key, logit in found]
+    return Read(candidates, contexts, spans, result.null_logit, coverage, reader_ms)
+
+
+def judge(read: Read, span: ReadSpan, scorer: QuestionScorer
+          ) -> tuple[Candidate, dict[str, float]]:
+    """The span as an answer candidate, and the features of its confidence."""
+    best = _as_candidate(span.hit, span.start, span.end, read.candidates)
+    values = combine.features(span.reader_p, span.logit - read.null_logit, span.ranker_p,
+                              read.coverage, scorer.coverage(_window(best)))
+    return best, values
+
+
+def _extract_read(search: SearchIndex, question: Question, query: Query, hits: list[Hit],
+                  params: AnswerParams, reading: ReaderParams, models: AnswerModels,
+                  scorer: QuestionScorer) -> Outcome:
+    """The reader reads the sentences the ranker likes best; a span's score adds the
+    ranker's opinion of the same words; one calibrated confidence decides."""
+    read = read_best_sentences(question, hits, params, reading, models, scorer)
+    if not read.candidates or not read.spans:
+        return Outcome(None, policy.no_candidate(question), read.candidates, read.coverage)
+    span = max(read.spans, key=lambda sp: sp.score(reading))
+    best, values = judge(read, span, scorer)
+    sure = models.calibration.confidence(values)
+    best.features, best.score = values, span.score(reading)
+    support = values["support"]
+    trace = {"contexts": [{"passage_id": c.hit.passage.id, "start": c.start, "end": c.end}
+                          for c in read.contexts],
+             "null_logit": round(read.null_logit, 4),
+             "spans": [{"text": sp.hit.text[sp.start:sp.end], "passage_id": sp.hit.passage.id,
+                        "start": sp.start, "end": sp.end, "logit": round(sp.logit, 4),
+                        "score": round(sp.score(reading), 4),
+                        "reader_p": round(sp.reader_p, 4), "ranker_p": round(sp.ranker_p, 4)}
+                       for sp in sorted(read.spans, key=lambda x: -x.score(reading))[:5]],
+             "features": {k: round(v, 4) for k, v in values.items()},
+             "confidence": round(sure, 4), "reader_ms": round(read.reader_ms, 3)}
+    refusal = (policy.unsure(best, sure, reading.min_confidence)
+               or ("attribute_unstated" in params.rules
+                   and policy.attribute_unstated(search, question, query, best,
+                                                 _window(best))))
+    if refusal:
+        return Outcome(None, refusal, read.candidates, read.coverage, support, trace)
+    hit = span.hit
+    a, b = strip(hit.text[best.sentence[0]:best.sentence[1]], best.sentence[0])
+    return Outcome(Answer(text=best.text, label=best.label, confidence=round(sure, 3),
+                          passage=hit.pos, start=best.start, end=best.end,
+                          sentence=hit.text[a:b], sentence_start=a),
+                   None, read.candidates, read.coverage, support, trace)

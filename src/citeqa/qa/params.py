@@ -7,7 +7,7 @@ explain trace, so an answer can always be traced to the numbers that produced it
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..kb.facts import FactParams
@@ -64,19 +64,55 @@ class AnswerParams:
     max_sentences: int = 10
     # With the ranker: refuse when the calibrated probability of being right is lower.
     min_confidence: float = 0.2
+    # The neural reader picks the answer among the ranker's best sentences (needs the
+    # ranker); off, the ranker's own best candidate is the answer.
+    reader: bool = True
+    # Refusal rules that are knowledge, not tuning (policy.py); each one's measured effect
+    # is in BENCHMARKS.md ("Refusal rules"), measured by switching it off here.
+    rules: tuple[str, ...] = ("absent_names", "attribute_unstated")
+
+
+@dataclass(frozen=True)
+class ReaderParams:
+    """How the neural reader (qa/reader.py) reads and how its answer is chosen and trusted.
+    Tuned on the reader's validation articles of the SQuAD train slice (train/calibrate.py),
+    never on SQuAD dev or SQuADShifts."""
+
+    version: str = "read-1"
+    # The reader reads this many sentences, those holding the ranker's best candidates,
+    # each with `context` sentences either side (overlapping windows merge). On 600
+    # train-slice questions 2, 3 and 4 sentences gave the same exact match (45.8, 45.7,
+    # 46.0) and the reader's time grows with each; no context sentence cost 1.4 points.
+    sentences: int = 3
+    context: int = 1
+    n_best: int = 20
+    max_answer_tokens: int = 30
+    # A span's score: its reader logits plus this times the log of the ranker's probability
+    # for the same words (a span the ranker never proposed counts as `ranker_floor`).
+    ranker_weight: float = 0.5
+    ranker_floor: float = 0.01
+    # Refuse when the calibrated probability of being right is lower.
+    min_confidence: float = 0.11
 
 
 @dataclass(frozen=True)
 class QAParams:
     retrieval: RetrievalParams = field(default_factory=RetrievalParams)
     answer: AnswerParams = field(default_factory=AnswerParams)
+    reader: ReaderParams = field(default_factory=ReaderParams)
     facts: FactParams = field(default_factory=FactParams)
     # rapidfuzz ratio at which a misspelt name in a question still names an entity
     link_similarity: float = 85.0
 
     @property
     def version(self) -> str:
-        return "+".join((self.retrieval.version, self.answer.version, self.facts.version))
+        parts = [self.retrieval.version, self.answer.version, self.facts.version]
+        if self.answer.ranker and self.answer.reader:
+            parts.insert(2, self.reader.version)
+        return "+".join(parts)
+
+    def without_reader(self) -> QAParams:
+        return replace(self, answer=replace(self.answer, reader=False))
 
     def describe(self) -> dict[str, Any]:
         return {"version": self.version, **asdict(self)}

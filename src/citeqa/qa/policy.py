@@ -86,11 +86,11 @@ def weak_answer_sentence(best: Candidate, support: float,
                    f"{support:.0%} of what the question asks about")
 
 
-def unsure(best: Candidate, confidence: float, params: AnswerParams) -> Refusal | None:
-    if confidence >= params.min_confidence:
+def unsure(best: Candidate, confidence: float, threshold: float) -> Refusal | None:
+    if confidence >= threshold:
         return None
     return Refusal("unsure", f"the best answer ('{best.text}') is right with probability "
-                             f"{confidence:.0%} only, below {params.min_confidence:.0%}")
+                             f"{confidence:.0%} only, below {threshold:.0%}")
 
 
 def attribute_unstated(search: SearchIndex, question: Question, query: Query,

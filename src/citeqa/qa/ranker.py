@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ..ingest.annotate import Token
 from .candidates import Candidate, Hit
+from .errors import ModelError
 from .features import QuestionScorer, near_head, type_score
 from .question import Question
 from .spans import SentenceParse, sentence_tokens
@@ -49,10 +50,6 @@ FEATURE_TEMPLATES = tuple(re.compile(p) for p in (
 WINDOW = 5  # words each side of a candidate that count as its neighbourhood
 MAX_TREE = 4  # tree distances are counted up to this many edges
 DEFAULT_MODEL = "ranker.json.gz"
-
-
-class ModelError(RuntimeError):
-    """The ranker's weights are missing, damaged or for another feature set."""
 
 
 @dataclass(frozen=True)

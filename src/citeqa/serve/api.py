@@ -14,7 +14,6 @@ from ..ingest.documents import invalid_unicode
 from ..kb.facts import FactBook
 from ..lexicon import LABEL_NAMES
 from ..qa.ask import ask
-from ..qa.ranker import default_ranker
 from ..store.index import Index, IndexUnavailable
 from . import schema
 from .guard import host_allowed, json_depth, question_tokens
@@ -106,15 +105,15 @@ def _ask_params() -> tuple[str, int, bool]:
 def ask_route():
     question, k, explain = _ask_params()
     index = _index()
-    response = ask(index, state().nlp, question, k, explain, state().params)
+    response = ask(index, state().nlp, question, k, explain, state().params, state().models)
     return json_response(schema.ask_response(index.store, response))
 
 
 @bp.get("/health")
 def health():
-    params = state().params
-    ranker = default_ranker().describe() if params.answer.ranker else None
-    return json_response(schema.health(_index(), params.describe(), ranker))
+    models = state().models.describe() if state().models else {}
+    return json_response(schema.health(_index(), state().params.describe(),
+                                       models.get("ranker"), models.get("reader")))
 
 
 @bp.get("/documents")

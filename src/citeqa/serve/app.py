@@ -8,8 +8,8 @@ from flask import Flask
 
 from ..config import Config
 from ..ingest.annotate import load_model
+from ..qa.load import load_models
 from ..qa.params import QAParams
-from ..qa.ranker import default_ranker
 from ..store.index import Index
 from ..store.live import LiveIndex
 from .api import bp as api_bp
@@ -36,12 +36,15 @@ def create_app(config: Config | None = None, index: Index | None = None,
     """Build the app; ``index`` and ``nlp`` preloaded by the caller or loaded here."""
     config = config or Config.load()
     params = params or QAParams()
-    if params.answer.ranker:
-        default_ranker()  # a missing or damaged model stops start-up, not the first request
+    if not config.reader:
+        params = params.without_reader()
+    # a missing or damaged model stops start-up, not the first request
+    models = load_models(params, config.reader_threads)
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     ServeState(config=config, live=LiveIndex(config.index, config.reload_interval, index),
-               nlp=nlp or load_model(config.model), params=params).install(app)
+               nlp=nlp or load_model(config.model), params=params,
+               models=models).install(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(openapi_bp)

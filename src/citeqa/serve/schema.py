@@ -132,6 +132,9 @@ class HealthResponse(msgspec.Struct):
     # The trained answer ranker in use (version, feature set, sha256, training data), or
     # null when the hand-set rules answer.
     ranker: dict[str, str] | None
+    # The neural reader in use (version, sha256 of its weights and of the pretrained
+    # checkpoint, training data, calibration), or null when it is switched off.
+    reader: dict[str, Any] | None = None
 
 
 class DocumentSummary(msgspec.Struct):
@@ -235,15 +238,15 @@ def ask_response(store: PassageStore, response: Response) -> AskResponse:
         explain=response.explain)
 
 
-def health(index: Index, params: dict[str, Any],
-           ranker: dict[str, str] | None) -> HealthResponse:
+def health(index: Index, params: dict[str, Any], ranker: dict[str, str] | None,
+           reader: dict[str, Any] | None = None) -> HealthResponse:
     m = index.manifest
     return HealthResponse(
         status="ok", documents=len(index.store.documents), passages=len(index.store),
         index=IndexInfo(version=index.version, built_at=m["built_at"],
                         fingerprint=m["corpus"]["fingerprint"], model=m["model"],
                         bm25=m["bm25"], refused=index.refused),
-        params=params, ranker=ranker)
+        params=params, ranker=ranker, reader=reader)
 
 
 def documents_page(store: PassageStore, docs: list[Document], offset: int,

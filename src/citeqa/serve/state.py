@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from flask import current_app
 
 from ..config import Config
+from ..qa.load import AnswerModels
 from ..qa.params import QAParams
 from ..store.live import LiveIndex
 
@@ -24,6 +25,7 @@ class ServeState:
     live: LiveIndex
     nlp: Language
     params: QAParams
+    models: AnswerModels | None  # None: the hand-set rules answer
 
     def install(self, app) -> None:
         app.extensions[_KEY] = self

@@ -1,0 +1,148 @@
+"""/ask latency and throughput of a real `citeqa serve` on the seed corpus, reader on and off.
+
+    .venv/bin/python bench/latency.py [--rounds 5] [--seconds 20] [--connections 16]
+
+For each path (`--reader`, `--no-reader`) it starts `citeqa serve` (2 workers, the
+corpus and index in ./corpus and ./index), then:
+- one client asks the seed dev and tuning questions `--rounds` times in turn: p50/p95/p99;
+- the same questions with `explain`, for the time each stage took (parse, retrieval,
+  answer and, inside it, the reader) as the server measured it;
+- `--connections` clients ask as fast as they can for `--seconds`: requests/s, p50/p99,
+  errors.
+Only 127.0.0.1 is contacted; every phase is bounded. Output: bench/results/latency.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from squad import ROOT, citeqa, free_port
+
+QUESTION_FILES = (ROOT.parent / "shared" / "eval" / "seed_dev.jsonl",
+                  ROOT / "bench" / "probes" / "seed-tuning.jsonl")
+
+
+def questions() -> list[str]:
+    out = []
+    for path in QUESTION_FILES:
+        with open(path, encoding="utf-8") as fh:
+            out += [json.loads(line)["question"] for line in fh if line.strip()]
+    return out
+
+
+def post(url: str, body: dict) -> dict:
+    req = urllib.request.Request(url + "/ask", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def percentiles(ms: list[float]) -> dict:
+    ms = sorted(ms)
+    n = len(ms)
+    return {"n": n, "p50_ms": round(ms[n // 2], 1), "p95_ms": round(ms[int(0.95 * (n - 1))], 1),
+            "p99_ms": round(ms[int(0.99 * (n - 1))], 1)}
+
+
+def one_client(url: str, qs: list[str], rounds: int) -> dict:
+    took = []
+    for _ in range(rounds):
+        for q in qs:
+            start = time.perf_counter()
+            post(url, {"question": q})
+            took.append((time.perf_counter() - start) * 1000)
+    return percentiles(took)
+
+
+def stages(url: str, qs: list[str]) -> dict:
+    seen: dict[str, list[float]] = {}
+    for q in qs:
+        for stage, ms in post(url, {"question": q, "explain": True})["explain"][
+                "timings_ms"].items():
+            seen.setdefault(stage, []).append(ms)
+    return {stage: {"mean_ms": round(statistics.mean(v), 1),
+                    "p95_ms": round(sorted(v)[int(0.95 * (len(v) - 1))], 1)}
+            for stage, v in seen.items()}
+
+
+def load(url: str, qs: list[str], connections: int, seconds: float) -> dict:
+    took: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def worker(offset: int) -> None:
+        i = offset
+        while time.monotonic() < stop:
+            start = time.perf_counter()
+            try:
+                post(url, {"question": qs[i % len(qs)]})
+                with lock:
+                    took.append((time.perf_counter() - start) * 1000)
+            except (OSError, urllib.error.URLError):
+                with lock:
+                    errors[0] += 1
+            i += 1
+
+    threads = [threading.Thread(target=worker, args=(n * 7,)) for n in range(connections)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    return {"connections": connections, "seconds": round(elapsed, 1),
+            "requests_per_s": round(len(took) / elapsed, 1), "errors": errors[0],
+            **percentiles(took)}
+
+
+def serve(flag: str) -> tuple[subprocess.Popen, str]:
+    port = str(free_port())
+    proc = subprocess.Popen(citeqa("serve", "--port", port, "--workers", "2", flag),
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/health", timeout=2)
+            return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--connections", type=int, default=16)
+    args = ap.parse_args()
+    qs = questions()
+    results = {}
+    for flag in ("--reader", "--no-reader"):
+        proc, url = serve(flag)
+        try:
+            for q in qs[:10]:  # warm both workers
+                post(url, {"question": q})
+            results[flag.strip("-")] = {
+                "one_client": one_client(url, qs, args.rounds),
+                "stages": stages(url, qs),
+                "load": load(url, qs, args.connections, args.seconds)}
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        print(json.dumps({"path": flag.strip("-"), **results[flag.strip("-")]}))
+    (ROOT / "bench" / "results" / "latency.json").write_text(json.dumps(results, indent=1)
+                                                             + "\n")
+
+
+if __name__ == "__main__":
+    main()
