@@ -267,12 +267,27 @@ function renderFacts(facts, passages) {
       f.roles.length ? el("ul", {className: "roles"}, f.roles.map((r) =>
         el("li", {}, r.role, r.affiliation ? ` (${r.affiliation})` : "", " · ",
           link(r.passage_id)))) : null,
-      f.values.length ? el("ul", {className: "values"}, f.values.map((v) =>
-        el("li", {},
-          el("span", {className: "badge " + labelClass(v.label)}, v.text), " · ",
-          link(v.passage_id)))) : null,
+      f.values.length ? el("ul", {className: "values"}, f.values.map((v) => {
+        const normal = normalizedText(v.normalized);
+        return el("li", {},
+          el("span", {className: "relation"}, v.subject.text, " ", v.relation.text), " ",
+          el("span", {className: "badge " + labelClass(v.label)}, v.text),
+          normal && normal !== v.text
+            ? el("span", {className: "norm", title: "normalized value"}, " = " + normal) : null,
+          " · ", link(v.passage_id));
+      })) : null,
       el("p", {className: "meta"}, `${f.mentions} mention${f.mentions === 1 ? "" : "s"}`));
   }));
+}
+
+// A value's normal form as a reader writes it: an ISO date, "83,000,000 EUR", "14%".
+function normalizedText(n) {
+  if (!n) return "";
+  if (n.date) return n.date;
+  if (n.amount === undefined || n.amount === null) return "";
+  const amount = n.amount.toLocaleString("en", {maximumFractionDigits: 3});
+  if (n.kind === "percent") return amount + "%";
+  return n.unit ? `${amount} ${n.unit}` : amount;
 }
 
 async function showExplanation() {

@@ -45,7 +45,7 @@ FORMAT_VERSION = 3
 PIPELINE_VERSION = "2"
 # Bump when what is derived from annotations at every build changes (entity resolution,
 # analyzer, BM25 compilation): indexes are rebuilt, the annotation cache stays valid.
-DERIVED_VERSION = "4"
+DERIVED_VERSION = "5"
 CURRENT = "CURRENT"
 # The steps of ``save`` in order; a hook sees each one (fault-injection tests stop there).
 SAVE_STEPS = ("files-written", "version-renamed", "pointer-written", "switched")
