@@ -86,7 +86,7 @@ def main() -> None:
 
     by_value: dict[tuple, list[dict]] = defaultdict(list)
     for item in judged:
-        by_value[(item["doc"], *item["value"])].append(item)
+        by_value[(item["doc"], item["value"][0])].append(item)  # a value may be widened
     judged_mentions = {(item["doc"], *m) for item in judged for m in item["mentions"]}
     counts: Counter = Counter()
     found: set[int] = set()
@@ -97,7 +97,7 @@ def main() -> None:
             continue
         for value in book.sheet(entity).values:
             doc = store.passage(value.passage).doc_id
-            items = [i for i in by_value.get((doc, value.start, value.end), [])
+            items = [i for i in by_value.get((doc, value.start), [])
                      if {(doc, *m) for m in i["mentions"]} & spans]
             if not items:
                 unjudged.append((entity.name, value.text, value.relation.text,

@@ -448,7 +448,8 @@ def _phrase(parse: _Parse, head: int, params: LinkParams) -> tuple[int, int]:
         keep.add(i)
         for c in parse.children[i]:
             if parse.dep(c) in ("det", "poss", "compound", "amod", "nmod", "case", "nummod",
-                                "prep", "pobj") and depth < params.max_modifier_depth + 1:
+                                "prep", "pobj", "conj", "cc") \
+                    and depth < params.max_modifier_depth + 1:
                 todo.append((c, depth + 1))
     lo = min(parse.tokens[i].start for i in keep)
     hi = max(parse.tokens[i].end for i in keep)
@@ -467,6 +468,8 @@ def _verb_relation(parse: _Parse, verb: int, value: Entity,
     if value.start >= end:
         between = [i for i, t in enumerate(parse.tokens) if end <= t.start and t.end <= value.start]
         gap = parse.text[end:value.start]
+        while between and parse.tokens[between[-1]].pos in ("DET", "PRON", "ADJ", "NUM"):
+            between.pop()  # "is the first ...": the relation is "is"
         if len(between) <= params.max_relation_tokens and not re.search(r"[,;:()\"]", gap):
             end = parse.tokens[between[-1]].end if between else end
     return start, end

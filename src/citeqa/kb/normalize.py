@@ -31,6 +31,10 @@ _CURRENCIES = {"$": "USD", "us$": "USD", "usd": "USD", "dollar": "USD", "dollars
 _UNIT = re.compile(r"[\d.,]+\s*(?:thousand|million|billion|trillion)?\s*(?:-\s*)?"
                    r"([A-Za-z][A-Za-z ]{0,20}?)\s*$", re.I)
 _NUMBERS = re.compile(r"\d[\d,.]*")
+_CURRENCY_AFTER = re.compile(
+    r"\s+(?:" + "|".join(sorted((re.escape(w) for w in _CURRENCIES if w.isalpha() or " " in w),
+                                key=len, reverse=True)) + r")\b", re.I)
+_YEARS = re.compile(r"^\D{0,12}(\d{4})\s*(?:-|\u2013|to|and)\s*(\d{4})\D{0,3}$")
 _DECADE = re.compile(r"\b(\d{3})0s\b")
 
 
@@ -65,6 +69,13 @@ def normalize(text: str, label: str, document_date: str | None) -> Normalized | 
     return None
 
 
+def currency_after(text: str, end: int) -> int:
+    """Where a currency word written after an amount ends ("83 million| euros"), else
+    ``end``: spaCy often leaves it out of the MONEY or CARDINAL span."""
+    match = _CURRENCY_AFTER.match(text, end)
+    return match.end() if match else end
+
+
 def resolvable(text: str, document_date: str | None) -> bool:
     """Whether a date without a year or month in it can be pinned to a day, month or year."""
     return _date(text, document_date) is not None
@@ -81,6 +92,9 @@ def _parser(base: str | None):
 
 
 def _date(text: str, document_date: str | None) -> Normalized | None:
+    years = _YEARS.match(text)
+    if years:  # "2021 to 2027", "between 2001 and 2003": an ISO 8601 interval
+        return Normalized("date", date=f"{years.group(1)}/{years.group(2)}")
     decade = _DECADE.search(text)
     if decade:
         return Normalized("date", date=f"{decade.group(1)}0s")
