@@ -103,3 +103,15 @@ def test_normal_forms():
     assert normalize("24\u201310", "CARDINAL", None) is None  # a score keeps its text
     text = "will provide 83 million euros of aid"
     assert text[:currency_after(text, len("will provide 83 million"))].endswith("euros")
+
+
+def test_it_stands_for_the_subject_before_it(links):
+    found = links("Although Kazakhstan is a large country, it has only 19 million people.")
+    assert values(found, "Kazakhstan") == {"only 19 million"}
+
+
+def test_in_leads_to_places_not_events(links):
+    found = links("The team in the Super Bowl scored 24 points, and the bank in Kazakhstan "
+                  "lost 5%.")
+    assert values(found, "the Super Bowl") == set()
+    assert values(found, "Kazakhstan") == {"5%"}

@@ -78,6 +78,7 @@ class _Parse:
             if t.head != i:
                 self.children[t.head].append(i)
         self.starts = [t.start for t in self.tokens]
+        self.sentence_start = 0  # set while one sentence is read
 
     def word(self, i: int) -> str:
         t = self.tokens[i]
@@ -175,6 +176,7 @@ def link_values(annotation: Annotation, text: str, params: LinkParams,
             name_heads[h] = n
     links: list[ValueLink] = []
     for s, e in annotation.sentences:
+        parse.sentence_start = s
         values = []
         for v in annotation.entities:
             if v.label in VALUE_LABELS and s <= v.start and v.end <= e:
@@ -369,8 +371,7 @@ def _subject(parse: _Parse, verb: int) -> int | None:
                 return parse.up(verb)
             if parse.tokens[subject].tag != "PRP":
                 return subject
-            if parse.dep(verb) != "conj" or parse.word(subject).lower() not in ("it", "they"):
-                return None
+            return _antecedent(parse, subject)
         elif parse.dep(verb) in ("relcl", "acl"):
             return parse.up(verb)
         elif parse.dep(verb) not in _INHERIT:
@@ -379,6 +380,19 @@ def _subject(parse: _Parse, verb: int) -> int | None:
         if above is None:
             return None
         verb = above
+    return None
+
+
+def _antecedent(parse: _Parse, pronoun: int) -> int | None:
+    """'it' or 'they' as a subject stands for the nearest subject before it in the
+    sentence ("Although Kenya is ..., it has ..."); other pronouns stand for nobody here."""
+    if parse.word(pronoun).lower() not in ("it", "they"):
+        return None
+    for i in range(pronoun - 1, -1, -1):
+        if parse.tokens[i].start < parse.sentence_start:
+            return None
+        if parse.dep(i) in _SUBJECTS and parse.tokens[i].pos in ("PROPN", "NOUN"):
+            return i
     return None
 
 
@@ -410,7 +424,7 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
     is their title), and a rank ('the first Central Asian country') is not its
     adjective's."""
     found, seen = [], set()
-    todo = [(noun, 0)]
+    todo = [(noun, 0, False)]  # (token, depth, reached through "in"/"at")
     places = measure is not None and measure.label != "ORDINAL"
     skip: set[str] = set()
     if measure is not None and parse.kids(noun, "poss"):
@@ -418,25 +432,28 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
     elif measure is not None and measure.label == "ORDINAL":
         skip = {"amod"}
     while todo:
-        i, depth = todo.pop()
+        i, depth, located = todo.pop()
         if i in seen or i in inside:
             continue
         seen.add(i)
-        if i in name_heads:
+        # "the tenge in Kazakhstan" is Kazakhstan's; "the team in the Super Bowl" is no
+        # event's: "in" and "at" lead to places and organisations only.
+        if i in name_heads and (not located or name_heads[i].label in _PLACE_LABELS | {"ORG"}):
             found.append(name_heads[i])
         if depth >= params.max_modifier_depth:
             continue
         for c in parse.children[i]:
             dep = parse.dep(c)
+            word = parse.word(c).lower()
             if dep in _OWNERS and not (i == noun and dep in skip):
-                todo.append((c, depth + 1))
-            elif dep == "prep" and (parse.word(c).lower() in _OWNER_PREPS or (
-                    places and parse.word(c).lower() in _ORIGIN_PREPS)):
-                todo.extend((o, depth + 1) for o in parse.kids(c, "pobj"))
+                todo.append((c, depth + 1, located))
+            elif dep == "prep" and (word in _OWNER_PREPS or (places and word in _ORIGIN_PREPS)):
+                todo.extend((o, depth + 1, word in _PLACE_PREPS)
+                            for o in parse.kids(c, "pobj"))
             elif places and dep == "acl":
                 for prep in parse.kids(c, "prep"):
                     if parse.word(prep).lower() in _PLACE_PREPS:
-                        todo.extend((o, depth + 1) for o in parse.kids(prep, "pobj"))
+                        todo.extend((o, depth + 1, True) for o in parse.kids(prep, "pobj"))
     return sorted(found, key=lambda n: n.start)
 
 
