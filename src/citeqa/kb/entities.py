@@ -197,6 +197,7 @@ def resolve(store: PassageStore,
                                                   strict=True)):
         text = store.text_of(i)
         starts = [s for s, _ in annotation.sentences]
+        determined: set[int] = set()  # tokens with a determiner or "his": filled on demand
         for ent in annotation.entities:
             if ent.label in VALUE_LABELS:
                 continue
@@ -237,7 +238,8 @@ def resolve(store: PassageStore,
             before = text[starts[k] if k >= 0 else passage.start:ent.start]
             if (age := _AGE.search(before)) is not None:
                 ages[surface].add(age.group(1))
-            if role or _person_syntax(annotation, ent.start, ent.end):
+            if role or (label == "PERSON" and " " not in surface
+                         and _person_syntax(annotation, ent.start, ent.end, determined)):
                 persons.add(surface)
             if role:
                 roles[surface].append(Role(" ".join(w.capitalize() if w.islower() else w
@@ -322,19 +324,24 @@ def _compatible(short: str, full: str, roles: dict[str, list[Role]],
     return not any((title, not former) in offices[full] for title, former in offices[short])
 
 
-def _person_syntax(annotation, start: int, end: int) -> bool:
+def _person_syntax(annotation, start: int, end: int, determined: set[int]) -> bool:
     """Whether a mention is used as a person is: a subject, object or possessor, without
-    a determiner or possessive pronoun of its own ("his Twitter", "the Moon")."""
+    a determiner or possessive pronoun of its own ("his Twitter", "the Moon").
+    ``determined`` caches the passage's determined tokens (empty until first asked)."""
     tokens = annotation.tokens
-    inside = [i for i, t in enumerate(tokens) if t.start >= start and t.end <= end]
+    if not tokens:
+        return True  # no parse stored: no evidence against spaCy's label
+    if not determined:
+        determined.update(t.head for t in tokens if t.tag in ("DT", "PRP$"))
+        determined.add(-1)  # marks the cache as filled
+    lo = bisect.bisect_left(tokens, start, key=lambda t: t.start)
+    hi = bisect.bisect_left(tokens, end, key=lambda t: t.start)
+    inside = range(lo, hi)
     head = next((i for i in inside if tokens[i].head not in inside or tokens[i].head == i),
                 None)
     if head is None:
-        return True  # no parse stored: no evidence against spaCy's label
-    dependents = [t for t in tokens if t.head == head and t is not tokens[head]]
-    if any(t.tag in ("DT", "PRP$") for t in dependents):
-        return False
-    return tokens[head].dep in _PERSON_DEPS
+        return True
+    return head not in determined and tokens[head].dep in _PERSON_DEPS
 
 
 def _not_a_person(store: PassageStore, mentions: list[Mention], votes: Counter) -> str:

@@ -77,7 +77,6 @@ class _Parse:
         for i, t in enumerate(self.tokens):
             if t.head != i:
                 self.children[t.head].append(i)
-        self.starts = [t.start for t in self.tokens]
         self.sentence_start = 0  # set while one sentence is read
 
     def word(self, i: int) -> str:
@@ -114,7 +113,7 @@ class _Parse:
         return out
 
 
-def is_value(value: Entity, parse: _Parse, indices: list[int], names: list[Entity],
+def _is_value(value: Entity, parse: _Parse, indices: list[int], names: list[Entity],
              resolves: Callable[[str], bool], params: LinkParams) -> bool:
     """False for words that only look like values (see the module docstring)."""
     if any(n.start < value.end and value.start < n.end for n in names):
@@ -181,7 +180,7 @@ def link_values(annotation: Annotation, text: str, params: LinkParams,
         for v in annotation.entities:
             if v.label in VALUE_LABELS and s <= v.start and v.end <= e:
                 indices = parse.span(v.start, v.end)
-                if indices and is_value(v, parse, indices, names, resolves, params):
+                if indices and _is_value(v, parse, indices, names, resolves, params):
                     values.append((v, indices))
         done = _respectively(parse, values, name_heads, s, e, links)
         for v, indices in values:
@@ -235,6 +234,8 @@ def _chains(parse: _Parse, heads: set[int]) -> list[list[int]]:
 
 def _links_of(parse: _Parse, value: Entity, indices: list[int],
               name_heads: dict[int, Entity], params: LinkParams) -> list[ValueLink]:
+    """The mentions one value is stated of: through the phrase it measures first, then
+    through the clause that states it (subject, recipient, place)."""
     inside = set(indices)
     t = parse.head_of(indices)
     # A unit after the number ("4 billion tenge", "83 million euros") is part of the value.
@@ -301,7 +302,8 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
         for r in recipients:
             for h in _with_conjuncts(parse, r):
                 if h in name_heads:
-                    out.append(_link(parse, value, name_heads[h], _span(parse, h, name_heads),
+                    name = name_heads[h]
+                    out.append(_link(parse, value, name, (name.start, name.end),
                                      _verb_relation(parse, verb, value, params)))
     places = [o for p in parse.kids(verb, "prep") if parse.word(p).lower() in _PLACE_PREPS
               and not parse.subtree(p) & inside for o in parse.kids(p, "pobj")]
@@ -316,10 +318,6 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
                 out.append(_link(parse, value, name, (name.start, name.end),
                                  _verb_relation(parse, verb, value, params)))
     return _unique(out)
-
-
-def _span(parse: _Parse, h: int, name_heads: dict[int, Entity]) -> tuple[int, int]:
-    return name_heads[h].start, name_heads[h].end
 
 
 def _noun_owner(parse: _Parse, noun: int) -> bool:

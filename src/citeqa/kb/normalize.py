@@ -50,8 +50,10 @@ class Normalized:
     unit: str | None = None
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize(text: str, label: str, document_date: str | None) -> Normalized | None:
-    """The normal form of one value, or None when no parser can read it."""
+    """The normal form of one value, or None when no parser can read it (memoized: a
+    sheet is rebuilt for every question that shows it)."""
     if label in ("DATE",):
         return _date(text, document_date)
     if label == "PERCENT":
