@@ -115,3 +115,10 @@ def test_in_leads_to_places_not_events(links):
                   "lost 5%.")
     assert values(found, "the Super Bowl") == set()
     assert values(found, "Kazakhstan") == {"5%"}
+
+
+def test_a_clause_on_the_object_dates_the_subjects_doing(links):
+    found = links("Kazakhstan and Kyrgyzstan abstained in the vote condemning the invasion "
+                  "on March 2.")
+    assert values(found, "Kazakhstan") == {"March 2"}
+    assert values(found, "Kyrgyzstan") == {"March 2"}

@@ -284,10 +284,16 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
     subject = _subject(parse, verb)
     if subject is not None:
         owners = _owners(parse, subject, name_heads, inside, params, None)
-        if not owners and parse.dep(subject) == "dobj" and parse.dep(verb) in ("acl", "relcl"):
+        above = parse.up(subject)
+        if parse.dep(subject) == "pobj":
+            above = parse.up(above)
+        if not owners and value.label != "ORDINAL" and parse.dep(subject) in ("dobj", "pobj") \
+                and parse.dep(verb) in ("acl", "relcl") \
+                and parse.tokens[above].pos in ("VERB", "AUX"):
             # "Uzbekistan has resumed its work related to joining the WTO in November
-            # 2017": a clause on the object tells of the subject's doing.
-            verb = parse.up(subject)
+            # 2017", "Kazakhstan abstained in the vote condemning ... on March 2": a
+            # clause on the (prepositional) object tells of the subject's doing.
+            verb = above
             subject = _subject(parse, verb)
             owners = [] if subject is None else _owners(parse, subject, name_heads, inside,
                                                         params, None)
