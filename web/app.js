@@ -269,15 +269,31 @@ function renderFacts(facts, passages) {
           link(r.passage_id)))) : null,
       f.values.length ? el("ul", {className: "values"}, f.values.map((v) => {
         const normal = normalizedText(v.normalized);
-        return el("li", {},
-          el("span", {className: "relation"}, v.subject.text, " ", v.relation.text), " ",
+        const value = el("span", {},
           el("span", {className: "badge " + labelClass(v.label)}, v.text),
           normal && normal !== v.text
-            ? el("span", {className: "norm", title: "normalized value"}, " = " + normal) : null,
-          " · ", link(v.passage_id));
+            ? el("span", {className: "norm", title: "normalized value"}, " = " + normal) : null);
+        return el("li", {}, ...statement(v, value), " · ", link(v.passage_id));
       })) : null,
       el("p", {className: "meta"}, `${f.mentions} mention${f.mentions === 1 ? "" : "s"}`));
   }));
+}
+
+// Subject, relation and value in the order the sentence has them ("the tenge in
+// Kazakhstan has fallen by 14%", "83 million euros of free aid to Ukraine"); a part
+// inside another is said once.
+function statement(v, value) {
+  const inside = (a, b) => a.start >= b.start && a.end <= b.end;
+  const parts = [{start: v.start, end: v.end, node: value}];
+  if (!inside(v.subject, v.relation)) parts.push({...v.subject, node: null});
+  if (!inside(v.relation, v.subject)) parts.push({...v.relation, node: null});
+  parts.sort((a, b) => a.start - b.start);
+  const out = [];
+  parts.forEach((part, i) => {
+    if (i) out.push(" ");
+    out.push(part.node || el("span", {className: "relation"}, part.text));
+  });
+  return out;
 }
 
 // A value's normal form as a reader writes it: an ISO date, "83,000,000 EUR", "14%".

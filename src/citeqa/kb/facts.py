@@ -14,11 +14,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from ..ingest.annotate import Entity
 from ..ingest.corpus import PassageStore
 from .entities import CanonicalEntity, Role
 from .links import LinkParams, ValueLink, link_values
-from .normalize import Normalized, currency_after, normalize, resolvable
+from .normalize import Normalized, normalize, resolvable
 from .table import EntityTable
 
 
@@ -141,9 +140,6 @@ class FactBook:
         starts = [s for s, _ in annotation.sentences]
         s, e = annotation.sentences[bisect.bisect_right(starts, link.value.start) - 1]
         value = link.value
-        if value.label in ("MONEY", "CARDINAL") and (end := currency_after(text, value.end)) \
-                > value.end:  # "83 million" + " euros"
-            value = Entity(text[value.start:end], "MONEY", value.start, end)
         date = self.store.document_of(p).metadata.get("date")
         return FactValue(value.text, value.label, text[s:e].strip(), p, value.start,
                          value.end, _cited(text, link.relation), _cited(text, link.subject),

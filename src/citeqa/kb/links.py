@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from ..ingest.annotate import Annotation, Entity, Token
 from ..lexicon import ROLE_WORDS, VALUE_LABELS
+from .normalize import DATE_ANCHOR, currency_after
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,6 @@ _PLACE_PREPS = {"in", "at", "across", "throughout"}
 _PLACE_LABELS = {"GPE", "LOC", "FAC"}
 # Clauses that share the subject of the verb above them ("by scoring", "starting from").
 _INHERIT = {"conj", "xcomp", "advcl", "pcomp", "prep"}
-_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|"
-           "december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
-DATE_ANCHOR = re.compile(rf"\b(?:{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|"
-                     rf"sunday|christmas)\b|\b\d{{4}}s?\b|\b\d{{2}}s\b", re.I)
 _RELATIVE = re.compile(r"\b(?:this|last|next|previous|following|recent|past|coming|later|"
                        r"earlier|same|today|yesterday|tomorrow|now|current|ago|straight|"
                        r"season|week|annual|every|daily|weekly|monthly|yearly)\b", re.I)
@@ -179,6 +176,9 @@ def link_values(annotation: Annotation, text: str, params: LinkParams,
         values = []
         for v in annotation.entities:
             if v.label in VALUE_LABELS and s <= v.start and v.end <= e:
+                if v.label in ("MONEY", "CARDINAL") and (end := currency_after(text, v.end)) \
+                        > v.end:  # "83 million" + " euros": spaCy left the currency out
+                    v = Entity(text[v.start:end], "MONEY", v.start, end)
                 indices = parse.span(v.start, v.end)
                 if indices and _is_value(v, parse, indices, names, resolves, params):
                     values.append((v, indices))
@@ -469,7 +469,7 @@ def _phrase(parse: _Parse, head: int, params: LinkParams) -> tuple[int, int]:
         keep.add(i)
         for c in parse.children[i]:
             if parse.dep(c) in ("det", "poss", "compound", "amod", "nmod", "case", "nummod",
-                                "prep", "pobj", "conj", "cc") \
+                                "prep", "pobj", "conj", "cc", "appos") \
                     and depth < params.max_modifier_depth + 1:
                 todo.append((c, depth + 1))
     lo = min(parse.tokens[i].start for i in keep)
