@@ -86,3 +86,29 @@ def test_ask_caps_long_lists_but_the_entity_sheet_lists_everything(client, seed_
     assert fact["mentions"] == len(russia.mentions)
     shown = [p["id"] for p in body["passages"]]
     assert fact["values"][0]["passage_id"] in shown  # returned passages' values come first
+
+
+def test_values_cite_their_relation_subject_and_normal_form(client, seed_index):
+    doc = seed_index.store.documents["central-asia-russia-ukraine"].text
+    sheets = {name: client.get(f"/entities/{lookup(seed_index, name).id}").get_json()
+              for name in ("Kazakhstan", "Kyrgyzstan", "Russia", "Ukraine")}
+    tenge = next(v for v in sheets["Kazakhstan"]["values"] if v["text"] == "14%")
+    assert tenge["relation"]["text"] == "has fallen by"
+    assert tenge["subject"]["text"] == "the tenge in Kazakhstan"
+    assert tenge["normalized"] == {"kind": "percent", "amount": 14.0, "unit": "%"}
+    # The other countries' figures in the same sentence stay theirs.
+    assert "14%" not in {v["text"] for v in sheets["Kyrgyzstan"]["values"]}
+    assert not {"14%", "15%"} & {v["text"] for v in sheets["Russia"]["values"]}
+    aid = next(v for v in sheets["Ukraine"]["values"] if v["text"].startswith("83 million"))
+    assert aid["text"] == "83 million euros" and aid["normalized"]["unit"] == "EUR"
+    for sheet in sheets.values():
+        for value in sheet["values"]:
+            for cited in (value["relation"], value["subject"]):
+                assert doc[cited["start"]:cited["end"]] == cited["text"] != ""
+
+
+def test_father_and_son_have_separate_sheets(seed_index):
+    son = lookup(seed_index, "Kalldahl Berdymukhamedov")
+    father = [e for e in seed_index.entities.entities if e.name == "Berdymukhamedov"]
+    assert len(father) == 1 and father[0] is not son
+    assert all(not r.role.startswith("Former") for r in son.roles)

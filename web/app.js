@@ -267,12 +267,43 @@ function renderFacts(facts, passages) {
       f.roles.length ? el("ul", {className: "roles"}, f.roles.map((r) =>
         el("li", {}, r.role, r.affiliation ? ` (${r.affiliation})` : "", " · ",
           link(r.passage_id)))) : null,
-      f.values.length ? el("ul", {className: "values"}, f.values.map((v) =>
-        el("li", {},
-          el("span", {className: "badge " + labelClass(v.label)}, v.text), " · ",
-          link(v.passage_id)))) : null,
+      f.values.length ? el("ul", {className: "values"}, f.values.map((v) => {
+        const normal = normalizedText(v.normalized);
+        const value = el("span", {},
+          el("span", {className: "badge " + labelClass(v.label)}, v.text),
+          normal && normal !== v.text
+            ? el("span", {className: "norm", title: "normalized value"}, " = " + normal) : null);
+        return el("li", {}, ...statement(v, value), " · ", link(v.passage_id));
+      })) : null,
       el("p", {className: "meta"}, `${f.mentions} mention${f.mentions === 1 ? "" : "s"}`));
   }));
+}
+
+// Subject, relation and value in the order the sentence has them ("the tenge in
+// Kazakhstan has fallen by 14%", "83 million euros of free aid to Ukraine"); a part
+// inside another is said once.
+function statement(v, value) {
+  const inside = (a, b) => a.start >= b.start && a.end <= b.end;
+  const parts = [{start: v.start, end: v.end, node: value}];
+  if (!inside(v.subject, v.relation)) parts.push({...v.subject, node: null});
+  if (!inside(v.relation, v.subject)) parts.push({...v.relation, node: null});
+  parts.sort((a, b) => a.start - b.start);
+  const out = [];
+  parts.forEach((part, i) => {
+    if (i) out.push(" ");
+    out.push(part.node || el("span", {className: "relation"}, part.text));
+  });
+  return out;
+}
+
+// A value's normal form as a reader writes it: an ISO date, "83,000,000 EUR", "14%".
+function normalizedText(n) {
+  if (!n) return "";
+  if (n.date) return n.date;
+  if (n.amount === undefined || n.amount === null) return "";
+  const amount = n.amount.toLocaleString("en", {maximumFractionDigits: 3});
+  if (n.kind === "percent") return amount + "%";
+  return n.unit ? `${amount} ${n.unit}` : amount;
 }
 
 async function showExplanation() {

@@ -11,7 +11,15 @@ mentions, and spelling variants and short forms are merged:
 - other labels merge only at >= 95 (typos), never across places of the table
   (Kazakhstan ~ Kyrgyzstan is 60, Austria ~ Australia 87.5: both stay apart);
 - a rarely seen ORG/NORP surface that matches a PERSON name joins it (spaCy's ORG/PERSON
-  confusion: "Milziyoev's" tagged ORG).
+  confusion: "Milziyoev's" tagged ORG);
+- a short form does not join a full name when their ages or offices disagree (a father,
+  "64-year-old former President Berdymukhamedov", is not his son "Serdar
+  Berdymukhamedov"), and a name cut short ("Lin Fang") joins the one it begins;
+- a PERSON that the parse never shows as a person -- never a subject, object or
+  possessor, and never titled -- is not one: "his personal Twitter", "on the Moon",
+  "the independence of Donbass";
+- a role written without its place elsewhere is dropped when the same role is known with
+  it ("President" beside "President (Kazakhstan)").
 """
 
 from __future__ import annotations
@@ -32,11 +40,12 @@ from ..lexicon import ABBREVIATIONS, DEMONYMS, ROLE_WORDS, TITLE_NOUNS, VALUE_LA
 class ResolutionParams:
     """How alike two names must be to merge; ``version`` changes whenever a number does."""
 
-    version: str = "resolution-1"
+    version: str = "resolution-2"
     person_similarity: float = 85.0
     other_similarity: float = 95.0
     min_fuzzy_chars: int = 5
     rare_mentions: int = 2  # an ORG/NORP surface seen this rarely may be a mis-tagged PERSON
+    min_prefix_chars: int = 3  # "Lin Fang" joins "Lin Fangzheng" when the cut word is this long
 
 _PLACES = {p.lower(): p for p in DEMONYMS.values()}
 _DEMONYMS = {d.lower(): p for d, p in DEMONYMS.items()}
@@ -47,6 +56,12 @@ _POSSESSIVE = re.compile(r"(?:'s|\u2019s|'|\u2019)$")
 # A caption or abbreviation glued to the next name: "WTO.Mirziyoyev".
 GLUED = re.compile(r"^[A-Z][A-Za-z]*\.(?=[A-Z][a-z]{2,})")
 _QUOTES = "\"'\u201c\u201d\u2018\u2019()"
+_AGE = re.compile(r"\b(\d{1,3})-year-old\b[^.,;]{0,60}$")
+# Title words that are ordinary adjectives on an organisation's name ("General Electric").
+_ADJECTIVE_TITLES = frozenset({"general", "chief"})
+# Person-like dependency roles: a name so used somewhere is a person's.
+_PERSON_DEPS = frozenset({"nsubj", "nsubjpass", "poss", "dobj", "dative", "agent",
+                          "appos"})
 
 
 @dataclass(frozen=True, order=True)
@@ -110,7 +125,8 @@ def peel_roles(words: list[str]) -> tuple[list[str], list[str], str | None]:
 
 
 _AFTER = re.compile(r",\s+(?:(?:then|now|the|a|former)\s+)*((?:[A-Za-z-]+\s+){0,3}?[A-Za-z-]+)"
-                    r"(?:\s+of\s+(?:the\s+)?((?:[A-Z][\w.\u2019'-]*\s?){1,3}))?")
+                    r"(?:\s+of\s+(?:the\s+)?((?:[A-Z][\w.\u2019'-]*\s?){1,3}"
+                    r"(?:of\s+(?:the\s+)?(?:[A-Z][\w.\u2019'-]*\s?){1,2})?))?")
 
 
 def _role_after(text: str, end: int) -> tuple[list[str], str | None]:
@@ -129,16 +145,20 @@ def _role_after(text: str, end: int) -> tuple[list[str], str | None]:
 
 def _role_before(text: str, start: int, sentence_start: int) -> tuple[list[str], str | None]:
     """Title words written just before a name: 'Uzbek Foreign Minister' Abdulaziz Kamilov."""
-    words = text[sentence_start:start].split()[-4:]
+    words = text[sentence_start:start].split()[-5:]
     role: list[str] = []
     while words and words[-1].lower() in ROLE_WORDS:
         role.insert(0, words.pop())
     if not role or role[-1].lower() not in TITLE_NOUNS:
         return [], None
+    if words and words[-1].lower() == "vice":  # "Vice President Lyndon B. Johnson"
+        role.insert(0, words.pop())
     affiliation = None
     if words:
         last = _POSSESSIVE.sub("", words[-1]).lower()
         affiliation = _DEMONYMS.get(last) or _PLACES.get(last)
+        if affiliation and len(words) > 1 and words[-2].lower() == "former":
+            role.insert(0, words[-2])  # "former Turkish President Berdymukhamedov"
     return role, affiliation
 
 
@@ -171,10 +191,13 @@ def resolve(store: PassageStore,
     votes: dict[str, Counter] = defaultdict(Counter)
     roles: dict[str, list[Role]] = defaultdict(list)
     forms: dict[str, Counter] = defaultdict(Counter)  # other written forms: "Uzbek", "US"
+    ages: dict[str, set[str]] = defaultdict(set)  # "40-year-old Kalldahl Berdymukhamedov"
+    persons: set[str] = set()  # surfaces some sentence's parse shows as a person
     for i, (passage, annotation) in enumerate(zip(store.passages, store.annotations,
                                                   strict=True)):
         text = store.text_of(i)
         starts = [s for s, _ in annotation.sentences]
+        determined: set[int] = set()  # tokens with a determiner or "his": filled on demand
         for ent in annotation.entities:
             if ent.label in VALUE_LABELS:
                 continue
@@ -183,6 +206,9 @@ def resolve(store: PassageStore,
             name, role, affiliation = words, [], None
             if label in ("PERSON", "ORG"):  # titles only ever precede people's names
                 name, role, affiliation = peel_roles(words)
+                if label == "ORG" and role and affiliation is None \
+                        and {w.lower() for w in role} <= _ADJECTIVE_TITLES:
+                    name, role = words, []  # "General Electric" is a company
             if not role and label in ("PERSON", "ORG"):
                 k = bisect.bisect_right(starts, ent.start) - 1
                 if label == "PERSON":
@@ -208,16 +234,30 @@ def resolve(store: PassageStore,
                 forms[surface][written] += 1
             surfaces[surface].append(Mention(i, ent.start, ent.end, label))
             votes[surface][label] += 2 if role else 1  # a title is strong evidence
+            k = bisect.bisect_right(starts, ent.start) - 1
+            before = text[starts[k] if k >= 0 else passage.start:ent.start]
+            if (age := _AGE.search(before)) is not None:
+                ages[surface].add(age.group(1))
+            if role or (label == "PERSON" and " " not in surface
+                         and _person_syntax(annotation, ent.start, ent.end, determined)):
+                persons.add(surface)
             if role:
                 roles[surface].append(Role(" ".join(w.capitalize() if w.islower() else w
                                                     for w in role), affiliation, i))
     label_of = {s: _majority(v) for s, v in votes.items()}
-    clusters = _cluster(surfaces, label_of, params)
+    known_places = set(_PLACES.values())
+    for surface, label in label_of.items():
+        if label == "PERSON" and surface not in persons and " " not in surface:
+            label_of[surface] = _not_a_person(store, surfaces[surface], votes[surface])
+        elif roles.get(surface) and surface not in known_places:
+            label_of[surface] = "PERSON"  # "President Kibaki", whatever spaCy said
+    clusters = _cluster(surfaces, label_of, params, roles, ages, votes)
     return _canonical(clusters, surfaces, label_of, roles, forms, store)
 
 
 def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str],
-             params: ResolutionParams) -> list[list[str]]:
+             params: ResolutionParams, roles: dict[str, list[Role]],
+             ages: dict[str, set[str]], votes: dict[str, Counter]) -> list[list[str]]:
     names = sorted(surfaces)
     uf = _UnionFind(names)
     by_key: dict[str, list[str]] = defaultdict(list)
@@ -246,17 +286,77 @@ def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str],
     for n in names:
         if label_of[n] == "PERSON" and " " in n:
             endings[n.split()[-1].lower()].append(n)
+    known_places = set(_PLACES.values())
     for name in names:
-        if " " not in name and (label_of[name] == "PERSON" or (
+        if " " not in name and name not in known_places and (
+                label_of[name] == "PERSON" or "PERSON" in votes[name] or (
                 label_of[name] in ("ORG", "NORP")
                 and len(surfaces[name]) <= params.rare_mentions)):
-            owners = {uf.find(n) for n in endings.get(name.lower(), [])}
-            if len(owners) == 1:
+            full = endings.get(name.lower(), [])
+            owners = {uf.find(n) for n in full}
+            if len(owners) == 1 and all(_compatible(name, n, roles, ages) for n in full):
                 uf.union(name, owners.pop())
+                label_of[name] = "PERSON"  # "Odinga", once tagged GPE, is Raila Odinga
+    # A name cut short: "Lin Fang" is the beginning of "Lin Fangzheng".
+    people = sorted((n for n in names if label_of[n] == "PERSON" and " " in n), key=len)
+    for i, short in enumerate(people):
+        head, _, last = short.rpartition(" ")
+        longer = [n for n in people[i + 1:] if n.startswith(short) and n != short
+                  and n.rpartition(" ")[0] == head and len(last) >= params.min_prefix_chars]
+        if len({uf.find(n) for n in longer}) == 1:
+            uf.union(short, longer[0])
     groups: dict[str, list[str]] = defaultdict(list)
     for name in names:
         groups[uf.find(name)].append(name)
     return list(groups.values())
+
+
+def _compatible(short: str, full: str, roles: dict[str, list[Role]],
+                ages: dict[str, set[str]]) -> bool:
+    """Whether a short form may be the full name's person: not when both state an age
+    and the ages differ, nor when one holds an office as former and the other as current."""
+    if ages.get(short) and ages.get(full) and not ages[short] & ages[full]:
+        return False
+    offices = {}
+    for name in (short, full):
+        offices[name] = {(r.role.lower().removeprefix("former ").strip(),
+                          r.role.lower().startswith("former")) for r in roles.get(name, [])}
+    return not any((title, not former) in offices[full] for title, former in offices[short])
+
+
+def _person_syntax(annotation, start: int, end: int, determined: set[int]) -> bool:
+    """Whether a mention is used as a person is: a subject, object or possessor, without
+    a determiner or possessive pronoun of its own ("his Twitter", "the Moon").
+    ``determined`` caches the passage's determined tokens (empty until first asked)."""
+    tokens = annotation.tokens
+    if not tokens:
+        return True  # no parse stored: no evidence against spaCy's label
+    if not determined:
+        determined.update(t.head for t in tokens if t.tag in ("DT", "PRP$"))
+        determined.add(-1)  # marks the cache as filled
+    lo = bisect.bisect_left(tokens, start, key=lambda t: t.start)
+    hi = bisect.bisect_left(tokens, end, key=lambda t: t.start)
+    inside = range(lo, hi)
+    head = next((i for i in inside if tokens[i].head not in inside or tokens[i].head == i),
+                None)
+    if head is None:
+        return True
+    return head not in determined and tokens[head].dep in _PERSON_DEPS
+
+
+def _not_a_person(store: PassageStore, mentions: list[Mention], votes: Counter) -> str:
+    """The label of a name spaCy called PERSON that no sentence uses as one: its next most
+    voted label, else an organisation when something is 'his' or 'her' ("his personal
+    Twitter"), else a place ("in Majilis", "of Donbass", "on the Moon")."""
+    others = Counter({k: v for k, v in votes.items() if k != "PERSON"})
+    if others:
+        return _majority(others)
+    for m in mentions:
+        tokens = store.annotation(m.passage).tokens
+        heads = [i for i, t in enumerate(tokens) if m.start <= t.start < m.end]
+        if any(t.head in heads and t.tag == "PRP$" for t in tokens):
+            return "ORG"
+    return "LOC"
 
 
 def _maybe_merge(uf: _UnionFind, surfaces, label_of, known_places, a: str, b: str,
@@ -290,6 +390,8 @@ def _canonical(clusters, surfaces, label_of, roles, forms, store: PassageStore):
                 if (role.role, role.affiliation) not in seen_roles:
                     seen_roles.add((role.role, role.affiliation))
                     entity_roles.append(role)
+        placed = {r.role for r in entity_roles if r.affiliation}
+        entity_roles = [r for r in entity_roles if r.affiliation or r.role not in placed]
         entities.append(CanonicalEntity(
             id=f"{label.lower()}-{slug(name)}", name=name, label=label,
             aliases=sorted(names, key=lambda n: (-count[n], n)) + sorted(

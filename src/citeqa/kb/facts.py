@@ -1,8 +1,10 @@
 """Cited fact sheets for the entities a question, its answer and its passages involve.
 
 Every fact points into the corpus: roles carry the passage they were read from, and each
-value (a date, amount, percentage or count) is a span stated in the same sentence as a
-mention of the entity, with its passage and document offsets.
+value (a date, amount, percentage or count) is one the stored dependency parse states of
+a mention of the entity (``links.py``), cited with its relation ("has fallen by") and its
+subject ("the tenge in Kazakhstan") as document offsets, and normalized where a parser can
+read it (``normalize.py``).
 """
 
 from __future__ import annotations
@@ -13,19 +15,31 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..ingest.corpus import PassageStore
-from ..lexicon import VALUE_LABELS
 from .entities import CanonicalEntity, Role
+from .links import LinkParams, ValueLink, link_values
+from .normalize import Normalized, normalize, resolvable
 from .table import EntityTable
 
 
 @dataclass(frozen=True)
 class FactParams:
-    """How much a fact list in ``/ask`` shows; ``/entities/<id>`` shows everything."""
+    """How much a fact list in ``/ask`` shows (``/entities/<id>`` shows everything) and how
+    values are linked to entities."""
 
-    version: str = "facts-1"
+    version: str = "facts-2"
     max_facts: int = 5
     max_values: int = 8
     max_passages: int = 20
+    links: LinkParams = field(default_factory=LinkParams)
+
+
+@dataclass(frozen=True)
+class Cited:
+    """Words of the corpus: ``text == document text[start:end]``."""
+
+    text: str
+    start: int
+    end: int
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,9 @@ class FactValue:
     passage: int
     start: int
     end: int
+    relation: Cited
+    subject: Cited
+    normalized: Normalized | None = None
 
 
 @dataclass(frozen=True)
@@ -65,9 +82,11 @@ class FactSheet:
 class FactBook:
     """Fact sheets read from the passage store and the entity table."""
 
-    def __init__(self, store: PassageStore, table: EntityTable) -> None:
+    def __init__(self, store: PassageStore, table: EntityTable,
+                 params: FactParams | None = None) -> None:
         self.store = store
         self.table = table
+        self.params = params or FactParams()
 
     def sheet(self, entity: CanonicalEntity, prefer: Iterable[int] = (),
               max_values: int | None = None, max_passages: int | None = None) -> FactSheet:
@@ -89,27 +108,42 @@ class FactBook:
 
     def values(self, entity: CanonicalEntity, prefer: list[int],
                limit: int | None) -> list[FactValue]:
-        """Dates, amounts, percentages and counts stated in a sentence that mentions the
-        entity, those of the ``prefer`` passages first, in their order."""
+        """Values the parse states of the entity's mentions, those of the ``prefer``
+        passages first, in their order."""
         out: list[FactValue] = []
         seen = set()
         for p, start in self._mentions_preferring(entity, prefer):
-            annotation = self.store.annotation(p)
-            starts = [s for s, _ in annotation.sentences]
-            k = bisect.bisect_right(starts, start) - 1
-            if k < 0:
-                continue
-            s, e = annotation.sentences[k]
-            text = self.store.text_of(p)
-            for ent in annotation.entities:
-                if ent.label in VALUE_LABELS and s <= ent.start and ent.end <= e \
-                        and (p, ent.start) not in seen:
-                    seen.add((p, ent.start))
-                    out.append(FactValue(ent.text, ent.label, text[s:e].strip(), p,
-                                         ent.start, ent.end))
-                    if limit and len(out) >= limit:
-                        return out
+            for link in self.links(p).get(start, ()):
+                if (p, link.value.start) in seen:
+                    continue
+                seen.add((p, link.value.start))
+                out.append(self._value(p, link))
+                if limit and len(out) >= limit:
+                    return out
         return out
+
+    def links(self, p: int) -> dict[int, list[ValueLink]]:
+        """Mention start -> the value links of one passage, computed once per index."""
+        memo = self.table.value_links.setdefault(self.params.links, {})
+        if p not in memo:
+            date = self.store.document_of(p).metadata.get("date")
+            by_mention: dict[int, list[ValueLink]] = {}
+            for link in link_values(self.store.annotation(p), self.store.text_of(p),
+                                    self.params.links, lambda t: resolvable(t, date)):
+                by_mention.setdefault(link.mention[0], []).append(link)
+            memo[p] = by_mention
+        return memo[p]
+
+    def _value(self, p: int, link: ValueLink) -> FactValue:
+        text = self.store.text_of(p)
+        annotation = self.store.annotation(p)
+        starts = [s for s, _ in annotation.sentences]
+        s, e = annotation.sentences[bisect.bisect_right(starts, link.value.start) - 1]
+        value = link.value
+        date = self.store.document_of(p).metadata.get("date")
+        return FactValue(value.text, value.label, text[s:e].strip(), p, value.start,
+                         value.end, _cited(text, link.relation), _cited(text, link.subject),
+                         normalize(value.text, value.label, date))
 
     def _mentions_preferring(self, entity: CanonicalEntity,
                              prefer: list[int]) -> Iterator[tuple[int, int]]:
@@ -147,8 +181,9 @@ class FactBook:
             chosen.setdefault(eid, "passages")
         sheets = []
         for eid, reason in list(chosen.items())[:params.max_facts]:
-            fact = self.sheet(self.table.by_id[eid], prefer=passages,
-                              max_values=params.max_values, max_passages=params.max_passages)
+            fact = FactBook(self.store, self.table, params).sheet(
+                self.table.by_id[eid], prefer=passages,
+                max_values=params.max_values, max_passages=params.max_passages)
             fact.reason = reason
             sheets.append(fact)
         return sheets
@@ -161,3 +196,7 @@ def _first_unique(items: Iterable, limit: int | None) -> list:
         if limit and len(out) >= limit:
             break
     return list(out)
+
+
+def _cited(text: str, span: tuple[int, int]) -> Cited:
+    return Cited(text[span[0]:span[1]], span[0], span[1])

@@ -29,6 +29,9 @@ class EntityTable:
             for alias in e.aliases:
                 self._aliases.setdefault(alias.lower(), []).append(e.id)
         self._alias_keys = list(self._aliases)  # for fuzzy look-ups of misspelt names
+        # link parameters -> passage position -> {mention start: value links}, filled
+        # lazily by FactBook: each passage's parse is read once per index, not per question.
+        self.value_links: dict[object, dict[int, dict]] = {}
 
     def __len__(self) -> int:
         return len(self.entities)

@@ -16,7 +16,7 @@ from ..ingest.annotate import Entity
 from ..ingest.corpus import PassageStore
 from ..ingest.documents import Document
 from ..kb.entities import CanonicalEntity
-from ..kb.facts import FactSheet
+from ..kb.facts import FactSheet, FactValue
 from ..qa.ask import Response
 from ..store.index import Index
 
@@ -67,6 +67,24 @@ class RelatedJSON(msgspec.Struct):
     count: int
 
 
+class CitedJSON(msgspec.Struct):
+    """Words of the document: ``text == document text[start:end]``."""
+
+    text: str
+    start: int
+    end: int
+
+
+class NormalizedJSON(msgspec.Struct, omit_defaults=True):
+    """A value as data: ``date`` (ISO 8601 at the precision stated), or ``amount`` with
+    ``unit`` (ISO 4217 currency, "%", or the written unit)."""
+
+    kind: str  # date, money, percent, quantity or number
+    date: str | None = None
+    amount: float | None = None
+    unit: str | None = None
+
+
 class ValueJSON(msgspec.Struct):
     text: str
     label: str
@@ -74,6 +92,11 @@ class ValueJSON(msgspec.Struct):
     passage_id: str
     start: int
     end: int
+    # What the sentence says of the entity: the predicate and the phrase it is said of.
+    relation: CitedJSON
+    subject: CitedJSON
+    # null when no parser can read the value; ``text`` is then all there is.
+    normalized: NormalizedJSON | None
 
 
 class FactSheetJSON(msgspec.Struct):
@@ -204,9 +227,17 @@ def fact_sheet(store: PassageStore, sheet: FactSheet) -> FactSheetJSON:
         passages=[pid(p) for p in sheet.passages],
         roles=[RoleJSON(r.role, r.affiliation, pid(r.passage)) for r in sheet.roles],
         related=[RelatedJSON(r.id, r.entity, r.label, r.count) for r in sheet.related],
-        values=[ValueJSON(v.text, v.label, v.sentence, pid(v.passage), v.start, v.end)
-                for v in sheet.values],
+        values=[_value(v, pid(v.passage)) for v in sheet.values],
         reason=sheet.reason)
+
+
+def _value(v: FactValue, passage_id: str) -> ValueJSON:
+    n = v.normalized
+    return ValueJSON(
+        v.text, v.label, v.sentence, passage_id, v.start, v.end,
+        relation=CitedJSON(v.relation.text, v.relation.start, v.relation.end),
+        subject=CitedJSON(v.subject.text, v.subject.start, v.subject.end),
+        normalized=NormalizedJSON(n.kind, n.date, n.amount, n.unit) if n else None)
 
 
 def _passage_id(store: PassageStore):

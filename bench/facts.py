@@ -1,0 +1,168 @@
+"""Entity facts against the judged set in bench/facts/: value precision, role precision
+and expected-fact recall, for the tuning part and the held-back part.
+
+    .venv/bin/python bench/facts.py [--unjudged]
+
+The corpus is the seed article plus four SQuAD v1.1 dev articles (their text only; no
+question or answer is read), written to bench/out/facts/corpus and indexed there (spaCy
+runs once; later runs reuse the annotation cache). Entities are then resolved and values
+linked with the current code, so a change is measured without re-indexing.
+
+Judged items (bench/facts/RULES.md says how they were judged):
+- judged.jsonl: every value stated in a sentence that mentions one of the largest sheets'
+  entities (the old same-sentence rule, a superset of what the parse links), with the
+  entity's mentions in that sentence and a judgement (yes / no / unclear);
+- roles.jsonl: every role on the sheets of the judged documents.
+A system value counts when it is a judged value and its entity has one of the judged
+mentions; precision is yes / (yes + no) (unclear is reported, not counted); recall is the
+share of "yes" items the system lists. Values and roles the judged set does not cover are
+listed with --unjudged, so they can be judged before they are counted.
+Output: a table, and bench/results/facts.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from citeqa.config import Config
+from citeqa.kb.entities import resolve
+from citeqa.kb.facts import FactBook
+from citeqa.kb.table import EntityTable
+from citeqa.store import build as builder
+from citeqa.store import index as index_store
+
+ROOT = Path(__file__).resolve().parent.parent
+JUDGED = ROOT / "bench" / "facts"
+WORK = ROOT / "bench" / "out" / "facts"
+SQUAD = ROOT.parent / "shared" / "data" / "external" / "squad-v1.1-dev" / "passages.jsonl"
+ARTICLES = ("Super_Bowl_50", "Apollo_program", "Kenya", "Fresno,_California")
+
+
+def corpus() -> Path:
+    """The seed article and the SQuAD articles, one .txt document each (title line first)."""
+    folder = WORK / "corpus"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "corpus" / "central-asia-russia-ukraine.txt", folder)
+    paragraphs: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    with open(SQUAD, encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            if row["title"] in ARTICLES:
+                paragraphs[row["title"]].append((row["paragraph_index"], row["context"]))
+    for title in ARTICLES:
+        name = title.lower().replace(",", "").replace("_", "-")
+        body = "\n".join(text for _, text in sorted(paragraphs[title]))
+        path = folder / f"squad-{name}.txt"
+        content = title.replace("_", " ") + "\n" + body + "\n"
+        if not path.exists() or path.read_text(encoding="utf-8") != content:
+            path.write_text(content, encoding="utf-8")
+    return folder
+
+
+def load(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--unjudged", action="store_true", help="list values and roles to judge")
+    ap.add_argument("--errors", action="store_true",
+                    help="list the tuning part's wrong values and missed expected facts")
+    ap.add_argument("--part", choices=("tuning", "held-back"), action="append",
+                    help="report only this part (default: both)")
+    args = ap.parse_args()
+    config = Config.load({"corpus": corpus(), "index": WORK / "index"}, environ={})
+    builder.build(config)
+    store = index_store.load(config.index).store
+    table = EntityTable(resolve(store))
+    book = FactBook(store, table)
+    judged = load(JUDGED / "judged.jsonl")
+    roles = load(JUDGED / "roles.jsonl")
+
+    by_value: dict[tuple, list[dict]] = defaultdict(list)
+    for item in judged:
+        by_value[(item["doc"], item["value"][0])].append(item)  # a value may be widened
+    judged_mentions = {(item["doc"], *m) for item in judged for m in item["mentions"]}
+    counts: Counter = Counter()
+    found: set[int] = set()
+    unjudged = []
+    for entity in table.entities:
+        spans = {(store.passage(m.passage).doc_id, m.start, m.end) for m in entity.mentions}
+        if not spans & judged_mentions:
+            continue
+        for value in book.sheet(entity).values:
+            doc = store.passage(value.passage).doc_id
+            items = [i for i in by_value.get((doc, value.start), [])
+                     if {(doc, *m) for m in i["mentions"]} & spans]
+            if not items:
+                unjudged.append((entity.name, value.text, value.relation.text,
+                                 value.subject.text, value.sentence))
+                continue
+            item = items[0]
+            counts[(item["part"], item["judgement"])] += 1
+            found.add(id(item))
+            if args.errors and item["part"] == "tuning" and item["judgement"] == "no":
+                print("WRONG", entity.name, "|", value.text, "|", value.relation.text, "|",
+                      value.subject.text, "|", value.sentence)
+    expected: Counter = Counter()
+    for item in judged:
+        if item["judgement"] == "yes":
+            expected[(item["part"], "expected")] += 1
+            expected[(item["part"], "found")] += id(item) in found
+            if args.errors and item["part"] == "tuning" and id(item) not in found:
+                print("MISSED", item["entity"], "|", item["text"], "|",
+                      item["sentence_text"])
+
+    role_judgement = {(r["doc"], r["entity"], r["role"], r["affiliation"]): r for r in roles}
+    role_counts: Counter = Counter()
+    unjudged_roles = []
+    judged_docs = {r["doc"] for r in roles}
+    for entity in table.entities:
+        for role in entity.roles:
+            doc = store.passage(role.passage).doc_id
+            if doc not in judged_docs:
+                continue
+            match = next((role_judgement[k] for alias in entity.aliases
+                          if (k := (doc, alias, role.role, role.affiliation)) in role_judgement),
+                         None)
+            if match is None:
+                unjudged_roles.append((doc, entity.name, role.role, role.affiliation,
+                                       store.text_of(role.passage)[
+                                           store.passage(role.passage).start:
+                                           store.passage(role.passage).end][:300]))
+                continue
+            role_counts[(match["part"], match["judgement"])] += 1
+
+    result = {}
+    print(f"{'part':10} {'value P':>8} {'yes':>4} {'no':>4} {'unclr':>5} {'recall':>7} "
+          f"{'role P':>7} {'roles':>5}")
+    for part in args.part or ("tuning", "held-back"):
+        yes, no, unclear = (counts[(part, j)] for j in ("yes", "no", "unclear"))
+        r_yes, r_no = role_counts[(part, "yes")], role_counts[(part, "no")]
+        row = {"value_precision": round(yes / max(1, yes + no), 3), "values_yes": yes,
+               "values_no": no, "values_unclear": unclear,
+               "expected_recall": round(expected[(part, "found")]
+                                        / max(1, expected[(part, "expected")]), 3),
+               "expected": expected[(part, "expected")],
+               "role_precision": round(r_yes / max(1, r_yes + r_no), 3),
+               "roles": r_yes + r_no}
+        result[part] = row
+        print(f"{part:10} {row['value_precision']:8.3f} {yes:4} {no:4} {unclear:5} "
+              f"{row['expected_recall']:7.3f} {row['role_precision']:7.3f} {row['roles']:5}")
+    result["unjudged_values"] = len(unjudged)
+    result["unjudged_roles"] = len(unjudged_roles)
+    print(f"unjudged: {len(unjudged)} values, {len(unjudged_roles)} roles")
+    if args.unjudged:
+        for row in unjudged + unjudged_roles:
+            print(" | ".join(str(x) for x in row))
+    out = ROOT / "bench" / "results" / "facts.json"
+    out.write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,529 @@
+"""Which entity a value is about, read off the dependency parse stored at index time.
+
+A sentence that names several entities and several values pairs them only where the
+parse does: the entity (or something it owns: "the tenge in Kazakhstan", "Kazakhstan's
+economy") is the subject of the verb whose object or complement holds the value, or the
+possessor or modifier of the noun the value measures ("Kenya's 47 counties"), or the place
+where the dated event happens ("protests broke out in Kazakhstan in January"). A
+"respectively" sentence pairs its coordinated entities and values in order. A value
+inside a subject counts that subject only, so "the five Central Asian countries" is no
+fact about Russia next to them; the date of a report or statement stays with the
+reporter, because the reported clause is another verb's. Words that only look like values
+-- "first" as an adverb or in a title, "one of", a number inside a name, a bare relative
+date ("the day", "this year") -- are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..ingest.annotate import Annotation, Entity, Token
+from ..lexicon import ROLE_WORDS, VALUE_LABELS
+from .normalize import DATE_ANCHOR, currency_after
+
+
+@dataclass(frozen=True)
+class LinkParams:
+    """How far the parse is followed; ``version`` changes whenever a number does."""
+
+    version: str = "links-1"
+    max_climb: int = 5  # edges from a value up to its verb
+    max_relation_tokens: int = 6  # longer predicates are cited as the verb alone
+    max_modifier_depth: int = 3  # "the vice-president of Kyrgyzstan's cabinet"
+    # Verbs after which "first" is a rank, not an adverb: "ranked first", "finished fourth".
+    rank_verbs: tuple[str, ...] = ("rank", "finish", "place")
+
+
+@dataclass(frozen=True)
+class ValueLink:
+    """A value stated of one entity mention, with the words that say so (document offsets)."""
+
+    value: Entity
+    mention: tuple[int, int]
+    subject: tuple[int, int]
+    relation: tuple[int, int]
+
+
+_SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass"}
+_OBJECTS = {"dobj", "attr", "oprd", "dative", "acomp"}
+# Edges from a noun to what makes it someone's: "Kenya's", "Kazakh", "the som in Kyrgyzstan".
+_OWNERS = {"poss", "compound", "amod", "nmod", "appos", "conj"}
+_OWNER_PREPS = {"of", "in", "for", "at", "to"}
+_ORIGIN_PREPS = {"from"}  # of a measured noun only: "133,000 migrants from Uzbekistan"
+_PLACE_PREPS = {"in", "at", "across", "throughout"}
+_PLACE_LABELS = {"GPE", "LOC", "FAC"}
+# Clauses that share the subject of the verb above them ("by scoring", "starting from").
+_INHERIT = {"conj", "xcomp", "advcl", "pcomp", "prep"}
+_RELATIVE = re.compile(r"\b(?:this|last|next|previous|following|recent|past|coming|later|"
+                       r"earlier|same|today|yesterday|tomorrow|now|current|ago|straight|"
+                       r"season|week|annual|every|daily|weekly|monthly|yearly)\b", re.I)
+_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+                     r"twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|"
+                     r"dozen|half|several|a few)\b", re.I)
+
+
+class _Parse:
+    """One passage's tokens with their children, and the passage's entity spans."""
+
+    def __init__(self, annotation: Annotation, text: str) -> None:
+        self.tokens: list[Token] = annotation.tokens
+        self.text = text
+        self.children: list[list[int]] = [[] for _ in self.tokens]
+        for i, t in enumerate(self.tokens):
+            if t.head != i:
+                self.children[t.head].append(i)
+        self.sentence_start = 0  # set while one sentence is read
+
+    def word(self, i: int) -> str:
+        t = self.tokens[i]
+        return self.text[t.start:t.end]
+
+    def span(self, start: int, end: int) -> list[int]:
+        return [i for i, t in enumerate(self.tokens) if t.start >= start and t.end <= end]
+
+    def head_of(self, indices: list[int]) -> int | None:
+        """The token of a span whose head lies outside it (the span's syntactic head)."""
+        inside = set(indices)
+        for i in indices:
+            if self.tokens[i].head not in inside or self.tokens[i].head == i:
+                return i
+        return None
+
+    def dep(self, i: int) -> str:
+        return self.tokens[i].dep
+
+    def up(self, i: int) -> int:
+        return self.tokens[i].head
+
+    def kids(self, i: int, *deps: str) -> list[int]:
+        return [c for c in self.children[i] if not deps or self.tokens[c].dep in deps]
+
+    def subtree(self, i: int) -> set[int]:
+        out, todo = set(), [i]
+        while todo:
+            j = todo.pop()
+            if j not in out:
+                out.add(j)
+                todo.extend(self.children[j])
+        return out
+
+
+def _is_value(value: Entity, parse: _Parse, indices: list[int], names: list[Entity],
+             resolves: Callable[[str], bool], params: LinkParams) -> bool:
+    """False for words that only look like values (see the module docstring)."""
+    if any(n.start < value.end and value.start < n.end for n in names):
+        return False  # a number inside a name: "Super Bowl 50", "Westwood One"
+    head = parse.head_of(indices)
+    if head is None:
+        return False
+    text = value.text
+    governor = parse.up(head)
+    if value.label == "ORDINAL":
+        if parse.dep(head) in ("advmod", "npadvmod", "conj") \
+                and parse.tokens[governor].pos in ("VERB", "AUX") \
+                and _verb_lemma(parse, head) not in params.rank_verbs:
+            return False  # "must first end", "should stop first"; not "ranked first"
+        if parse.tokens[governor].lemma.lower() in ROLE_WORDS or (
+                text[:1].isupper() and parse.tokens[governor].pos == "PROPN"):
+            return False  # "First Deputy Minister", "20th Century Fox"
+        if parse.tokens[governor].lemma.lower() == "time":
+            return False  # "for the first time"
+    if value.label in ("CARDINAL", "ORDINAL") and governor != head \
+            and parse.tokens[governor].pos == "PROPN" and text[:1].isdigit() \
+            and abs(parse.tokens[governor].end - value.start) <= 1:
+        return False  # "Apollo 13", "Convention No. 81"
+    before = [i for i in range(indices[0]) if parse.tokens[i].end <= value.start]
+    if text[:1].isupper() and before and parse.tokens[before[-1]].pos == "PROPN" \
+            and parse.tokens[before[-1]].end >= value.start - 1:
+        return False  # "Westwood One"
+    if value.label == "CARDINAL" and text.lower() in ("one", "only one") \
+            and any(parse.word(c).lower() == "of" for c in parse.kids(head, "prep")):
+        return False  # "one of the poorest"
+    if value.label in ("DATE", "TIME"):
+        if DATE_ANCHOR.search(text):
+            return True
+        if _RELATIVE.search(text) or not _NUMBER.search(text):
+            return resolves(text)  # "yesterday" against the document's date, else dropped
+    return True
+
+
+def _verb_lemma(parse: _Parse, i: int) -> str:
+    """The lemma of the verb a word hangs from (through coordination)."""
+    for _ in range(3):
+        i = parse.up(i)
+        if parse.tokens[i].pos in ("VERB", "AUX"):
+            return parse.tokens[i].lemma.lower()
+    return ""
+
+
+def link_values(annotation: Annotation, text: str, params: LinkParams,
+                resolves: Callable[[str], bool] = lambda _: False) -> list[ValueLink]:
+    """Every (value, entity mention) pair the parse supports in one passage."""
+    if not annotation.tokens:
+        return []
+    parse = _Parse(annotation, text)
+    names = [e for e in annotation.entities if e.label not in VALUE_LABELS]
+    name_heads: dict[int, Entity] = {}
+    for n in names:
+        h = parse.head_of(parse.span(n.start, n.end))
+        if h is not None:
+            name_heads[h] = n
+    links: list[ValueLink] = []
+    for s, e in annotation.sentences:
+        parse.sentence_start = s
+        values = []
+        for v in annotation.entities:
+            if v.label in VALUE_LABELS and s <= v.start and v.end <= e:
+                if v.label in ("MONEY", "CARDINAL") and (end := currency_after(text, v.end)) \
+                        > v.end:  # "83 million" + " euros": spaCy left the currency out
+                    v = Entity(text[v.start:end], "MONEY", v.start, end)
+                indices = parse.span(v.start, v.end)
+                if indices and _is_value(v, parse, indices, names, resolves, params):
+                    values.append((v, indices))
+        done = _respectively(parse, values, name_heads, s, e, links)
+        for v, indices in values:
+            if v.start not in done:
+                links.extend(_links_of(parse, v, indices, name_heads, params))
+    return links
+
+
+def _respectively(parse: _Parse, values, name_heads: dict[int, Entity], s: int, e: int,
+                  links: list[ValueLink]) -> set[int]:
+    """'lowered ... Kazakhstan and Uzbekistan ... to 1.8% and 3.6% respectively'."""
+    marker = [i for i, t in enumerate(parse.tokens)
+              if s <= t.start < e and t.lemma.lower() == "respectively"]
+    if not marker:
+        return set()
+    scope = parse.subtree(parse.up(marker[0]))
+    heads = {parse.head_of(ix): v for v, ix in values}
+    chains = _chains(parse, {h for h in heads if h in scope})
+    names = _chains(parse, {h for h in name_heads if s <= parse.tokens[h].start < e})
+    done: set[int] = set()
+    for chain in chains:
+        first = parse.tokens[chain[0]].start
+        fits = [c for c in names if len(c) == len(chain) and parse.tokens[c[-1]].end <= first]
+        if len(chain) < 2 or not fits:
+            continue
+        verb = parse.up(marker[0])
+        relation = (parse.tokens[verb].start, parse.tokens[verb].end)
+        for value_head, name_head in zip(chain, fits[-1], strict=True):
+            value, name = heads[value_head], name_heads[name_head]
+            links.append(ValueLink(value, (name.start, name.end), (name.start, name.end),
+                                   relation))
+            done.add(value.start)
+    return done
+
+
+def _chains(parse: _Parse, heads: set[int]) -> list[list[int]]:
+    """Coordinated heads ('A, B and C'), each chain in text order."""
+    chains = []
+    for h in sorted(heads):
+        if parse.dep(h) == "conj" and parse.up(h) in heads:
+            continue
+        chain, todo = [h], [h]
+        while todo:
+            for c in parse.kids(todo.pop(), "conj"):
+                if c in heads:
+                    chain.append(c)
+                    todo.append(c)
+        chains.append(sorted(chain))
+    return chains
+
+
+def _links_of(parse: _Parse, value: Entity, indices: list[int],
+              name_heads: dict[int, Entity], params: LinkParams) -> list[ValueLink]:
+    """The mentions one value is stated of: through the phrase it measures first, then
+    through the clause that states it (subject, recipient, place)."""
+    inside = set(indices)
+    t = parse.head_of(indices)
+    # A unit after the number ("4 billion tenge", "83 million euros") is part of the value.
+    while t is not None and parse.up(t) != t and parse.dep(t) in ("nummod", "quantmod",
+                                                                  "compound", "appos") \
+            and parse.tokens[parse.up(t)].start - value.end <= 1 \
+            and parse.tokens[parse.up(t)].start >= value.start \
+            and parse.tokens[parse.up(t)].pos in ("NOUN", "PROPN") \
+            and not parse.kids(parse.up(t), "det", "poss", "amod", "compound") \
+            and parse.up(t) not in name_heads:
+        inside.add(parse.up(t))
+        t = parse.up(t)
+    if t is None:
+        return []
+    out: list[ValueLink] = []
+    if parse.dep(t) == "pobj" and parse.tokens[parse.up(parse.up(t))].pos == "NUM":
+        return []  # "one of four teams": the count is the group's
+    if any(parse.tokens[a].pos == "PROPN" for a in parse.kids(t, "appos")):
+        return []  # "the 4-11 San Diego Chargers": another name's record
+    # The value's own "of" phrase or apposition names what it measures: "30% of GDP in
+    # Kyrgyzstan", "$5,000,000, a record high price for a Super Bowl ad".
+    described = [o for p in parse.kids(t, "prep") if parse.word(p).lower() == "of"
+                 for o in parse.kids(p, "pobj")] + [
+        a for a in parse.kids(t, "appos") if parse.tokens[a].pos == "NOUN"]
+    for obj in described:
+        for name in _owners(parse, obj, name_heads, inside, params, value):
+            out.append(_link(parse, value, name, (name.start, name.end),
+                             _noun_relation(parse, value, obj, name)))
+    measured = _measured(parse, t, value)
+    anchor = t
+    if measured is not None:
+        for name in _owners(parse, measured, name_heads, inside, params, value):
+            out.append(_link(parse, value, name, (name.start, name.end),
+                             _noun_relation(parse, value, measured, name)))
+        group = value.label == "CARDINAL" and parse.tokens[measured].tag in ("NNS", "NNPS")
+        if measured in name_heads or (group and parse.dep(measured) not in _OBJECTS):
+            # "the five Central Asian countries", "Super Bowl XIX in 1985": the value is
+            # that phrase's, not the clause's.
+            return _unique(out)
+        if _noun_owner(parse, measured):
+            return _unique(out)  # "Nortman's 28-yard punt": the possessor's value
+        anchor = measured
+    verb = _climb(parse, anchor, params)
+    if verb is None:
+        return _unique(out)
+    subject = _subject(parse, verb)
+    if subject is not None:
+        owners = _owners(parse, subject, name_heads, inside, params, None)
+        above = parse.up(subject)
+        if parse.dep(subject) == "pobj":
+            above = parse.up(above)
+        if not owners and value.label != "ORDINAL" and parse.dep(subject) in ("dobj", "pobj") \
+                and parse.dep(verb) in ("acl", "relcl") \
+                and parse.tokens[above].pos in ("VERB", "AUX"):
+            # "Uzbekistan has resumed its work related to joining the WTO in November
+            # 2017", "Kazakhstan abstained in the vote condemning ... on March 2": a
+            # clause on the (prepositional) object tells of the subject's doing.
+            verb = above
+            subject = _subject(parse, verb)
+            owners = [] if subject is None else _owners(parse, subject, name_heads, inside,
+                                                        params, None)
+        for name in owners:
+            out.append(_link(parse, value, name, _phrase(parse, subject, params),
+                             _verb_relation(parse, verb, value, params)))
+    if parse.dep(anchor) == "dobj" and parse.up(anchor) == verb:
+        # The recipient of an amount: "gave the Broncos a 16-7 lead", "aid to Ukraine".
+        recipients = parse.kids(verb, "dative") + [
+            o for p in parse.kids(verb, "prep") if parse.word(p).lower() == "to"
+            for o in parse.kids(p, "pobj")]
+        for r in recipients:
+            for h in _with_conjuncts(parse, r):
+                if h in name_heads:
+                    name = name_heads[h]
+                    out.append(_link(parse, value, name, (name.start, name.end),
+                                     _verb_relation(parse, verb, value, params)))
+    places = [o for p in parse.kids(verb, "prep") if parse.word(p).lower() in _PLACE_PREPS
+              and not parse.subtree(p) & inside for o in parse.kids(p, "pobj")]
+    if value.label == "DATE":  # where a dated visit goes: "visited Kenya", "a visit to ..."
+        objects = [o for o in parse.kids(verb, "dobj") if not parse.subtree(o) & inside]
+        places += objects + [o for x in [verb, *objects] for p in parse.kids(x, "prep")
+                             if parse.word(p).lower() == "to" for o in parse.kids(p, "pobj")]
+    for obj in places if value.label != "ORDINAL" else ():
+        for h in _with_conjuncts(parse, obj):
+            if h in name_heads and name_heads[h].label in _PLACE_LABELS:
+                name = name_heads[h]
+                out.append(_link(parse, value, name, (name.start, name.end),
+                                 _verb_relation(parse, verb, value, params)))
+    return _unique(out)
+
+
+def _noun_owner(parse: _Parse, noun: int) -> bool:
+    """Whether a noun has a possessor other than a pronoun ('Nortman's punt')."""
+    return any(parse.tokens[c].pos != "PRON" for c in parse.kids(noun, "poss"))
+
+
+def _measured(parse: _Parse, t: int, value: Entity) -> int | None:
+    """The noun a value measures or counts: '80,000 settlers', 'an HDI of 0.519'."""
+    head = parse.up(t)
+    if head == t:
+        return None
+    if parse.dep(t) in ("nummod", "amod", "compound", "quantmod", "nmod") \
+            and parse.tokens[head].pos in ("NOUN", "PROPN"):
+        return head
+    if parse.dep(t) == "advmod" and parse.dep(head) == "amod":
+        return parse.up(head)  # "the third dedicated broadcast"
+    if parse.dep(t) == "pobj" and parse.tokens[head].pos == "ADP":
+        noun = parse.up(head)
+        if parse.tokens[noun].pos in ("NOUN", "PROPN") and noun != head \
+                and parse.tokens[noun].end <= value.start:
+            return noun  # "an HDI of 0.519", "the Victory Day on May 9"
+    return None
+
+
+def _climb(parse: _Parse, t: int, params: LinkParams) -> int | None:
+    """The verb whose clause states the value; None when the value sits inside a subject
+    or a coordination of names (it is then about that phrase, not the clause)."""
+    for _ in range(params.max_climb):
+        if parse.tokens[t].pos in ("VERB", "AUX"):
+            return t
+        if parse.dep(t) in _SUBJECTS or parse.dep(t) == "conj" or parse.up(t) == t:
+            return None
+        t = parse.up(t)
+        if parse.tokens[t].pos in ("NOUN", "PROPN") and _noun_owner(parse, t):
+            return None
+    return t if parse.tokens[t].pos in ("VERB", "AUX") else None
+
+
+def _subject(parse: _Parse, verb: int) -> int | None:
+    """The verb's subject, or the one it shares: a conjoined, open or prepositional clause
+    takes that of the nearest verb above it, a relative clause ('which', or none) the noun
+    it modifies; "it" in a conjoined clause is the first clause's subject."""
+    for _ in range(4):
+        found = parse.kids(verb, *_SUBJECTS)
+        if found:
+            subject = found[0]
+            if parse.tokens[subject].tag in ("WDT", "WP") and parse.dep(verb) == "relcl":
+                return parse.up(verb)
+            if parse.tokens[subject].tag != "PRP":
+                return subject
+            return _antecedent(parse, subject)
+        elif parse.dep(verb) in ("relcl", "acl"):
+            return parse.up(verb)
+        elif parse.dep(verb) not in _INHERIT:
+            return None
+        above = _verb_above(parse, verb)
+        if above is None:
+            return None
+        verb = above
+    return None
+
+
+def _antecedent(parse: _Parse, pronoun: int) -> int | None:
+    """'it' or 'they' as a subject stands for the nearest subject before it in the
+    sentence ("Although Kenya is ..., it has ..."); other pronouns stand for nobody here."""
+    if parse.word(pronoun).lower() not in ("it", "they"):
+        return None
+    for i in range(pronoun - 1, -1, -1):
+        if parse.tokens[i].start < parse.sentence_start:
+            return None
+        if parse.dep(i) in _SUBJECTS and parse.tokens[i].pos in ("PROPN", "NOUN"):
+            return i
+    return None
+
+
+def _verb_above(parse: _Parse, i: int) -> int | None:
+    for _ in range(4):
+        if parse.up(i) == i:
+            return None
+        i = parse.up(i)
+        if parse.tokens[i].pos in ("VERB", "AUX"):
+            return i
+    return None
+
+
+def _with_conjuncts(parse: _Parse, h: int) -> list[int]:
+    out, todo = [], [h]
+    while todo:
+        j = todo.pop()
+        out.append(j)
+        todo.extend(parse.kids(j, "conj"))
+    return out
+
+
+def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set[int],
+            params: LinkParams, measure: Entity | None) -> list[Entity]:
+    """Names that are the noun or own it: itself, its possessor, compound or demonym,
+    its 'of'/'in' phrase, appositions and conjuncts -- never a clause hanging off it.
+    For a noun a value ``measure``s, also where a participle puts it ('settlers living
+    in Kenya'); a possessor then outranks the modifiers ('their third Super Bowl title'
+    is their title), and a rank ('the first Central Asian country') is not its
+    adjective's."""
+    found, seen = [], set()
+    todo = [(noun, 0, False)]  # (token, depth, reached through "in"/"at")
+    places = measure is not None and measure.label != "ORDINAL"
+    skip: set[str] = set()
+    if measure is not None and parse.kids(noun, "poss"):
+        skip = {"compound", "amod", "nmod"}
+    elif measure is not None and measure.label == "ORDINAL":
+        skip = {"amod"}
+    while todo:
+        i, depth, located = todo.pop()
+        if i in seen or i in inside:
+            continue
+        seen.add(i)
+        # "the tenge in Kazakhstan" is Kazakhstan's; "the team in the Super Bowl" is no
+        # event's: "in" and "at" lead to places and organisations only.
+        if i in name_heads and (not located or name_heads[i].label in _PLACE_LABELS | {"ORG"}):
+            found.append(name_heads[i])
+        if depth >= params.max_modifier_depth:
+            continue
+        for c in parse.children[i]:
+            dep = parse.dep(c)
+            word = parse.word(c).lower()
+            if dep in _OWNERS and not (i == noun and dep in skip):
+                todo.append((c, depth + 1, located))
+            elif dep == "prep" and (word in _OWNER_PREPS or (places and word in _ORIGIN_PREPS)):
+                todo.extend((o, depth + 1, word in _PLACE_PREPS)
+                            for o in parse.kids(c, "pobj"))
+            elif places and dep == "acl":
+                for prep in parse.kids(c, "prep"):
+                    if parse.word(prep).lower() in _PLACE_PREPS:
+                        todo.extend((o, depth + 1, True) for o in parse.kids(prep, "pobj"))
+    return sorted(found, key=lambda n: n.start)
+
+
+def _phrase(parse: _Parse, head: int, params: LinkParams) -> tuple[int, int]:
+    """The subject as written, without its relative clauses: 'the tenge in Kazakhstan'."""
+    keep, todo = set(), [(head, 0)]
+    while todo:
+        i, depth = todo.pop()
+        keep.add(i)
+        for c in parse.children[i]:
+            if parse.dep(c) in ("det", "poss", "compound", "amod", "nmod", "case", "nummod",
+                                "prep", "pobj", "conj", "cc", "appos") \
+                    and depth < params.max_modifier_depth + 1:
+                todo.append((c, depth + 1))
+    lo = min(parse.tokens[i].start for i in keep)
+    hi = max(parse.tokens[i].end for i in keep)
+    return lo, hi
+
+
+def _verb_relation(parse: _Parse, verb: int, value: Entity,
+                   params: LinkParams) -> tuple[int, int]:
+    """'has fallen by': auxiliaries, the verb and, when close, the words up to the value."""
+    first = min([verb] + [a for a in parse.kids(verb, "aux", "auxpass", "neg")
+                          if a < verb])
+    start, end = parse.tokens[first].start, parse.tokens[verb].end
+    particle = [p for p in parse.kids(verb, "prt") if p > verb]
+    if particle:
+        end = parse.tokens[particle[-1]].end
+    if value.start >= end:
+        between = [i for i, t in enumerate(parse.tokens) if end <= t.start and t.end <= value.start]
+        gap = parse.text[end:value.start]
+        while between and parse.tokens[between[-1]].pos in ("DET", "PRON", "ADJ", "NUM"):
+            between.pop()  # "is the first ...": the relation is "is"
+        if len(between) <= params.max_relation_tokens and not re.search(r"[,;:()\"]", gap):
+            end = parse.tokens[between[-1]].end if between else end
+    return start, end
+
+
+def _noun_relation(parse: _Parse, value: Entity, noun: int,
+                   name: Entity) -> tuple[int, int]:
+    """'white settlers living in' for '80,000 white settlers living in Kenya'; the noun
+    itself ('HDI of') when the value follows it."""
+    t = parse.tokens[noun]
+    if t.start >= value.end:
+        end = name.start if name.start > t.end else t.end
+        words = parse.text[value.end:end]
+        if end - value.end <= 60 and not re.search(r"[,;:()]", words):
+            return value.end + len(words) - len(words.lstrip()), value.end + len(words.rstrip())
+        return t.start, t.end
+    return t.start, value.start if value.start - t.end <= 4 else t.end
+
+
+def _link(parse: _Parse, value: Entity, name: Entity, subject: tuple[int, int],
+          relation: tuple[int, int]) -> ValueLink:
+    lo, hi = relation
+    text = parse.text[lo:hi]
+    lo += len(text) - len(text.lstrip())
+    hi -= len(text) - len(text.rstrip())
+    return ValueLink(value, (name.start, name.end), subject, (lo, max(lo, hi)))
+
+
+def _unique(links: list[ValueLink]) -> list[ValueLink]:
+    seen, out = set(), []
+    for link in links:
+        key = (link.value.start, link.mention)
+        if key not in seen:
+            seen.add(key)
+            out.append(link)
+    return out
