@@ -85,6 +85,10 @@ king queen chancellor senator commander chief general economy finance interior a
 premier speaker ceo former acting supreme"""
 # Words that may make up a title ("First Deputy Foreign Minister").
 ROLE_WORDS = frozenset(_ROLE_TEXT.split())
+# Title words that are ordinary adjectives on an organisation's name ("General Electric").
+ADJECTIVE_TITLES = frozenset({"general", "chief"})
+# Words that extend the title after them ("Vice President").
+TITLE_PREFIXES = frozenset({"vice"})
 # A title ends in one of these ("Foreign Minister"); "Foreign" or "First" alone is none.
 _TITLE_TEXT = """president vice-president minister secretary mayor governor ambassador chairman
 chairwoman director spokesman spokesperson leader king queen chancellor senator commander chief

@@ -33,7 +33,15 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from ..ingest.corpus import PassageStore
-from ..lexicon import ABBREVIATIONS, DEMONYMS, ROLE_WORDS, TITLE_NOUNS, VALUE_LABELS
+from ..lexicon import (
+    ABBREVIATIONS,
+    ADJECTIVE_TITLES,
+    DEMONYMS,
+    ROLE_WORDS,
+    TITLE_NOUNS,
+    TITLE_PREFIXES,
+    VALUE_LABELS,
+)
 
 
 @dataclass(frozen=True)
@@ -57,8 +65,6 @@ _POSSESSIVE = re.compile(r"(?:'s|\u2019s|'|\u2019)$")
 GLUED = re.compile(r"^[A-Z][A-Za-z]*\.(?=[A-Z][a-z]{2,})")
 _QUOTES = "\"'\u201c\u201d\u2018\u2019()"
 _AGE = re.compile(r"\b(\d{1,3})-year-old\b[^.,;]{0,60}$")
-# Title words that are ordinary adjectives on an organisation's name ("General Electric").
-_ADJECTIVE_TITLES = frozenset({"general", "chief"})
 # Person-like dependency roles: a name so used somewhere is a person's.
 _PERSON_DEPS = frozenset({"nsubj", "nsubjpass", "poss", "dobj", "dative", "agent",
                           "appos"})
@@ -151,7 +157,7 @@ def _role_before(text: str, start: int, sentence_start: int) -> tuple[list[str],
         role.insert(0, words.pop())
     if not role or role[-1].lower() not in TITLE_NOUNS:
         return [], None
-    if words and words[-1].lower() == "vice":  # "Vice President Lyndon B. Johnson"
+    if words and words[-1].lower() in TITLE_PREFIXES:  # "Vice President Lyndon B. Johnson"
         role.insert(0, words.pop())
     affiliation = None
     if words:
@@ -207,7 +213,7 @@ def resolve(store: PassageStore,
             if label in ("PERSON", "ORG"):  # titles only ever precede people's names
                 name, role, affiliation = peel_roles(words)
                 if label == "ORG" and role and affiliation is None \
-                        and {w.lower() for w in role} <= _ADJECTIVE_TITLES:
+                        and {w.lower() for w in role} <= ADJECTIVE_TITLES:
                     name, role = words, []  # "General Electric" is a company
             if not role and label in ("PERSON", "ORG"):
                 k = bisect.bisect_right(starts, ent.start) - 1

@@ -8,6 +8,7 @@ from flask import Flask
 
 from ..config import Config
 from ..ingest.annotate import load_model
+from ..kb import normalize
 from ..qa.load import load_models
 from ..qa.params import QAParams
 from ..store.index import Index
@@ -40,6 +41,7 @@ def create_app(config: Config | None = None, index: Index | None = None,
         params = params.without_reader()
     # a missing or damaged model stops start-up, not the first request
     models = load_models(params, config.reader_threads)
+    normalize.warm()
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     ServeState(config=config, live=LiveIndex(config.index, config.reload_interval, index),
