@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +27,7 @@ from citeqa.store import index as index_store
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "central-asia-russia-ukraine.txt"
 SEED_ID = "central-asia-russia-ukraine"
+CITEQA = Path(sys.executable).with_name("citeqa")
 
 
 @pytest.fixture(scope="session")
@@ -82,11 +89,38 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def citeqa_server(base: Path, workers: int = 2, env: dict[str, str] | None = None,
+                  stdout: Any = subprocess.DEVNULL) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A real ``citeqa serve`` on 127.0.0.1 over a copy of the seed article in
+    ``base/corpus``, with only the ``CITEQA_*`` settings in ``env``; stopped on exit."""
+    corpus = base / "corpus"
+    corpus.mkdir(exist_ok=True)
+    shutil.copy(SEED, corpus)
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")}
+    proc = subprocess.Popen(
+        [str(CITEQA), "serve", "--corpus", str(corpus), "--index", str(base / "index"),
+         "--port", str(port), "--workers", str(workers)],
+        stdout=stdout, stderr=subprocess.STDOUT, text=True, env={**clean, **(env or {})})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url + "/health", proc)
+        yield url, proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def wait_for(url: str, proc: subprocess.Popen, seconds: float = 90) -> dict:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited early: {proc.stdout.read()}")
+            output = proc.stdout.read() if proc.stdout else ""
+            raise AssertionError(f"server exited early: {output}")
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
                 return json.loads(resp.read())

@@ -3,22 +3,18 @@ under schemathesis (bounded: a fixed seed and a few examples per operation)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import msgspec
 import pytest
-from conftest import SEED, free_port, wait_for
+from conftest import citeqa_server
 
 from citeqa.serve import schema
 
 ST = Path(sys.executable).with_name("st")
-CITEQA = Path(sys.executable).with_name("citeqa")
 
 
 def test_openapi_is_generated_from_the_response_structs(client):
@@ -46,25 +42,10 @@ def test_responses_decode_as_the_documented_structs(client):
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     base = tmp_path_factory.mktemp("contract")
-    (base / "corpus").mkdir()
-    shutil.copy(SEED, base / "corpus")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")}
-    log = open(base / "server.log", "w")  # noqa: SIM115 (a pipe nobody reads would stall it)
-    proc = subprocess.Popen(
-        [str(CITEQA), "serve", "--corpus", str(base / "corpus"), "--index",
-         str(base / "index"), "--port", str(port), "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health", proc)
-        yield f"http://127.0.0.1:{port}", base / "server.log"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    # a file, not a pipe nobody reads (that would stall the server)
+    with open(base / "server.log", "w") as log, citeqa_server(base, workers=1,
+                                                              stdout=log) as (url, _):
+        yield url, base / "server.log"
 
 
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(served, tmp_path):

@@ -6,21 +6,14 @@ Every socket here has a timeout and every sender stops by itself: the tests are 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
-from conftest import SEED, free_port, wait_for
+from conftest import citeqa_server
 
-CITEQA = Path(sys.executable).with_name("citeqa")
 READ_TIMEOUT = 2.0
 SECURITY = ("content-security-policy", "x-content-type-options", "referrer-policy",
             "x-frame-options")
@@ -28,25 +21,9 @@ SECURITY = ("content-security-policy", "x-content-type-options", "referrer-polic
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    base = tmp_path_factory.mktemp("hostile")
-    (base / "corpus").mkdir()
-    shutil.copy(SEED, base / "corpus")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")}
-    env["CITEQA_READ_TIMEOUT"] = str(READ_TIMEOUT)
-    proc = subprocess.Popen(
-        [str(CITEQA), "serve", "--corpus", str(base / "corpus"), "--index",
-         str(base / "index"), "--port", str(port), "--workers", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health", proc)
-        yield port
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with citeqa_server(tmp_path_factory.mktemp("hostile"),
+                       env={"CITEQA_READ_TIMEOUT": str(READ_TIMEOUT)}) as (url, _):
+        yield int(url.rsplit(":", 1)[1])
 
 
 def raw(port: int, data: bytes, timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:

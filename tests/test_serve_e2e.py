@@ -1,23 +1,17 @@
 """One real ``citeqa serve`` process (gunicorn) answering over HTTP."""
 
 import json
-import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-from conftest import SEED, free_port, wait_for
-
-CITEQA = Path(sys.executable).with_name("citeqa")
+from conftest import CITEQA, citeqa_server, wait_for
 
 
 def post(url: str, question: str) -> dict:
@@ -30,24 +24,9 @@ def post(url: str, question: str) -> dict:
 
 @pytest.fixture()
 def served(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")}
-    env["CITEQA_RELOAD_INTERVAL"] = "0.5"
-    proc = subprocess.Popen(
-        [str(CITEQA), "serve", "--corpus", str(corpus), "--index", str(tmp_path / "index"),
-         "--port", str(port), "--workers", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    try:
-        yield f"http://127.0.0.1:{port}", proc, tmp_path
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with citeqa_server(tmp_path, env={"CITEQA_RELOAD_INTERVAL": "0.5"},
+                       stdout=subprocess.PIPE) as (url, proc):
+        yield url, proc, tmp_path
 
 
 def test_serve_builds_the_missing_index_and_answers(served):
