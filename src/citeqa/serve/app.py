@@ -9,7 +9,7 @@ from flask import Flask
 from ..config import Config
 from ..ingest.annotate import load_model
 from ..kb import normalize
-from ..qa.load import load_models
+from ..qa.load import AnswerModels, load_models
 from ..qa.params import QAParams
 from ..store.index import Index
 from ..store.live import LiveIndex
@@ -32,6 +32,16 @@ SECURITY_HEADERS = {
 }
 
 
+def _warm(nlp: Language, models: AnswerModels | None) -> None:
+    """Pay each library's first-call costs (spaCy's pipeline, ONNX Runtime's buffers, the
+    date parser) here, once, in the process the workers fork from, not in the first
+    answers: they made the first question to each worker several times slower."""
+    nlp("Who warmed the pipeline up?")
+    if models is not None and models.reader is not None:
+        models.reader.read("Who warmed the reader up?", ["Acme warmed the reader up."])
+    normalize.warm()
+
+
 def create_app(config: Config | None = None, index: Index | None = None,
                nlp: Language | None = None, params: QAParams | None = None) -> Flask:
     """Build the app; ``index`` and ``nlp`` preloaded by the caller or loaded here."""
@@ -41,12 +51,12 @@ def create_app(config: Config | None = None, index: Index | None = None,
         params = params.without_reader()
     # a missing or damaged model stops start-up, not the first request
     models = load_models(params, config.reader_threads)
-    normalize.warm()
+    nlp = nlp or load_model(config.model)
+    _warm(nlp, models)
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     ServeState(config=config, live=LiveIndex(config.index, config.reload_interval, index),
-               nlp=nlp or load_model(config.model), params=params,
-               models=models).install(app)
+               nlp=nlp, params=params, models=models).install(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(openapi_bp)
