@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
 
-from squad import ROOT, citeqa, free_port
+from squad import ROOT, start_server
 
 QUESTION_FILES = (ROOT.parent / "shared" / "eval" / "seed_dev.jsonl",
                   ROOT / "bench" / "probes" / "seed-tuning.jsonl")
@@ -103,22 +102,6 @@ def load(url: str, qs: list[str], connections: int, seconds: float) -> dict:
             **percentiles(took)}
 
 
-def serve(flag: str) -> tuple[subprocess.Popen, str]:
-    port = str(free_port())
-    proc = subprocess.Popen(citeqa("serve", "--port", port, "--workers", "2", flag),
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/health", timeout=2)
-            return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("server did not start")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
@@ -128,7 +111,7 @@ def main() -> None:
     qs = questions()
     results = {}
     for flag in ("--reader", "--no-reader"):
-        proc, url = serve(flag)
+        proc, url = start_server("--workers", "2", flag, cwd=ROOT, seconds=300)
         try:
             for q in qs[:10]:  # warm both workers
                 post(url, {"question": q})

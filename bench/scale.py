@@ -21,12 +21,12 @@ import json
 import random
 import statistics
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import numpy as np
+from squad import start_server
 
 from citeqa.search.analyzer import Analyzer
 from citeqa.search.bm25 import BM25Params, Postings
@@ -62,19 +62,9 @@ def rss_kb(pid: int) -> int:
 
 def served_footprint(index: Path, questions: list[str]) -> dict:
     """RSS of a real `citeqa serve` (2 workers) on the SQuAD dev index, and /ask latency."""
-    port = "8765"
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("citeqa")), "serve",
-                             "--corpus", str(index.parent / "corpus"), "--index", str(index),
-                             "--port", port, "--workers", "2"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_server("--corpus", str(index.parent / "corpus"), "--index", str(index),
+                             "--workers", "2")
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(url + "/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(1)
         latencies = []
         for q in questions:
             body = json.dumps({"question": q}).encode()

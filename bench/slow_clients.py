@@ -17,16 +17,15 @@ import shutil
 import signal
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
+from squad import start_server
+
 ROOT = Path(__file__).resolve().parent.parent
-CITEQA = Path(sys.executable).with_name("citeqa")
 
 
 def trickle(port: int, prefix: bytes, rest: bytes, stop: threading.Event) -> None:
@@ -51,22 +50,12 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="citeqa-slow-"))
     (base / "corpus").mkdir()
     shutil.copy(ROOT / "corpus" / "central-asia-russia-ukraine.txt", base / "corpus")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")}
-    server = subprocess.Popen([str(CITEQA), "serve", "--corpus", str(base / "corpus"),
-                               "--index", str(base / "index"), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    url = f"http://127.0.0.1:{port}"
+    server, url = start_server("--corpus", str(base / "corpus"), "--index",
+                               str(base / "index"), env=env)
+    port = int(url.rsplit(":", 1)[1])
     stop = threading.Event()
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(url + "/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.3)
         head = b"POST /ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 500\r\n\r\n"
         hostile = [threading.Thread(target=trickle, args=(port, b"G", b"ET /health " * 40,
                                                           stop), daemon=True)

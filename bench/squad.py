@@ -87,21 +87,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_server(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+                 seconds: float = 600) -> tuple[subprocess.Popen, str]:
+    """A real `citeqa serve ARGS` on a free 127.0.0.1 port, once its /health answers (the
+    first start may build the index); the process and its URL."""
+    port = free_port()
+    proc = subprocess.Popen(citeqa("serve", "--port", str(port), *args), cwd=cwd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            urllib.request.urlopen(url + "/health", timeout=2)
+            return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("citeqa serve did not start")
+
+
 class HttpAsker:
     def __init__(self, corpus: Path, index: Path) -> None:
-        self.url = f"http://127.0.0.1:{free_port()}"
-        port = self.url.rsplit(":", 1)[1]
-        self.proc = subprocess.Popen(citeqa("serve", "--corpus", str(corpus), "--index",
-                                            str(index), "--port", port, "--workers", "2"),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/health", timeout=2)
-                return
-            except OSError:
-                time.sleep(1)
-        raise SystemExit("server did not start")
+        self.proc, self.url = start_server("--corpus", str(corpus), "--index", str(index),
+                                           "--workers", "2")
 
     def __call__(self, question: str, k: int) -> dict:
         body = json.dumps({"question": question, "k": k}).encode()
