@@ -23,6 +23,7 @@ Output: a table, and bench/results/facts.json.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import shutil
 from collections import Counter, defaultdict
@@ -32,14 +33,19 @@ from citeqa.config import Config
 from citeqa.kb.entities import resolve
 from citeqa.kb.facts import FactBook
 from citeqa.kb.table import EntityTable
+from citeqa.lexicon import NAME_LABELS, VALUE_LABELS
 from citeqa.store import build as builder
 from citeqa.store import index as index_store
 
 ROOT = Path(__file__).resolve().parent.parent
 JUDGED = ROOT / "bench" / "facts"
 WORK = ROOT / "bench" / "out" / "facts"
-SQUAD = ROOT.parent / "shared" / "data" / "external" / "squad-v1.1-dev" / "passages.jsonl"
+EXTERNAL = ROOT.parent / "shared" / "data" / "external"
+SQUAD = EXTERNAL / "squad-v1.1-dev" / "passages.jsonl"
+TRAIN = EXTERNAL / "squad-v1.1-train-heldout-du2017" / "passages.jsonl.gz"
 ARTICLES = ("Super_Bowl_50", "Apollo_program", "Kenya", "Fresno,_California")
+# Train-slice articles added to the tuning part (judged after the first four).
+TRAIN_ARTICLES = ("Tajikistan", "Republic_of_the_Congo", "2008_Sichuan_earthquake")
 
 
 def corpus() -> Path:
@@ -48,15 +54,17 @@ def corpus() -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "corpus" / "central-asia-russia-ukraine.txt", folder)
     paragraphs: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    with open(SQUAD, encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            if row["title"] in ARTICLES:
-                paragraphs[row["title"]].append((row["paragraph_index"], row["context"]))
-    for title in ARTICLES:
-        name = title.lower().replace(",", "").replace("_", "-")
+    for source, titles in ((SQUAD, ARTICLES), (TRAIN, TRAIN_ARTICLES)):
+        with (gzip.open if source.suffix == ".gz" else open)(source, "rt",
+                                                             encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                if row["title"] in titles:
+                    paragraphs[row["title"]].append((row["paragraph_index"], row["context"]))
+    for title in ARTICLES + TRAIN_ARTICLES:
+        name = doc_name(title)
         body = "\n".join(text for _, text in sorted(paragraphs[title]))
-        path = folder / f"squad-{name}.txt"
+        path = folder / f"{name}.txt"
         content = title.replace("_", " ") + "\n" + body + "\n"
         if not path.exists() or path.read_text(encoding="utf-8") != content:
             path.write_text(content, encoding="utf-8")
@@ -68,18 +76,67 @@ def load(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+# The tuning part is reported whole and by where its documents come from.
+PARTS = ("tuning", "held-back", "tuning: seed + Super Bowl", "tuning: train-slice articles")
+
+
+def parts_of(item: dict) -> list[str]:
+    if item["part"] != "tuning":
+        return [item["part"]]
+    train = item["doc"] in {doc_name(t) for t in TRAIN_ARTICLES}
+    return ["tuning", "tuning: train-slice articles" if train else "tuning: seed + Super Bowl"]
+
+
+def doc_name(title: str) -> str:
+    return "squad-" + title.lower().replace(",", "").replace("_", "-")
+
+
+def write_candidates(store, table: EntityTable, out: Path, per_doc: int = 3) -> None:
+    """Every value in every sentence that mentions one of each train-slice article's
+    ``per_doc`` most mentioned names -- the same superset judged.jsonl was built from --
+    unjudged, for a reader to judge by RULES.md."""
+    rows = []
+    for title in TRAIN_ARTICLES:
+        doc = doc_name(title)
+        in_doc = [(sum(store.passage(m.passage).doc_id == doc for m in e.mentions), e)
+                  for e in table.entities if e.label in NAME_LABELS]
+        for _, entity in sorted(in_doc, key=lambda x: -x[0])[:per_doc]:
+            by_sentence: dict[tuple[int, int, int], list[list[int]]] = defaultdict(list)
+            for m in entity.mentions:
+                if store.passage(m.passage).doc_id != doc:
+                    continue
+                for s, e in store.annotation(m.passage).sentences:
+                    if s <= m.start < e:
+                        by_sentence[(m.passage, s, e)].append([m.start, m.end])
+            for (pos, s, e), mentions in sorted(by_sentence.items()):
+                text = store.text_of(pos)
+                for v in store.annotation(pos).entities:
+                    if v.label in VALUE_LABELS and s <= v.start and v.end <= e:
+                        rows.append({"part": "tuning", "doc": doc, "entity": entity.name,
+                                     "mentions": mentions, "value": [v.start, v.end],
+                                     "text": v.text, "label": v.label, "sentence": [s, e],
+                                     "judgement": None, "sentence_text": text[s:e]})
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    print(f"{len(rows)} items to judge in {out}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--unjudged", action="store_true", help="list values and roles to judge")
     ap.add_argument("--errors", action="store_true",
                     help="list the tuning part's wrong values and missed expected facts")
-    ap.add_argument("--part", choices=("tuning", "held-back"), action="append",
+    ap.add_argument("--part", choices=PARTS, action="append",
                     help="report only this part (default: both)")
+    ap.add_argument("--candidates", type=Path, metavar="OUT",
+                    help="write the items to judge for the train-slice articles to OUT")
     args = ap.parse_args()
     config = Config.load({"corpus": corpus(), "index": WORK / "index"}, environ={})
     builder.build(config)
     store = index_store.load(config.index).store
     table = EntityTable(resolve(store))
+    if args.candidates:
+        write_candidates(store, table, args.candidates)
+        return
     book = FactBook(store, table)
     judged = load(JUDGED / "judged.jsonl")
     roles = load(JUDGED / "roles.jsonl")
@@ -104,7 +161,8 @@ def main() -> None:
                                  value.subject.text, value.sentence))
                 continue
             item = items[0]
-            counts[(item["part"], item["judgement"])] += 1
+            for part in parts_of(item):
+                counts[(part, item["judgement"])] += 1
             found.add(id(item))
             if args.errors and item["part"] == "tuning" and item["judgement"] == "no":
                 print("WRONG", entity.name, "|", value.text, "|", value.relation.text, "|",
@@ -112,8 +170,9 @@ def main() -> None:
     expected: Counter = Counter()
     for item in judged:
         if item["judgement"] == "yes":
-            expected[(item["part"], "expected")] += 1
-            expected[(item["part"], "found")] += id(item) in found
+            for part in parts_of(item):
+                expected[(part, "expected")] += 1
+                expected[(part, "found")] += id(item) in found
             if args.errors and item["part"] == "tuning" and id(item) not in found:
                 print("MISSED", item["entity"], "|", item["text"], "|",
                       item["sentence_text"])
@@ -136,12 +195,13 @@ def main() -> None:
                                            store.passage(role.passage).start:
                                            store.passage(role.passage).end][:300]))
                 continue
-            role_counts[(match["part"], match["judgement"])] += 1
+            for part in parts_of(match):
+                role_counts[(part, match["judgement"])] += 1
 
     result = {}
-    print(f"{'part':10} {'value P':>8} {'yes':>4} {'no':>4} {'unclr':>5} {'recall':>7} "
+    print(f"{'part':30} {'value P':>8} {'yes':>4} {'no':>4} {'unclr':>5} {'recall':>7} "
           f"{'role P':>7} {'roles':>5}")
-    for part in args.part or ("tuning", "held-back"):
+    for part in args.part or PARTS:
         yes, no, unclear = (counts[(part, j)] for j in ("yes", "no", "unclear"))
         r_yes, r_no = role_counts[(part, "yes")], role_counts[(part, "no")]
         row = {"value_precision": round(yes / max(1, yes + no), 3), "values_yes": yes,
@@ -152,7 +212,7 @@ def main() -> None:
                "role_precision": round(r_yes / max(1, r_yes + r_no), 3),
                "roles": r_yes + r_no}
         result[part] = row
-        print(f"{part:10} {row['value_precision']:8.3f} {yes:4} {no:4} {unclear:5} "
+        print(f"{part:30} {row['value_precision']:8.3f} {yes:4} {no:4} {unclear:5} "
               f"{row['expected_recall']:7.3f} {row['role_precision']:7.3f} {row['roles']:5}")
     result["unjudged_values"] = len(unjudged)
     result["unjudged_roles"] = len(unjudged_roles)

@@ -28,6 +28,7 @@ import string
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -115,8 +116,15 @@ class HttpAsker:
         body = json.dumps({"question": question, "k": k}).encode()
         req = urllib.request.Request(self.url + "/ask", data=body,
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            return json.loads(resp.read())
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code != 400:
+                raise
+            # a question over the service's limits (e.g. too many words) is refused with
+            # a 400 and scores like a refusal
+            return {"passages": [], "answer": None, "rejected": json.loads(exc.read())}
 
     def close(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
@@ -145,7 +153,7 @@ class LocalAsker:
 
 def evaluate(asker, questions: list[dict], k: int) -> dict:
     n = len(questions)
-    r1 = rk = em = f1sum = refused = 0.0
+    r1 = rk = em = f1sum = refused = rejected = 0.0
     latencies = []
     for q in questions:
         start = time.perf_counter()
@@ -156,6 +164,7 @@ def evaluate(asker, questions: list[dict], k: int) -> dict:
         found = [any(g and g in t for g in golds) for t in texts]
         r1 += bool(found[:1] and found[0])
         rk += any(found[:k])
+        rejected += "rejected" in data
         answer = data["answer"]["text"] if data["answer"] else None
         if answer is None:
             refused += 1
@@ -166,6 +175,7 @@ def evaluate(asker, questions: list[dict], k: int) -> dict:
     return {"questions": n, "answer_recall@1": round(r1 / n, 3),
             f"answer_recall@{k}": round(rk / n, 3), "EM": round(em / n, 3),
             "F1": round(f1sum / n, 3), "refused": round(refused / n, 3),
+            "rejected_400": int(rejected),
             "p50_ms": round(latencies[n // 2], 1),
             "p95_ms": round(latencies[int(0.95 * (n - 1))], 1)}
 

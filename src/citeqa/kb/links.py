@@ -28,7 +28,7 @@ from .normalize import DATE_ANCHOR, currency_after
 class LinkParams:
     """How far the parse is followed; ``version`` changes whenever a number does."""
 
-    version: str = "links-1"
+    version: str = "links-2"
     max_climb: int = 5  # edges from a value up to its verb
     max_relation_tokens: int = 6  # longer predicates are cited as the verb alone
     max_modifier_depth: int = 3  # "the vice-president of Kyrgyzstan's cabinet"
@@ -54,6 +54,9 @@ _OWNER_PREPS = {"of", "in", "for", "at", "to"}
 _ORIGIN_PREPS = {"from"}  # of a measured noun only: "133,000 migrants from Uzbekistan"
 _PLACE_PREPS = {"in", "at", "across", "throughout"}
 _PLACE_LABELS = {"GPE", "LOC", "FAC"}
+_HAVE = {"have", "own", "possess"}
+_DIRECTIONS = {"north", "south", "east", "west", "northeast", "northwest", "southeast",
+               "southwest", "northern", "southern", "eastern", "western", "outside"}
 # Clauses that share the subject of the verb above them ("by scoring", "starting from").
 _INHERIT = {"conj", "xcomp", "advcl", "pcomp", "prep"}
 _RELATIVE = re.compile(r"\b(?:this|last|next|previous|following|recent|past|coming|later|"
@@ -121,6 +124,8 @@ def _is_value(value: Entity, parse: _Parse, indices: list[int], names: list[Enti
     text = value.text
     governor = parse.up(head)
     if value.label == "ORDINAL":
+        if parse.text[value.end:value.end + 1] == "-":
+            return False  # "first-hand", "second-class"
         if parse.dep(head) in ("advmod", "npadvmod", "conj") \
                 and parse.tokens[governor].pos in ("VERB", "AUX") \
                 and _verb_lemma(parse, head) not in params.rank_verbs:
@@ -164,7 +169,9 @@ def link_values(annotation: Annotation, text: str, params: LinkParams,
     if not annotation.tokens:
         return []
     parse = _Parse(annotation, text)
-    names = [e for e in annotation.entities if e.label not in VALUE_LABELS]
+    # A language naming a gloss ("Russian: Респу́блика ...") owns nothing.
+    names = [e for e in annotation.entities if e.label not in VALUE_LABELS
+             and not text[e.end:e.end + 2].lstrip().startswith(":")]
     name_heads: dict[int, Entity] = {}
     for n in names:
         h = parse.head_of(parse.span(n.start, n.end))
@@ -253,8 +260,10 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
     out: list[ValueLink] = []
     if parse.dep(t) == "pobj" and parse.tokens[parse.up(parse.up(t))].pos == "NUM":
         return []  # "one of four teams": the count is the group's
-    if any(parse.tokens[a].pos == "PROPN" for a in parse.kids(t, "appos")):
-        return []  # "the 4-11 San Diego Chargers": another name's record
+    if any(parse.tokens[a].pos == "PROPN" and not _bracketed(parse, a)
+           for a in parse.kids(t, "appos")):
+        return []  # "the 4-11 San Diego Chargers": another name's record; not a note in
+        # brackets ("7,349,145 (July 2009 est.)")
     # The value's own "of" phrase or apposition names what it measures: "30% of GDP in
     # Kyrgyzstan", "$5,000,000, a record high price for a Super Bowl ad".
     described = [o for p in parse.kids(t, "prep") if parse.word(p).lower() == "of"
@@ -264,6 +273,16 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
         for name in _owners(parse, obj, name_heads, inside, params, value):
             out.append(_link(parse, value, name, (name.start, name.end),
                              _noun_relation(parse, value, obj, name)))
+    if parse.dep(t) in _SUBJECTS:  # "3,000 people were killed in Beichuan County"
+        out.extend(_places(parse, parse.up(t), value, name_heads, inside, params))
+    if parse.dep(t) == "nsubjpass":
+        # an amount given or spent by someone: "10.7 billion yuan had been donated by the
+        # Chinese public" is what the agent gave
+        verb = parse.up(t)
+        for agent in (o for a in parse.kids(verb, "agent") for o in parse.kids(a, "pobj")):
+            for name in _owners(parse, agent, name_heads, inside, params, None):
+                out.append(_link(parse, value, name, _phrase(parse, agent, params),
+                                 _verb_relation(parse, verb, value, params)))
     measured = _measured(parse, t, value)
     anchor = t
     if measured is not None:
@@ -273,7 +292,11 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
         group = value.label == "CARDINAL" and parse.tokens[measured].tag in ("NNS", "NNPS")
         if measured in name_heads or (group and parse.dep(measured) not in _OBJECTS):
             # "the five Central Asian countries", "Super Bowl XIX in 1985": the value is
-            # that phrase's, not the clause's.
+            # that phrase's, not the clause's -- but where the counted group is, is
+            # stated: "about 9,000 Europeans lived in Congo".
+            if parse.dep(measured) in _SUBJECTS:
+                out.extend(_places(parse, parse.up(measured), value, name_heads, inside,
+                                   params))
             return _unique(out)
         if _noun_owner(parse, measured):
             return _unique(out)  # "Nortman's 28-yard punt": the possessor's value
@@ -300,6 +323,8 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
         for name in owners:
             out.append(_link(parse, value, name, _phrase(parse, subject, params),
                              _verb_relation(parse, verb, value, params)))
+        if not owners:
+            out.extend(_reported(parse, verb, value, name_heads, inside, params))
     if parse.dep(anchor) == "dobj" and parse.up(anchor) == verb:
         # The recipient of an amount: "gave the Broncos a 16-7 lead", "aid to Ukraine".
         recipients = parse.kids(verb, "dative") + [
@@ -311,19 +336,83 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
                     name = name_heads[h]
                     out.append(_link(parse, value, name, (name.start, name.end),
                                      _verb_relation(parse, verb, value, params)))
+    out.extend(_places(parse, verb, value, name_heads, inside, params))
+    return _unique(out)
+
+
+def _places(parse: _Parse, verb: int, value: Entity, name_heads: dict[int, Entity],
+            inside: set[int], params: LinkParams) -> list[ValueLink]:
+    """The places where the clause of ``verb`` happens ("broke out in Kazakhstan", "in
+    Beichuan County, Sichuan", "in the Sichuan province"), and for a date where a visit
+    goes or what is given goes ("visited Kenya", "aid to Ukraine in 2021")."""
+    if value.label == "ORDINAL" or parse.tokens[verb].pos not in ("VERB", "AUX"):
+        return []
     places = [o for p in parse.kids(verb, "prep") if parse.word(p).lower() in _PLACE_PREPS
               and not parse.subtree(p) & inside for o in parse.kids(p, "pobj")]
     if value.label == "DATE":  # where a dated visit goes: "visited Kenya", "a visit to ..."
         objects = [o for o in parse.kids(verb, "dobj") if not parse.subtree(o) & inside]
+        # and where what is given goes: "provide 83 million euros of aid to Ukraine in 2021"
+        objects += [n for o in objects for p in parse.kids(o, "prep")
+                    if parse.word(p).lower() == "of" for n in parse.kids(p, "pobj")]
         places += objects + [o for x in [verb, *objects] for p in parse.kids(x, "prep")
                              if parse.word(p).lower() == "to" for o in parse.kids(p, "pobj")]
-    for obj in places if value.label != "ORDINAL" else ():
+    out = []
+    for obj in places:
         for h in _with_conjuncts(parse, obj):
-            if h in name_heads and name_heads[h].label in _PLACE_LABELS:
-                name = name_heads[h]
-                out.append(_link(parse, value, name, (name.start, name.end),
-                                 _verb_relation(parse, verb, value, params)))
-    return _unique(out)
+            # the place itself, or the larger place that names it: "Beichuan County,
+            # Sichuan", "the Sichuan province", "the seat of Wenchuan"
+            around = [h] + [c for c in parse.kids(h, "compound", "appos")] + [
+                o for p in parse.kids(h, "prep") if parse.word(p).lower() == "of"
+                for o in parse.kids(p, "pobj")]
+            for a in around:
+                if a in name_heads and name_heads[a].label in _PLACE_LABELS:
+                    name = name_heads[a]
+                    out.append(_link(parse, value, name, (name.start, name.end),
+                                     _verb_relation(parse, verb, value, params)))
+    return out
+
+
+def _reported(parse: _Parse, verb: int, value: Entity, name_heads: dict[int, Entity],
+              inside: set[int], params: LinkParams) -> list[ValueLink]:
+    """A value a country's official or organ reports, in a clause that names nobody
+    else: "Kazakhstan's Defense Minister told the media that the cost of a parade was
+    about 4 billion tenge" is Kazakhstan's cost."""
+    if parse.dep(verb) != "ccomp" or value.label == "ORDINAL":
+        return []
+    clause = parse.subtree(verb).difference(*(parse.subtree(c)
+                                              for c in parse.kids(verb, "conj")))
+    if any(h in clause for h in name_heads):
+        return []
+    speaker = _subject(parse, parse.up(verb))
+    if speaker is None or (speaker in name_heads and name_heads[speaker].label != "PERSON"):
+        return []
+    return [_link(parse, value, name, _phrase(parse, speaker, params),
+                  _verb_relation(parse, verb, value, params))
+            for name in _owners(parse, speaker, name_heads, inside, params, None)
+            if name.label == "GPE"]
+
+
+def _which(parse: _Parse, pronoun: int) -> list[int]:
+    """The noun a relative "which" stands for: the head of its relative clause, else the
+    nearest noun before its phrase ("26 airports, 18 of which had paved runways")."""
+    clause = _verb_above(parse, pronoun)
+    if clause is not None and parse.dep(clause) == "relcl":
+        return [parse.up(clause)]
+    phrase = parse.up(parse.up(pronoun))  # "18" in "18 of which"
+    for j in range(min(parse.subtree(phrase)) - 1, -1, -1):
+        if parse.tokens[j].start < parse.sentence_start:
+            break
+        if parse.tokens[j].pos in ("NOUN", "PROPN"):
+            return [j]
+        if parse.tokens[j].pos != "PUNCT":
+            break
+    return []
+
+
+def _bracketed(parse: _Parse, i: int) -> bool:
+    """Whether the phrase headed by ``i`` opens with a bracket."""
+    first = min(parse.subtree(i))
+    return first > 0 and parse.word(first - 1) in ("(", "[")
 
 
 def _noun_owner(parse: _Parse, noun: int) -> bool:
@@ -370,7 +459,10 @@ def _subject(parse: _Parse, verb: int) -> int | None:
     for _ in range(4):
         found = parse.kids(verb, *_SUBJECTS)
         if found:
-            subject = found[0]
+            # A title the tokenizer split ("the vice - president of ...") can leave the
+            # verb two subjects; the word with the phrase hanging from it is the subject.
+            subject = max(found, key=lambda i: (parse.word(i)[:1].isalnum(),
+                                                len(parse.subtree(i)), -i))
             if parse.tokens[subject].tag in ("WDT", "WP") and parse.dep(verb) == "relcl":
                 return parse.up(verb)
             if parse.tokens[subject].tag != "PRP":
@@ -446,15 +538,28 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
             found.append(name_heads[i])
         if depth >= params.max_modifier_depth:
             continue
+        if parse.tokens[i].tag in ("WDT", "WP") and parse.dep(i) == "pobj":
+            # "a population of 7,349,145, of which 70% are ...": what "which" stands for
+            todo.extend((a, depth + 1, located) for a in _which(parse, i))
+        if parse.dep(i) in _SUBJECTS:  # "70% are under 30" with "of which" on the verb
+            todo.extend((o, depth + 1, located) for p in parse.kids(parse.up(i), "prep")
+                        if parse.word(p).lower() == "of" for o in parse.kids(p, "pobj")
+                        if parse.tokens[o].tag in ("WDT", "WP"))
+        if parse.dep(i) == "dobj" and parse.tokens[parse.up(i)].lemma.lower() in _HAVE:
+            # "Tajikistan has a population of ...": the subject of "have" owns its object
+            todo.extend((o, depth + 1, located) for o in parse.kids(parse.up(i), *_SUBJECTS))
         for c in parse.children[i]:
             dep = parse.dep(c)
             word = parse.word(c).lower()
             if dep in _OWNERS and not (i == noun and dep in skip):
                 todo.append((c, depth + 1, located))
             elif dep == "prep" and (word in _OWNER_PREPS or (places and word in _ORIGIN_PREPS)):
+                if word == "of" and parse.word(i).lower() in _DIRECTIONS:
+                    continue  # "northeast of Wenchuan" is not Wenchuan's
                 todo.extend((o, depth + 1, word in _PLACE_PREPS)
                             for o in parse.kids(c, "pobj"))
-            elif places and dep == "acl":
+            elif places and dep == "acl" and not (i == noun and parse.kids(noun, "poss")):
+                # "its population living in Brazzaville" stays its own
                 for prep in parse.kids(c, "prep"):
                     if parse.word(prep).lower() in _PLACE_PREPS:
                         todo.extend((o, depth + 1, True) for o in parse.kids(prep, "pobj"))

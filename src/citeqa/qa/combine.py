@@ -1,8 +1,11 @@
 """One calibrated confidence for the reader's answer, from the reader and the ranker.
 
 The features are what each model says about the chosen span -- the reader's probability
-and its margin over "no answer here", the ranker's probability for the same words -- and
-how much of the question the passages state. A logistic model over them is fitted on the
+and its margin over "no answer here", the ranker's probability for the same words -- how
+much of the question the passages state, and how close the span's sentence is to the
+question (``encoder.py``); the closeness also enters multiplied by each of the others, since
+a confident span in a sentence far from the question is the mark of a near-topic passage
+that does not answer. A logistic model over them is fitted on the
 reader's validation articles of the SQuAD train slice, answerable and unanswerable
 (``train/calibrate.py``), and shipped as ``models/reader-calibration.json``; it names the
 ranker and reader it was fitted for, and a mismatch is a start-up error.
@@ -21,7 +24,8 @@ from typing import Any
 from .errors import ModelError
 
 CALIBRATION = "reader-calibration.json"
-FEATURES = ("log_reader_p", "null_margin", "ranker_p", "coverage", "support")
+_BASE = ("log_reader_p", "null_margin", "ranker_p", "coverage", "support", "similarity")
+FEATURES = _BASE + tuple(f"similarity*{name}" for name in _BASE)
 
 
 class CalibrationError(ModelError):
@@ -29,11 +33,13 @@ class CalibrationError(ModelError):
 
 
 def features(reader_p: float, null_margin: float, ranker_p: float, coverage: float,
-             support: float) -> dict[str, float]:
+             support: float, similarity: float) -> dict[str, float]:
     """The confidence features of one answer; training and answering share this."""
-    return {"log_reader_p": math.log(max(reader_p, 1e-6)),
+    base = {"log_reader_p": math.log(max(reader_p, 1e-6)),
             "null_margin": max(-20.0, min(20.0, null_margin)),
-            "ranker_p": ranker_p, "coverage": coverage, "support": support}
+            "ranker_p": ranker_p, "coverage": coverage, "support": support,
+            "similarity": similarity}
+    return {**base, **{f"similarity*{k}": similarity * v for k, v in base.items()}}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from .rank import confidence, rank
 from .ranker import Featurizer, RankerModel
 
 if TYPE_CHECKING:
+    from .encoder import SentenceEncoder
     from .load import AnswerModels
 
 
@@ -280,6 +282,8 @@ class Read:
     null_logit: float
     coverage: float
     reader_ms: float  # the reader's share of the answer time
+    # the cosine between the question and the sentence holding a span (qa/encoder.py)
+    similarity: Callable[[ReadSpan], float]
 
 
 def read_best_sentences(question: Question, hits: list[Hit], params: AnswerParams,
@@ -310,7 +314,25 @@ def read_best_sentences(question: Question, hits: list[Hit], params: AnswerParam
     total = sum(mass.values()) or 1.0
     spans = [ReadSpan(h, s, e, key, logit, mass[key] / total, by_key.get(key, 0.0))
              for h, s, e, key, logit in found]
-    return Read(candidates, contexts, spans, result.null_logit, coverage, reader_ms)
+    return Read(candidates, contexts, spans, result.null_logit, coverage, reader_ms,
+                _similarity(models.encoder, question.text))
+
+
+def _similarity(encoder: SentenceEncoder, question: str) -> Callable[[ReadSpan], float]:
+    """The cosine between ``question`` and the sentence a span is in, each sentence
+    embedded once."""
+    vector = encoder.embed(question)
+    seen: dict[tuple[int, int], float] = {}
+
+    def similarity(span: ReadSpan) -> float:
+        sentences = span.hit.annotation.sentences
+        s, e = next(((s, e) for s, e in sentences if s <= span.start < e),
+                    (span.start, span.end))
+        key = (span.hit.pos, s)
+        if key not in seen:
+            seen[key] = float(vector @ encoder.embed(span.hit.text[s:e]))
+        return seen[key]
+    return similarity
 
 
 def judge(read: Read, span: ReadSpan, scorer: QuestionScorer
@@ -318,7 +340,8 @@ def judge(read: Read, span: ReadSpan, scorer: QuestionScorer
     """The span as an answer candidate, and the features of its confidence."""
     best = _as_candidate(span.hit, span.start, span.end, read.candidates)
     values = combine.features(span.reader_p, span.logit - read.null_logit, span.ranker_p,
-                              read.coverage, scorer.coverage(_window(best)))
+                              read.coverage, scorer.coverage(_window(best)),
+                              read.similarity(span))
     return best, values
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .combine import Calibration, default_calibration
+from .encoder import SentenceEncoder, default_encoder
 from .params import QAParams
 from .ranker import RankerModel, default_ranker
 from .reader import ReaderModel, default_reader
@@ -14,17 +15,21 @@ from .reader import ReaderModel, default_reader
 
 @dataclass(frozen=True)
 class AnswerModels:
-    """The ranker, and the reader with the calibration of its answers (None: reader off)."""
+    """The ranker, and the reader with the sentence encoder and the calibration of its
+    answers (None: reader off)."""
 
     ranker: RankerModel
     reader: ReaderModel | None = None
     calibration: Calibration | None = None
+    encoder: SentenceEncoder | None = None
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ranker": self.ranker.describe()}
         if self.reader is not None and self.calibration is not None:
             out["reader"] = {**self.reader.describe(),
                              "calibration": self.calibration.describe()}
+            if self.encoder is not None:
+                out["reader"]["similarity"] = self.encoder.describe()
         return out
 
 
@@ -43,4 +48,4 @@ def _with_reader(threads: int) -> AnswerModels:
     ranker, reader, calibration = default_ranker(), default_reader(threads), \
         default_calibration()
     calibration.check(ranker.sha256, reader.digests["delta"])
-    return AnswerModels(ranker, reader, calibration)
+    return AnswerModels(ranker, reader, calibration, default_encoder(threads))
