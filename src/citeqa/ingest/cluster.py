@@ -91,9 +91,10 @@ def batches(docs: Iterable[Document], batch_chars: int) -> Iterator[list[Documen
 
 
 @contextlib.contextmanager
-def connect(address: str, params: ClusterParams) -> Iterator[Client]:
-    """A client of the scheduler at ``address``; ``local:N`` starts (and afterwards stops)
-    a cluster of N single-threaded worker processes on this machine."""
+def connect(address: str, model: str, params: ClusterParams) -> Iterator[Client]:
+    """A client of the scheduler at ``address`` whose workers have loaded ``model``;
+    ``local:N`` starts (and afterwards stops) a cluster of N single-threaded worker
+    processes on this machine."""
     with contextlib.ExitStack() as stack:
         try:
             target: str | LocalCluster = address
@@ -105,46 +106,44 @@ def connect(address: str, params: ClusterParams) -> Iterator[Client]:
         except OSError as exc:  # unreachable (TimeoutError is an OSError too)
             raise ClusterError(f"could not reach the Dask scheduler at {address}: "
                                f"{brief(exc)}") from None
+        client.register_plugin(SpacyModel(model))
         yield client
 
 
-def annotate_on_cluster(address: str, model: str, docs: list[Document],
+def annotate_on_cluster(client: Client, model: str, docs: list[Document],
                         params: ClusterParams = ClusterParams()
                         ) -> Iterator[tuple[Document, dict[str, Any]] | Skipped]:
-    """Annotate ``docs`` on the cluster at ``address``, yielding each document's record
-    (or why it was skipped) as soon as its batch completes, in completion order."""
+    """Annotate ``docs`` on the cluster of ``client`` (see ``connect``), yielding each
+    document's record (or why it was skipped) as soon as its batch completes."""
     by_id = {doc.id: doc for doc in docs}
-    with connect(address, params) as client:
-        client.register_plugin(SpacyModel(model))
-        threads = max(1, sum(client.nthreads().values()))
-        queue = batches(docs, params.batch_chars)
-        sent: dict[Any, list[Document]] = {}
-        running = as_completed()
+    threads = max(1, sum(client.nthreads().values()))
+    queue = batches(docs, params.batch_chars)
+    sent: dict[Any, list[Document]] = {}
+    running = as_completed()
 
-        def send(batch: list[Document]) -> None:
-            future = client.submit(annotate_batch, model, batch, params.spacy_batch_size,
-                                   pure=False)
-            sent[future] = batch
-            running.add(future)
+    def send(batch: list[Document]) -> None:
+        future = client.submit(annotate_batch, model, batch, params.spacy_batch_size,
+                               pure=False)
+        sent[future] = batch
+        running.add(future)
 
-        for batch in islice(queue, threads * params.tasks_per_thread):
+    for batch in islice(queue, threads * params.tasks_per_thread):
+        send(batch)
+    for future in running:
+        batch = sent.pop(future)
+        try:
+            results = future.result()
+        except Exception as exc:
+            if client.status != "running":
+                raise ClusterError(f"lost the Dask scheduler at {client.scheduler.address}: "
+                                   f"{brief(exc)}") from None
+            if len(batch) > 1:  # find the document at fault: each alone
+                for doc in batch:
+                    send([doc])
+                continue
+            results = [Skipped(batch[0].path, f"failed on the Dask cluster ({brief(exc)})")]
+        future.release()
+        for result in results:
+            yield result if isinstance(result, Skipped) else (by_id[result[0]], result[1])
+        for batch in islice(queue, 1):
             send(batch)
-        for future in running:
-            batch = sent.pop(future)
-            try:
-                results = future.result()
-            except Exception as exc:
-                if client.status != "running":
-                    raise ClusterError(f"lost the Dask scheduler at {address}: "
-                                       f"{brief(exc)}") from None
-                if len(batch) > 1:  # find the document at fault: each alone
-                    for doc in batch:
-                        send([doc])
-                    continue
-                results = [Skipped(batch[0].path, f"failed on the Dask cluster "
-                                                  f"({brief(exc)})")]
-            future.release()
-            for result in results:
-                yield result if isinstance(result, Skipped) else (by_id[result[0]], result[1])
-            for batch in islice(queue, 1):
-                send(batch)

@@ -132,7 +132,8 @@ def assemble(config: Config, params: BM25Params = DEFAULT_BM25,
             if hit is not None:
                 cached[doc.id] = hit
     todo = [d for d in documents if d.id not in cached]
-    fresh, failed = _annotate(config, todo, cache, progress, cluster) if todo else ({}, [])
+    fresh, failed = (_annotate(config, todo, cache, progress, cluster, lap) if todo
+                     else ({}, []))
     skipped = [*skipped, *failed]
     documents = [d for d in documents if d.id in cached or d.id in fresh]
     if not documents:
@@ -257,33 +258,37 @@ Annotated = dict[str, tuple[list[Passage], list[Annotation]]]
 
 
 def _annotate(config: Config, docs: list[Document], cache: AnnotationCache, progress: bool,
-              cluster: ClusterParams | None) -> tuple[Annotated, list[Skipped]]:
+              cluster: ClusterParams | None, lap: Callable[[str], None]
+              ) -> tuple[Annotated, list[Skipped]]:
     """Segment and annotate ``docs`` with spaCy, here or on the Dask cluster of
     ``config.dask``, caching each document as soon as it is done (so a stopped build
     resumes). A document spaCy cannot take is skipped with the reason; it never fails
-    the build."""
+    the build. ``lap("model")`` marks when spaCy (or the cluster) is ready."""
     out: Annotated = {}
     failed: list[Skipped] = []
     if config.dask:
-        from ..ingest.cluster import ClusterError, ClusterParams, annotate_on_cluster
+        from ..ingest.cluster import ClusterError, ClusterParams, annotate_on_cluster, connect
 
-        with tqdm(total=len(docs), unit="document", desc="annotating on Dask",
-                  file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar:
-            try:
-                with closing(annotate_on_cluster(config.dask, config.model, docs,
-                                                 cluster or ClusterParams())) as results:
-                    for result in results:
-                        if isinstance(result, Skipped):
-                            failed.append(result)
-                        else:
-                            doc, record = result
-                            cache.put_record(doc, record)
-                            out[doc.id] = from_record(doc, record)
-                        bar.update(1)
-            except ClusterError as exc:
-                raise BuildError(str(exc)) from None
+        cluster = cluster or ClusterParams()
+        try:
+            with (connect(config.dask, config.model, cluster) as client,
+                  closing(annotate_on_cluster(client, config.model, docs, cluster)) as results,
+                  tqdm(total=len(docs), unit="document", desc="annotating on Dask",
+                       file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar):
+                lap("model")
+                for result in results:
+                    if isinstance(result, Skipped):
+                        failed.append(result)
+                    else:
+                        doc, record = result
+                        cache.put_record(doc, record)
+                        out[doc.id] = from_record(doc, record)
+                    bar.update(1)
+        except ClusterError as exc:
+            raise BuildError(str(exc)) from None
         return out, failed
     nlp = load_model(config.model)
+    lap("model")
     segmented, failed = segment_documents(nlp, docs)
     with tqdm(total=sum(len(ps) for _, ps in segmented), unit="passage", desc="annotating",
               file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar:
