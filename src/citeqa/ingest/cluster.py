@@ -34,13 +34,13 @@ class ClusterError(RuntimeError):
 
 @dataclass(frozen=True)
 class ClusterParams:
-    """How work is cut and sent. A task carries ``batch_chars`` of text (about 70
-    passages): long enough that scheduling costs ~1% of the spaCy time, short enough that
-    the workers finish together and a lost worker re-does little. ``tasks_per_thread``
-    batches are queued per worker thread so none idles while results travel, without
-    shipping the whole corpus to the scheduler at once."""
+    """How work is cut and sent. A task carries ``batch_chars`` of text (about 35
+    passages, a second or two of spaCy): long enough that scheduling costs well under 1%
+    of the spaCy time, short enough that the workers finish together and a lost worker
+    re-does little. ``tasks_per_thread`` batches are queued per worker thread so none
+    idles while results travel, without shipping the whole corpus to the scheduler."""
 
-    batch_chars: int = 40_000
+    batch_chars: int = 20_000
     tasks_per_thread: int = 2
     spacy_batch_size: int = 16  # nlp.pipe batch size on the worker, as in a local build
     connect_timeout: float = 30.0  # seconds to reach the scheduler or start local workers
@@ -48,13 +48,14 @@ class ClusterParams:
 
 class SpacyModel(WorkerPlugin):
     """Worker plugin: loads the spaCy model when a worker starts (and again in a worker
-    that replaces a dead one), so tasks find it in ``load_model``'s per-process cache."""
+    that replaces a dead one), so tasks find it in ``load_model``'s per-process cache.
+    Registered once per model on a long-lived cluster (``idempotent``)."""
 
-    name = "citeqa-spacy-model"
     idempotent = True
 
     def __init__(self, model: str) -> None:
         self.model = model
+        self.name = f"citeqa-spacy-model-{model}"
 
     def setup(self, worker: Any) -> None:
         load_model(self.model)

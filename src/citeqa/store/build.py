@@ -286,7 +286,8 @@ def _annotate(config: Config, docs: list[Document], cache: AnnotationCache, prog
                     bar.update(1)
         except ClusterError as exc:
             raise BuildError(str(exc)) from None
-        return out, failed
+        order = {doc.path: n for n, doc in enumerate(docs)}  # as a local build lists them
+        return out, sorted(failed, key=lambda s: (order.get(s.path, len(order)), s.reason))
     nlp = load_model(config.model)
     lap("model")
     segmented, failed = segment_documents(nlp, docs)
