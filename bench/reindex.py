@@ -42,28 +42,36 @@ def size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--documents", type=int, default=300)
-    args = ap.parse_args()
+def write_corpus(corpus: Path, documents: int, extra: int = 0) -> list[list[dict]]:
+    """The seed article plus ``documents`` of five train-slice paragraphs each (half in
+    one .jsonl, half as .txt); returns the groups, ``extra`` more for later additions."""
     with gzip.open(PASSAGES, "rt", encoding="utf-8") as fh:
         paragraphs = [json.loads(line) for line in fh]
-    docs = [paragraphs[i:i + 5] for i in range(0, 5 * (args.documents + 10), 5)]
-    shutil.rmtree(WORK, ignore_errors=True)
-    corpus = WORK / "corpus"
+    docs = [paragraphs[i:i + 5] for i in range(0, 5 * (documents + extra), 5)]
     corpus.mkdir(parents=True)
     shutil.copy(ROOT / "corpus" / "central-asia-russia-ukraine.txt", corpus)
-
-    def body(group):
-        return "\n".join(p["context"] for p in group)
-
-    half = args.documents // 2
+    half = documents // 2
     with open(corpus / "squad.jsonl", "w", encoding="utf-8") as fh:
         for n, group in enumerate(docs[:half]):
             fh.write(json.dumps({"id": f"squad-{n}", "title": group[0]["title"],
                                  "text": body(group)}) + "\n")
-    for n, group in enumerate(docs[half:args.documents], start=half):
+    for n, group in enumerate(docs[half:documents], start=half):
         (corpus / f"squad-{n}.txt").write_text(group[0]["title"] + "\n" + body(group) + "\n")
+    return docs
+
+
+def body(group: list[dict]) -> str:
+    return "\n".join(p["context"] for p in group)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--documents", type=int, default=300)
+    args = ap.parse_args()
+    shutil.rmtree(WORK, ignore_errors=True)
+    corpus = WORK / "corpus"
+    docs = write_corpus(corpus, args.documents, extra=10)
+    half = args.documents // 2
 
     result = {"documents": args.documents + 1, "full": run("index")}
     result["unchanged"] = run("index")

@@ -9,6 +9,7 @@ from conftest import SEED, make_corpus
 
 from citeqa.cli import main
 from citeqa.config import Config
+from citeqa.ingest import annotate as annotate_module
 from citeqa.ingest import documents
 from citeqa.store import build as builder
 from citeqa.store import index as index_store
@@ -52,7 +53,7 @@ def test_poisoned_files_are_named_skips_and_the_rest_is_indexed(tmp_path):
 def test_an_annotation_error_skips_that_document_only(tmp_path, monkeypatch):
     config = config_for(tmp_path, {"a.txt": GOOD, "boom.txt": "Boom\nThe EXPLODE word.\n",
                                    "c.txt": "Other\nUzbek President Mirziyoyev spoke.\n"})
-    real = builder.annotate
+    real = annotate_module.annotate
 
     def annotate(nlp, passages, *args, **kwargs):
         for annotation, passage in zip(real(nlp, passages, *args, **kwargs), passages,
@@ -61,7 +62,7 @@ def test_an_annotation_error_skips_that_document_only(tmp_path, monkeypatch):
                 raise RuntimeError("the tagger fell over\nsecond line")
             yield annotation
 
-    monkeypatch.setattr(builder, "annotate", annotate)
+    monkeypatch.setattr(annotate_module, "annotate", annotate)
     report = builder.build(config)
     assert [(s.path, s.reason) for s in report.skipped] == [
         ("boom.txt", "spaCy failed on it (RuntimeError: the tagger fell over)")]

@@ -84,6 +84,15 @@ def test_seed_document_with_spacy_sentences(seed_index, nlp):
     assert sum(40 <= words(p.text) <= MAX_WORDS for p in passages) >= 0.8 * len(passages)
 
 
+def test_sentences_come_from_the_parser_alone(seed_index, nlp):
+    """Cutting runs spaCy without the pipes that never set sentence boundaries: the cut
+    must be the one the whole pipeline gives."""
+    doc = next(iter(seed_index.store.documents.values()))
+    whole = [(s.start_char, s.end_char) for s in nlp(doc.text[:20000]).sents]
+    assert sentence_splitter(nlp)(doc.text[:20000]) == whole
+    assert len(whole) > 50
+
+
 def sentence(n: int) -> str:
     """One sentence of exactly ``n`` words."""
     return "word " * (n - 1) + "end."

@@ -10,6 +10,7 @@ import pytest
 from conftest import make_corpus
 
 from citeqa.config import Config
+from citeqa.ingest import annotate as annotate_module
 from citeqa.store import build as builder
 from citeqa.store import index as index_store
 
@@ -34,7 +35,7 @@ def test_unchanged_corpus_does_no_spacy_work(tmp_path, monkeypatch):
     before = index_store.load(config.index)
 
     monkeypatch.setattr(builder, "load_model", no_spacy)
-    monkeypatch.setattr(builder, "annotate", no_spacy)
+    monkeypatch.setattr(annotate_module, "annotate", no_spacy)
     second = builder.build(config)
     assert second.annotated == 0
     assert second.unchanged == 2 and not (second.added or second.changed or second.removed)
@@ -124,7 +125,6 @@ def test_a_build_killed_at_each_save_step_never_loses_the_live_index(tmp_path, s
 
 
 def test_large_batches_use_every_core(monkeypatch):
-    from citeqa.ingest import annotate as annotate_module
     from citeqa.ingest.passages import Passage
 
     class RecordingPipeline:

@@ -94,11 +94,14 @@ def main() -> None:
 @corpus_options
 @click.option("--full", is_flag=True, help="re-annotate every document, ignoring the cache")
 @click.option("--json", "as_json", is_flag=True, help="also print the build report as JSON")
+@click.option("--dask", metavar="ADDRESS",
+              help="annotate on a Dask cluster: scheduler address (tcp://host:8786) or "
+                   "local:N worker processes here [CITEQA_DASK]")
 @_handle_errors
-def index_cmd(corpus, index_dir, model, full, as_json) -> None:
+def index_cmd(corpus, index_dir, model, full, as_json, dask) -> None:
     """Build the index from the corpus folder (incrementally)."""
-    report = builder.build(_config(corpus=corpus, index=index_dir, model=model), full=full,
-                           progress=_progress(), on_wait=_say)
+    report = builder.build(_config(corpus=corpus, index=index_dir, model=model, dask=dask),
+                           full=full, progress=_progress(), on_wait=_say)
     _report(report)
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(report)))

@@ -39,6 +39,9 @@ class Config:
     # The neural reader picks answers (off: the linear ranker alone, about 20 ms faster).
     reader: bool = True
     reader_threads: int = 1  # ONNX Runtime threads per serving process
+    # Annotate on a Dask cluster: a scheduler address (tcp://host:8786) or local:N for N
+    # worker processes here; empty: spaCy in this process.
+    dask: str = ""
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None,
@@ -77,6 +80,19 @@ class Config:
             raise ConfigError("max_document_bytes and max_json_depth must be at least 1")
         if self.reader_threads < 1:
             raise ConfigError(f"reader_threads must be at least 1, got {self.reader_threads}")
+        if self.dask:
+            _check_dask(self.dask)
+
+
+def _check_dask(address: str) -> None:
+    """``local:N`` with N >= 1, or a scheduler address without spaces."""
+    count = address.removeprefix("local:")
+    if address.startswith("local:") and not (count.isdigit() and int(count) >= 1):
+        raise ConfigError(f"CITEQA_DASK / --dask: {address!r}: 'local:N' needs a number "
+                          f"of workers N >= 1")
+    if address != address.strip() or " " in address:
+        raise ConfigError(f"CITEQA_DASK / --dask: {address!r} is not a scheduler address "
+                          f"(tcp://host:8786, or local:N)")
 
 
 def _coerce(name: str, type_name: str, value: Any) -> Any:

@@ -13,17 +13,25 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from ..config import Config
-from ..ingest.annotate import Annotation, annotate, load_model, model_info, sentence_splitter
+from ..ingest.annotate import (
+    Annotation,
+    annotate_documents,
+    from_record,
+    load_model,
+    model_info,
+    segment_documents,
+)
 from ..ingest.corpus import PassageStore
 from ..ingest.documents import Document, Skipped, corpus_fingerprint, load_corpus
-from ..ingest.passages import Passage, segment
+from ..ingest.passages import Passage
 from ..kb.entities import ResolutionParams, resolve
 from ..kb.table import EntityTable
 from ..search.analyzer import Analyzer
@@ -31,6 +39,9 @@ from ..search.bm25 import BM25Params, Postings
 from ..search.retrieval import SearchIndex
 from . import index as index_store
 from .cache import AnnotationCache
+
+if TYPE_CHECKING:
+    from ..ingest.cluster import ClusterParams
 
 DEFAULT_BM25 = BM25Params(variant="plus", k1=1.2, b=0.75, delta=1.0)
 CACHE_DIR = "cache"
@@ -87,8 +98,10 @@ class Assembled:
 
 def assemble(config: Config, params: BM25Params = DEFAULT_BM25,
              analyzer: Analyzer | None = None, resolution: ResolutionParams | None = None,
-             full: bool = False, progress: bool = False) -> Assembled:
-    """Read, annotate (or take from the cache), resolve entities and compile BM25."""
+             full: bool = False, progress: bool = False,
+             cluster: ClusterParams | None = None) -> Assembled:
+    """Read, annotate (or take from the cache), resolve entities and compile BM25;
+    ``cluster`` tunes the annotation on Dask when ``config.dask`` names a cluster."""
     analyzer = analyzer or Analyzer()
     resolution = resolution or ResolutionParams()
     stages: dict[str, float] = {}
@@ -119,7 +132,8 @@ def assemble(config: Config, params: BM25Params = DEFAULT_BM25,
             if hit is not None:
                 cached[doc.id] = hit
     todo = [d for d in documents if d.id not in cached]
-    fresh, failed = _annotate(config, todo, cache, progress) if todo else ({}, [])
+    fresh, failed = (_annotate(config, todo, cache, progress, cluster, lap) if todo
+                     else ({}, []))
     skipped = [*skipped, *failed]
     documents = [d for d in documents if d.id in cached or d.id in fresh]
     if not documents:
@@ -188,9 +202,11 @@ def exclusive(root: Path, on_wait: Callable[[str], None] | None = None) -> Itera
 def build(config: Config, params: BM25Params = DEFAULT_BM25, analyzer: Analyzer | None = None,
           resolution: ResolutionParams | None = None, full: bool = False,
           progress: bool = False, on_step: index_store.OnStep | None = None,
-          on_wait: Callable[[str], None] | None = None, attempts: int = 3) -> BuildReport:
+          on_wait: Callable[[str], None] | None = None, attempts: int = 3,
+          cluster: ClusterParams | None = None) -> BuildReport:
     """Assemble, save and switch to a new version, holding the build lock. ``progress``
-    shows a progress bar on stderr; ``on_step`` sees each step of the atomic save.
+    shows a progress bar on stderr; ``on_step`` sees each step of the atomic save;
+    ``cluster`` tunes the annotation on Dask (``config.dask``).
 
     Just before the switch the corpus is fingerprinted again; if it changed since it was
     read (a file added or edited during the build), the build is done again, from the
@@ -202,7 +218,7 @@ def build(config: Config, params: BM25Params = DEFAULT_BM25, analyzer: Analyzer 
         index_store.remove_leftovers(root)
         for attempt in range(attempts):
             built = assemble(config, params, analyzer, resolution, full and attempt == 0,
-                             progress)
+                             progress, cluster)
             previous = _previous_documents(root)
             saving = time.perf_counter()
             read = built.index.manifest["corpus"]["fingerprint"]
@@ -241,61 +257,51 @@ def build(config: Config, params: BM25Params = DEFAULT_BM25, analyzer: Analyzer 
 Annotated = dict[str, tuple[list[Passage], list[Annotation]]]
 
 
-def _annotate(config: Config, docs: list[Document], cache: AnnotationCache,
-              progress: bool) -> tuple[Annotated, list[Skipped]]:
-    """Segment and annotate ``docs`` with spaCy (one batched stream), caching each one.
-
-    A document spaCy cannot take (a passage over its ``max_length``, or any error while
-    segmenting or annotating it) is skipped with the reason; it never fails the build.
-    When the batched stream breaks, the documents it had not finished are annotated one
-    by one, so only the document at fault is skipped.
-    """
-    nlp = load_model(config.model)
-    split = sentence_splitter(nlp)
-    per_doc: list[tuple[Document, list[Passage]]] = []
-    failed: list[Skipped] = []
-    for doc in docs:
-        try:
-            passages = segment(doc, split)
-        except Exception as exc:  # one document's failure must not stop a build
-            failed.append(Skipped(doc.path, f"could not be segmented ({_brief(exc)})"))
-            continue
-        longest = max((len(p.text) for p in passages), default=0)
-        if longest > nlp.max_length:
-            failed.append(Skipped(doc.path, f"a passage of {longest:,} characters (one "
-                                            f"unbroken token?) exceeds spaCy's limit of "
-                                            f"{nlp.max_length:,}"))
-            continue
-        per_doc.append((doc, passages))
+def _annotate(config: Config, docs: list[Document], cache: AnnotationCache, progress: bool,
+              cluster: ClusterParams | None, lap: Callable[[str], None]
+              ) -> tuple[Annotated, list[Skipped]]:
+    """Segment and annotate ``docs`` with spaCy, here or on the Dask cluster of
+    ``config.dask``, caching each document as soon as it is done (so a stopped build
+    resumes). A document spaCy cannot take is skipped with the reason; it never fails
+    the build. ``lap("model")`` marks when spaCy (or the cluster) is ready."""
     out: Annotated = {}
-    with tqdm(total=sum(len(ps) for _, ps in per_doc), unit="passage", desc="annotating",
-              file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar:
-        stream = annotate(nlp, [p for _, ps in per_doc for p in ps])
+    failed: list[Skipped] = []
+    if config.dask:
+        from ..ingest.cluster import ClusterError, ClusterParams, annotate_on_cluster, connect
+
+        cluster = cluster or ClusterParams()
         try:
-            for doc, ps in per_doc:
-                ans = [next(stream) for _ in ps]
-                cache.put(doc, ps, ans)
-                out[doc.id] = (ps, ans)
-                bar.update(len(ps))
-        except Exception:  # the document at fault is found and named one by one below
-            for doc, ps in per_doc:
-                if doc.id in out:
-                    continue
-                try:
-                    ans = list(annotate(nlp, ps, n_process=1))
-                except Exception as exc:
-                    failed.append(Skipped(doc.path, f"spaCy failed on it ({_brief(exc)})"))
-                    continue
-                cache.put(doc, ps, ans)
-                out[doc.id] = (ps, ans)
-                bar.update(len(ps))
+            with (connect(config.dask, config.model, cluster) as client,
+                  closing(annotate_on_cluster(client, config.model, docs, cluster)) as results,
+                  tqdm(total=len(docs), unit="document", desc="annotating on Dask",
+                       file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar):
+                lap("model")
+                for result in results:
+                    if isinstance(result, Skipped):
+                        failed.append(result)
+                    else:
+                        doc, record = result
+                        cache.put_record(doc, record)
+                        out[doc.id] = from_record(doc, record)
+                    bar.update(1)
+        except ClusterError as exc:
+            raise BuildError(str(exc)) from None
+        order = {doc.path: n for n, doc in enumerate(docs)}  # as a local build lists them
+        return out, sorted(failed, key=lambda s: (order.get(s.path, len(order)), s.reason))
+    nlp = load_model(config.model)
+    lap("model")
+    segmented, failed = segment_documents(nlp, docs)
+    with tqdm(total=sum(len(ps) for _, ps in segmented), unit="passage", desc="annotating",
+              file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar:
+        for result in annotate_documents(nlp, segmented):
+            if isinstance(result, Skipped):
+                failed.append(result)
+                continue
+            doc, ps, ans = result
+            cache.put(doc, ps, ans)
+            out[doc.id] = (ps, ans)
+            bar.update(len(ps))
     return out, failed
-
-
-def _brief(exc: BaseException) -> str:
-    """An exception as one short line for the build report."""
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return f"{type(exc).__name__}: {first[:200]}"
 
 
 def ensure(config: Config, progress: bool = False,

@@ -12,8 +12,9 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from ..ingest.annotate import Annotation, Entity, Token
+from ..ingest.annotate import Annotation, from_record, to_record
 from ..ingest.documents import Document
 from ..ingest.passages import Passage
 
@@ -35,29 +36,19 @@ class AnnotationCache:
         except (OSError, ValueError):
             return None
         self.used.add(doc.sha256)
-        passages, annotations = [], []
-        for n, (row, ann) in enumerate(zip(data["passages"], data["annotations"], strict=True)):
-            start, end = row
-            pid = f"{doc.id}#{n}"
-            passages.append(Passage(pid, doc.id, n, start, end, doc.text[start:end]))
-            annotations.append(Annotation(
-                pid, [Entity(doc.text[s:e], label, s, e) for s, e, label in ann["entities"]],
-                [tuple(x) for x in ann["sentences"]], [tuple(x) for x in ann["noun_chunks"]],
-                [Token(*t) for t in ann["tokens"]]))
-        return passages, annotations
+        return from_record(doc, data)
 
     def put(self, doc: Document, passages: list[Passage], annotations: list[Annotation]) -> None:
+        self.put_record(doc, to_record(passages, annotations))
+
+    def put_record(self, doc: Document, record: dict[str, Any]) -> None:
+        """Store a record made by ``to_record`` (here or on a cluster worker)."""
         self.used.add(doc.sha256)
         path = self._path(doc)
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"passages": [[p.start, p.end] for p in passages],
-                "annotations": [{"entities": [[e.start, e.end, e.label] for e in a.entities],
-                                 "sentences": a.sentences, "noun_chunks": a.noun_chunks,
-                                 "tokens": a.tokens}
-                                for a in annotations]}
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, separators=(",", ":"))
+            json.dump(record, fh, separators=(",", ":"))
         os.replace(tmp, path)
 
     def prune(self) -> int:
