@@ -19,6 +19,7 @@ import json
 import os
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,9 +91,10 @@ class StoreParams:
     """Rows a serving process keeps decoded; bounded, so memory does not grow with the
     corpus, only with these numbers."""
 
-    passages_cached: int = 4096
+    passages_cached: int = 2048
     documents_cached: int = 256
-    entities_cached: int = 16384
+    entities_cached: int = 8192
+    value_links_cached: int = 8192  # passages whose value links the facts keep
     mention_batch: int = 256  # mentions read at a time while a caller iterates them
 
 
@@ -347,6 +349,33 @@ class _Mentions(Sequence):
         return isinstance(other, Sequence) and list(self) == list(other)
 
 
+class _Bounded(OrderedDict):
+    """A dict that forgets its least recently stored entries beyond ``size``."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self.size:
+            self.popitem(last=False)
+
+
+class _Memo(dict):
+    """``EntityTable.value_links`` with each parameter set's per-passage memo bounded, so
+    a long-running worker's facts cache does not grow with the passages it has seen."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = _Bounded(self.size)
+        return self[key]
+
+
 class _ById(Mapping[str, CanonicalEntity]):
     def __init__(self, table: DiskEntityTable) -> None:
         self._table = table
@@ -378,7 +407,7 @@ class DiskEntityTable(EntityTable):
         self.labels = {r[0] for r in db.query("SELECT DISTINCT label FROM entities")}
         self.by_id = _ById(self)
         self._at_pos = functools.lru_cache(maxsize=params.entities_cached)(self._read)
-        self.value_links: dict[object, dict[int, dict]] = {}
+        self.value_links = _Memo(params.value_links_cached)
 
     def _read(self, pos: int) -> CanonicalEntity:
         found = self._db.one("SELECT id, name, label, mentions, sheet FROM entities "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -91,6 +92,7 @@ class LiveIndex:
                          else f"{type(exc).__name__}: {exc}")
             return
         self._index, self._refused = index, None
+        gc.collect()  # the old version's caches hold reference cycles: free them now
 
     def _refuse(self, reason: str) -> None:
         try:
