@@ -1,10 +1,13 @@
 """/ask served at 10k, 100k and 1M passages, and the seed corpus under load, end to end.
 
     .venv/bin/python bench/serving_scale.py [--sizes 10000,100000,1000000] [--seconds 20]
+        [--before COMMIT]
 
 Seed phase: `citeqa serve --no-reader` (2 workers) on ./corpus, as `make serve`; spaCy's
 question-parse time measured in-process; one client (p50/p95/p99, per-stage server
-timings from the explain trace), then 16 keep-alive connections for `--seconds`.
+timings from the explain trace), then 16 keep-alive connections for `--seconds`. With
+`--before COMMIT` the same runs first against that commit's `src/` (exported with `git
+archive` under bench/out/, its own index built there) for a before/after comparison.
 
 Scale phases: an index of each size is made under bench/out/serving-scale/ by replicating
 the passages of the seed index (./index, built by `citeqa index`) -- documents, passages,
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import shutil
 import sqlite3
 import statistics
@@ -145,10 +149,10 @@ def parse_ms(qs: list[str]) -> float:
 
 
 def served(corpus: Path, index: Path, qs: list[str], rounds: int, seconds: float,
-           connections: int, reload: bool) -> dict:
+           connections: int, reload: bool, env: dict[str, str] | None = None) -> dict:
     started = time.perf_counter()
     proc, url = start_server("--corpus", str(corpus), "--index", str(index), "--workers", "2",
-                             "--no-reader", cwd=ROOT)
+                             "--no-reader", cwd=ROOT, env=env)
     try:
         row = {"ready_s": round(time.perf_counter() - started, 1)}
         for q in qs[:20]:  # both workers answer once
@@ -163,6 +167,18 @@ def served(corpus: Path, index: Path, qs: list[str], rounds: int, seconds: float
     finally:
         proc.terminate()
         proc.wait(timeout=60)
+
+
+def exported(commit: str) -> dict[str, str]:
+    """The environment that runs ``commit``'s citeqa (its src/ first on the path)."""
+    folder = WORK / f"before-{commit}"
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", commit, "src"], cwd=ROOT, check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")},
+            "PYTHONPATH": str(folder / "src")}
 
 
 def hot_reload(root: Path, url: str, qs: list[str], pid: int) -> dict:
@@ -335,9 +351,16 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--rank-bm25-max", type=int, default=100_000)
     ap.add_argument("--skip-seed", action="store_true")
+    ap.add_argument("--before", help="also measure the seed phase at this commit")
     args = ap.parse_args()
     qs = questions()
     results: dict = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if args.before:
+        env = exported(args.before)
+        results["seed_before"] = {"commit": args.before, **served(
+            ROOT / "corpus", WORK / f"before-{args.before}" / "index", qs, args.rounds,
+            args.seconds, args.connections, reload=False, env=env)}
+        print(json.dumps({"seed_before": results["seed_before"]}), flush=True)
     if not args.skip_seed:
         parse = parse_ms(qs)
         seed = served(ROOT / "corpus", ROOT / "index", qs, args.rounds, args.seconds,
@@ -345,7 +368,7 @@ def main() -> None:
         target = round(0.6 * 2 / (parse / 1000), 1)
         results["seed"] = {"question_parse_ms": parse, "target_requests_per_s": target, **seed}
         print(json.dumps({"seed": results["seed"]}), flush=True)
-    for size in map(int, args.sizes.split(",")):
+    for size in map(int, filter(None, args.sizes.split(","))):
         index, made = replicate(ROOT / "index", size, WORK / f"{size}" / "index")
         row = {**made, **open_times(index),
                **served(ROOT / "corpus", index, qs, args.rounds, args.seconds,

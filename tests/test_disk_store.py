@@ -74,13 +74,14 @@ def test_passages_documents_and_mentions_match(both):
 
 def test_caches_are_bounded(seed_config, seed_index):
     store, table = open_store(seed_index.path / "store.sqlite",
-                              StoreParams(passages_cached=3, entities_cached=2,
-                                          value_links_cached=4))
+                              StoreParams(passages_cached=3, annotations_cached=3,
+                                          entities_cached=2, value_links_cached=4))
     for pos in range(len(store)):
         table.at(pos)
     memo = table.value_links.setdefault("params", {})
     for pos in range(len(store)):
         memo[pos] = {}
     assert len(memo) == 4 and list(memo) == list(range(len(store) - 4, len(store)))
-    assert store._row.cache_info().currsize <= 3
+    assert store._place.cache_info().currsize <= 3
+    assert store._data.cache_info().currsize <= 3
     assert table._at_pos.cache_info().currsize <= 2

@@ -91,10 +91,11 @@ class StoreParams:
     """Rows a serving process keeps decoded; bounded, so memory does not grow with the
     corpus, only with these numbers."""
 
-    passages_cached: int = 2048
+    passages_cached: int = 8192  # a passage's id, document and text
+    annotations_cached: int = 512  # its decoded parse, words and mentions (~50 kB each)
     documents_cached: int = 256
-    entities_cached: int = 8192
-    value_links_cached: int = 8192  # passages whose value links the facts keep
+    entities_cached: int = 4096
+    value_links_cached: int = 32768  # passages whose value links the facts keep (small)
     mention_batch: int = 256  # mentions read at a time while a caller iterates them
 
 
@@ -233,22 +234,31 @@ class DiskPassageStore(PassageStore):
         self._db = db
         self.documents = _Documents(db, params.documents_cached)
         self._count = db.one("SELECT COUNT(*) FROM passages")[0]
-        self._row = functools.lru_cache(maxsize=params.passages_cached)(self._read)
+        # Two caches: a passage's place is cheap and asked for often (a fact sheet reads
+        # the document of each mention), its decoded annotation is not.
+        self._place = functools.lru_cache(maxsize=params.passages_cached)(self._read_place)
+        self._data = functools.lru_cache(maxsize=params.annotations_cached)(self._read_data)
 
-    def _read(self, pos: int) -> tuple[Passage, Annotation, _Row, int]:
-        found = self._db.one('SELECT id, doc, n, start, "end", data FROM passages '
-                             "WHERE pos = ?", (int(pos),))
+    def _read_place(self, pos: int) -> tuple[Passage, int]:
+        found = self._db.one('SELECT id, doc, n, start, "end" FROM passages WHERE pos = ?',
+                             (int(pos),))
         if found is None:
             raise IndexError(f"no passage at position {pos}")
-        pid, doc, n, start, end, data = found
+        pid, doc, n, start, end = found
         document = self.documents.at(doc)
-        row = _row_decoder.decode(data)
-        text = document.text
-        passage = Passage(pid, document.id, n, start, end, text[start:end])
-        annotation = Annotation(pid, [Entity(text[s:e], label, s, e)
-                                      for s, e, label in row.entities],
+        return Passage(pid, document.id, n, start, end, document.text[start:end]), doc
+
+    def _read_data(self, pos: int) -> tuple[Annotation, _Row]:
+        found = self._db.one("SELECT data FROM passages WHERE pos = ?", (int(pos),))
+        if found is None:
+            raise IndexError(f"no passage at position {pos}")
+        row = _row_decoder.decode(found[0])
+        passage = self.passage(pos)
+        text = self.text_of(pos)
+        annotation = Annotation(passage.id, [Entity(text[s:e], label, s, e)
+                                             for s, e, label in row.entities],
                                 row.sentences, row.noun_chunks, row.tokens)
-        return passage, annotation, row, doc
+        return annotation, row
 
     def __len__(self) -> int:
         return self._count
@@ -262,20 +272,20 @@ class DiskPassageStore(PassageStore):
         return _Lazy(self._count, self.annotation)
 
     def passage(self, pos: int) -> Passage:
-        return self._row(pos)[0]
+        return self._place(pos)[0]
 
     def annotation(self, pos: int) -> Annotation:
-        return self._row(pos)[1]
+        return self._data(pos)[0]
 
     def words(self, pos: int) -> Words:
         """(start, end, term) of every word, analysed when the index was built."""
-        return self._row(pos)[2].words
+        return self._data(pos)[1].words
 
     def mentions_in(self, pos: int) -> list[tuple[int, int, str]]:
-        return self._row(pos)[2].mentions
+        return self._data(pos)[1].mentions
 
     def document_of(self, pos: int) -> Document:
-        return self.documents.at(self._row(pos)[3])
+        return self.documents.at(self._place(pos)[1])
 
     def text_of(self, pos: int) -> str:
         return self.document_of(pos).text
