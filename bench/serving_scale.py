@@ -77,19 +77,27 @@ class Client:
         return json.loads(self.conn.getresponse().read())
 
 
-def one_client(url: str, qs: list[str], rounds: int) -> dict:
+def one_client(url: str, qs: list[str], rounds: int, seconds: float) -> dict:
+    """``rounds`` passes over the questions, stopped after ``seconds``; then each question
+    once with ``explain`` (also stopped after ``seconds``) for the server's stage times."""
     client, took = Client(url), []
-    for _ in range(rounds):
-        for q in qs:
-            start = time.perf_counter()
-            client.ask(q)
-            took.append((time.perf_counter() - start) * 1000)
+    stop = time.monotonic() + seconds
+    for q in [q for _ in range(rounds) for q in qs]:
+        if time.monotonic() > stop:
+            break
+        start = time.perf_counter()
+        client.ask(q)
+        took.append((time.perf_counter() - start) * 1000)
     stages: dict[str, list[float]] = {}
+    stop = time.monotonic() + seconds
     for q in qs:
+        if time.monotonic() > stop:
+            break
         for stage, ms in client.ask(q, explain=True)["explain"]["timings_ms"].items():
             stages.setdefault(stage, []).append(ms)
     return {**percentiles(took), "stages_mean_ms": {
-        s: round(statistics.mean(v), 2) for s, v in stages.items()}}
+        s: round(statistics.mean(v), 2) for s, v in stages.items()}, "stages_p95_ms": {
+        s: round(sorted(v)[int(0.95 * (len(v) - 1))], 2) for s, v in stages.items()}}
 
 
 def load(url: str, qs: list[str], connections: int, seconds: float) -> dict:
@@ -158,7 +166,7 @@ def served(corpus: Path, index: Path, qs: list[str], rounds: int, seconds: float
         for q in qs[:20]:  # both workers answer once
             Client(url).ask(q)
         row["pss_mb_idle"] = pss_mb(proc.pid)
-        row["one_client"] = one_client(url, qs, rounds)
+        row["one_client"] = one_client(url, qs, rounds, 4 * seconds)
         row["load"] = load(url, qs, connections, seconds)
         row["pss_mb"] = pss_mb(proc.pid)
         if reload:
@@ -204,11 +212,14 @@ def hot_reload(root: Path, url: str, qs: list[str], pid: int) -> dict:
             "served_new_version": seen >= 20}
 
 
-def replicate(source: Path, size: int, out: Path) -> tuple[Path, dict]:
-    """An index of about ``size`` passages (whole copies of the source's) under ``out``."""
+def replicate(source: Path, size: int, out: Path, reuse: bool) -> tuple[Path, dict]:
+    """An index of about ``size`` passages (whole copies of the source's) under ``out``;
+    with ``reuse``, the one made by an earlier run."""
     src = index_store.load(source)
     n_src = len(src.store)
     copies = max(1, round(size / n_src))
+    if reuse and (out / index_store.CURRENT).exists():
+        return out, {"passages": n_src * copies, "copies": copies, "reused": True}
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -349,7 +360,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--connections", type=int, default=16)
-    ap.add_argument("--rank-bm25-max", type=int, default=100_000)
+    ap.add_argument("--rank-bm25-max", type=int, default=150_000)
+    ap.add_argument("--reuse", action="store_true", help="keep indexes an earlier run made")
     ap.add_argument("--skip-seed", action="store_true")
     ap.add_argument("--before", help="also measure the seed phase at this commit")
     args = ap.parse_args()
@@ -369,7 +381,7 @@ def main() -> None:
         results["seed"] = {"question_parse_ms": parse, "target_requests_per_s": target, **seed}
         print(json.dumps({"seed": results["seed"]}), flush=True)
     for size in map(int, filter(None, args.sizes.split(","))):
-        index, made = replicate(ROOT / "index", size, WORK / f"{size}" / "index")
+        index, made = replicate(ROOT / "index", size, WORK / f"{size}" / "index", args.reuse)
         row = {**made, **open_times(index),
                **served(ROOT / "corpus", index, qs, args.rounds, args.seconds,
                         args.connections, reload=True),

@@ -417,6 +417,7 @@ class DiskEntityTable(EntityTable):
         self.labels = {r[0] for r in db.query("SELECT DISTINCT label FROM entities")}
         self.by_id = _ById(self)
         self._at_pos = functools.lru_cache(maxsize=params.entities_cached)(self._read)
+        self._pos_of = functools.lru_cache(maxsize=params.entities_cached)(self._find)
         self.value_links = _Memo(params.value_links_cached)
 
     def _read(self, pos: int) -> CanonicalEntity:
@@ -438,9 +439,13 @@ class DiskEntityTable(EntityTable):
     def __len__(self) -> int:
         return self._count
 
-    def get(self, entity_id: str) -> CanonicalEntity | None:
+    def _find(self, entity_id: str) -> int | None:
         row = self._db.one("SELECT pos FROM entities WHERE id = ?", (entity_id,))
-        return None if row is None else self._at_pos(row[0])
+        return None if row is None else row[0]
+
+    def get(self, entity_id: str) -> CanonicalEntity | None:
+        pos = self._pos_of(entity_id)
+        return None if pos is None else self._at_pos(pos)
 
     def mentions_in(self, pos: int) -> list[tuple[int, int, str]]:
         return self._store.mentions_in(pos)
