@@ -61,7 +61,7 @@ class Client:
 
     def __init__(self, url: str) -> None:
         host, port = url.removeprefix("http://").split(":")
-        self.conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=120)
 
     def ask(self, question: str, explain: bool = False) -> dict:
         body = json.dumps({"question": question, "explain": explain})
@@ -156,18 +156,32 @@ def parse_ms(qs: list[str]) -> float:
     return round((time.perf_counter() - started) * 1000 / (3 * len(qs)), 2)
 
 
+def probe(url: str, qs: list[str]) -> dict:
+    """Each question once with ``explain``, one at a time: latency and the server's stages."""
+    client, rows = Client(url), []
+    for q in qs:
+        start = time.perf_counter()
+        timings = client.ask(q, explain=True)["explain"]["timings_ms"]
+        rows.append({"ms": round((time.perf_counter() - start) * 1000, 1), **timings})
+    return {"questions": len(rows), "requests": rows}
+
+
 def served(corpus: Path, index: Path, qs: list[str], rounds: int, seconds: float,
-           connections: int, reload: bool, env: dict[str, str] | None = None) -> dict:
+           connections: int, reload: bool, env: dict[str, str] | None = None,
+           probe_only: int = 0) -> dict:
     started = time.perf_counter()
     proc, url = start_server("--corpus", str(corpus), "--index", str(index), "--workers", "2",
                              "--no-reader", cwd=ROOT, env=env)
     try:
         row = {"ready_s": round(time.perf_counter() - started, 1)}
-        for q in qs[:20]:  # both workers answer once
-            Client(url).ask(q)
         row["pss_mb_idle"] = pss_mb(proc.pid)
-        row["one_client"] = one_client(url, qs, rounds, 4 * seconds)
-        row["load"] = load(url, qs, connections, seconds)
+        if probe_only:
+            row["probe"] = probe(url, qs[:probe_only])
+        else:
+            for q in qs[:4]:  # both workers answer once (most likely)
+                Client(url).ask(q)
+            row["one_client"] = one_client(url, qs, rounds, 4 * seconds)
+            row["load"] = load(url, qs, connections, seconds)
         row["pss_mb"] = pss_mb(proc.pid)
         if reload:
             row["hot_reload"] = hot_reload(index, url, qs, proc.pid)
@@ -206,7 +220,7 @@ def hot_reload(root: Path, url: str, qs: list[str], pid: int) -> dict:
         seen = seen + 1 if health.get("index", {}).get("version") == new else 0
         time.sleep(0.2)
     switched = round(time.perf_counter() - started, 1)
-    for q in qs:
+    for q in qs[:2]:
         client.ask(q)
     return {"pss_mb_before": before, "pss_mb_after": pss_mb(pid), "switched_s": switched,
             "served_new_version": seen >= 20}
@@ -362,6 +376,8 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--rank-bm25-max", type=int, default=150_000)
     ap.add_argument("--reuse", action="store_true", help="keep indexes an earlier run made")
+    ap.add_argument("--probe-only", type=int, default=0, metavar="N",
+                    help="instead of the latency and load phases, ask N questions once")
     ap.add_argument("--skip-seed", action="store_true")
     ap.add_argument("--before", help="also measure the seed phase at this commit")
     args = ap.parse_args()
@@ -384,7 +400,7 @@ def main() -> None:
         index, made = replicate(ROOT / "index", size, WORK / f"{size}" / "index", args.reuse)
         row = {**made, **open_times(index),
                **served(ROOT / "corpus", index, qs, args.rounds, args.seconds,
-                        args.connections, reload=True),
+                        args.connections, reload=True, probe_only=args.probe_only),
                "retrieval": against_rank_bm25(index, qs, args.rank_bm25_max)}
         results[str(size)] = row
         print(json.dumps({str(size): row}), flush=True)
