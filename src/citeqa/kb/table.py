@@ -12,6 +12,18 @@ from ..lexicon import ABBREVIATIONS
 from .entities import CanonicalEntity, clean_surface, demonym_place
 
 
+def name_surface(text: str) -> str:
+    """The form of a name its aliases are looked up by: cleaned, a demonym's place, an
+    abbreviation spelled out."""
+    surface = clean_surface(text)
+    return demonym_place(surface) or ABBREVIATIONS.get(surface, surface)
+
+
+def matching_entity(owners: list[CanonicalEntity]) -> CanonicalEntity | None:
+    """Of the entities sharing an alias, the most mentioned: the likelier reading."""
+    return max(owners, key=lambda e: (len(e.mentions), e.id)) if owners else None
+
+
 class EntityTable:
     def __init__(self, entities: list[CanonicalEntity]) -> None:
         self.entities = entities  # ordered by mentions, most first
@@ -50,17 +62,13 @@ class EntityTable:
     def lookup(self, text: str, similarity: float) -> CanonicalEntity | None:
         """The entity a surface form names: exact alias, demonym, then a close spelling
         (rapidfuzz ratio >= ``similarity``)."""
-        surface = clean_surface(text)
-        surface = demonym_place(surface) or ABBREVIATIONS.get(surface, surface)
+        surface = name_surface(text)
         ids = self._aliases.get(surface.lower())
         if not ids and len(surface) >= 5 and self._alias_keys:
             match = process.extractOne(surface.lower(), self._alias_keys, scorer=fuzz.ratio,
                                        score_cutoff=similarity)
             ids = self._aliases[match[0]] if match else None
-        if not ids:
-            return None
-        # Several entities may share an alias; the most mentioned one is the likelier reading.
-        return max((self.by_id[i] for i in ids), key=lambda e: (len(e.mentions), e.id))
+        return matching_entity([self.by_id[i] for i in ids or ()])
 
     def search(self, prefix: str = "", label: str | None = None,
                limit: int = 50) -> list[CanonicalEntity]:

@@ -104,8 +104,7 @@ def ask(index: Index, nlp: Language, question: str, k: int, explain: bool = Fals
     span = (answer.passage, answer.start, answer.end) if answer else None
     facts = FactBook(store, index.entities).facts_for(linked.entities, span,
                                                       [h.pos for h in shown], params.facts)
-    passages = [Shown(h, search.highlight(query, h.passage.text, h.passage.start))
-                for h in shown]
+    passages = [Shown(h, search.highlight(query, h.words)) for h in shown]
     lap("facts")
     response = Response(question=question, passages=passages, answer=answer,
                         refusal=outcome.refusal, facts=facts)

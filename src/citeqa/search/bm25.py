@@ -62,11 +62,19 @@ class Postings:
                 term_ids.append(vocab[term])
                 docs.append(doc)
                 tfs.append(tf)
-        term_arr = np.asarray(term_ids, dtype=np.int64)
-        doc_arr = np.asarray(docs, dtype=np.int32)
-        tf = np.asarray(tfs, dtype=np.float64)
-        norm = 1 - params.b + params.b * np.asarray(model.doc_len, dtype=np.float64)[doc_arr] / (
-            model.avgdl or 1.0)
+        return cls.from_counts(vocab, idf, np.asarray(term_ids, dtype=np.int64),
+                               np.asarray(docs, dtype=np.int32),
+                               np.asarray(tfs, dtype=np.float64),
+                               np.asarray(model.doc_len, dtype=np.float64), model.avgdl,
+                               params)
+
+    @classmethod
+    def from_counts(cls, vocab: dict[str, int], idf: np.ndarray, term_arr: np.ndarray,
+                    doc_arr: np.ndarray, tf: np.ndarray, doc_len: np.ndarray, avgdl: float,
+                    params: BM25Params) -> Postings:
+        """Postings from (term id, passage, term frequency) triples and rank_bm25's IDF,
+        passage lengths and average length: its scoring formula, vectorised."""
+        norm = 1 - params.b + params.b * doc_len[doc_arr] / (avgdl or 1.0)
         k1, delta, w = params.k1, params.delta, idf[term_arr]
         if params.variant == "okapi":
             weights, baseline = w * tf * (k1 + 1) / (tf + k1 * norm), np.zeros_like(idf)
@@ -82,7 +90,7 @@ class Postings:
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return cls(vocab=vocab, offsets=offsets, doc_ids=doc_arr[order],
                    weights=weights[order].astype(np.float32),
-                   baseline=baseline.astype(np.float32), n_passages=len(corpus))
+                   baseline=baseline.astype(np.float32), n_passages=len(doc_len))
 
     def scores(self, terms: list[str],
                boosts: list[float] | None = None) -> tuple[np.ndarray, np.ndarray]:

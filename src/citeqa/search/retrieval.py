@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
@@ -81,18 +82,27 @@ def demonym_terms(analyzer: Analyzer) -> dict[str, str]:
     return out
 
 
-class SearchIndex:
-    """BM25 postings and the analyzer that made them: everything retrieval needs."""
+Words = list[tuple[int, int, str | None]]
 
-    def __init__(self, postings: Postings, analyzer: Analyzer) -> None:
+
+class SearchIndex:
+    """BM25 postings and the analyzer that made them: everything retrieval needs.
+    ``stored_words`` gives a passage's words as analysed when the index was built (a
+    saved index has them); without it they are analysed here, once per process."""
+
+    def __init__(self, postings: Postings, analyzer: Analyzer,
+                 stored_words: Callable[[int], Words] | None = None) -> None:
         self.postings = postings
         self.analyzer = analyzer
         self.vocabulary = list(postings.vocab)  # for fuzzy look-ups of unknown terms
-        self._words: dict[int, list[tuple[int, int, str | None]]] = {}
+        self._stored_words = stored_words
+        self._words: dict[int, Words] = {}
 
-    def words(self, pos: int, text: str, offset: int) -> list[tuple[int, int, str | None]]:
+    def words(self, pos: int, text: str, offset: int) -> Words:
         """(start, end, term) of every word of passage ``pos`` (``text`` at document
-        ``offset``), stop words with term ``None``; analysed once per process."""
+        ``offset``), stop words with term ``None``."""
+        if self._stored_words is not None:
+            return self._stored_words(pos)
         found = self._words.get(pos)
         if found is None:
             if len(self._words) >= WORDS_CACHED:  # bounded: a large corpus must not grow it
@@ -146,7 +156,9 @@ class SearchIndex:
         return [Ranked(pos, rank, round(score, 4)) for rank, (pos, score)
                 in enumerate(self.postings.top(terms, k, boosts), start=1)]
 
-    def highlight(self, query: Query, text: str, offset: int = 0) -> list[tuple[int, int]]:
-        """Offsets of the words of ``text`` (at document ``offset``) that match the query."""
+    @staticmethod
+    def highlight(query: Query, words: Words) -> list[tuple[int, int]]:
+        """Offsets of the passage ``words`` (see ``words``) that match the query: a look-up,
+        the passage is not analysed again."""
         stands_for = query.matches()
-        return [(s, e) for s, e, t in self.analyzer.spans(text, offset) if t in stands_for]
+        return [(s, e) for s, e, t in words if t in stands_for]

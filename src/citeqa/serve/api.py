@@ -4,6 +4,7 @@ Bodies are the structs of ``schema``; errors are always the JSON error envelope.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import msgspec
@@ -106,7 +107,14 @@ def ask_route():
     question, k, explain = _ask_params()
     index = _index()
     response = ask(index, state().nlp, question, k, explain, state().params, state().models)
-    return json_response(schema.ask_response(index.store, response))
+    started = time.perf_counter()
+    body = schema.ask_response(index.store, response)
+    data = schema.encode(body)
+    if body.explain is not None:  # the trace reports its own encoding: encode it twice
+        body.explain["timings_ms"]["serialization"] = round(
+            (time.perf_counter() - started) * 1000, 3)
+        data = schema.encode(body)
+    return Response(data, mimetype="application/json")
 
 
 @bp.get("/health")
@@ -121,7 +129,7 @@ def documents():
     store = _index().store
     offset = _int_param(request.args.get("offset", 0), "offset", 0, 10**9)
     limit = _int_param(request.args.get("limit", 100), "limit", 1, 1000)
-    page = list(store.documents.values())[offset:offset + limit]
+    page = store.document_page(offset, limit)
     return json_response(schema.documents_page(store, page, offset, limit))
 
 

@@ -8,8 +8,8 @@ spaCy. BM25 statistics and entity resolution always cover the whole corpus.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +37,7 @@ from ..kb.table import EntityTable
 from ..search.analyzer import Analyzer
 from ..search.bm25 import BM25Params, Postings
 from ..search.retrieval import SearchIndex
+from . import disk
 from . import index as index_store
 from .cache import AnnotationCache
 
@@ -70,18 +71,13 @@ class BuildReport:
 
 def _previous_documents(root: Path) -> dict[str, str]:
     """id -> content hash of the live index's documents (empty when there is none)."""
-    out: dict[str, str] = {}
     try:
         version = index_store.current_version(root)
         if version is None:
             return {}
-        with open(root / version / "documents.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                row = json.loads(line)
-                out[row["id"]] = row["sha256"]
-    except (OSError, ValueError, KeyError, index_store.IndexUnavailable):
+        return disk.document_hashes(root / version / disk.STORE_FILE)
+    except (OSError, sqlite3.Error, index_store.IndexUnavailable):
         return {}
-    return out
 
 
 @dataclass

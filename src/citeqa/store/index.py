@@ -4,28 +4,34 @@ Layout under the index root (format documented in README "Index format")::
 
     CURRENT                 name of the live version directory (replaced atomically)
     v<time>-<fp>/           one complete build
-        manifest.json       format/pipeline version, model, corpus fingerprint, counts, params
-        documents.jsonl     one document per line, with its full text
-        passages.jsonl      passage offsets plus their spaCy annotations
-        entities.jsonl      canonical entities: aliases, roles, mentions, related entities
+        manifest.json       format/pipeline version, model, corpus fingerprint, counts,
+                            params, each file's size and sha256
+        store.sqlite        documents, passages (annotation, analysed words, mentions),
+                            entities, mentions and alias keys (``disk.py``), read on demand
         vocab.json          BM25 terms, position = term id
-        postings.npz        offsets, doc_ids, weights, baseline (NumPy, allow_pickle=False)
+        offsets.npy, doc_ids.npy, weights.npy, baseline.npy
+                            BM25 postings (NumPy, memory-mapped, allow_pickle=False)
 
 A build is written to a hidden temporary directory, fsynced, renamed into place, and only
-then named in CURRENT, so a reader never sees a half-written index.
+then named in CURRENT, so a reader never sees a half-written index. Opening a version
+reads no passage: it checks the manifest against CURRENT, every file's size, and the
+sha256 of the files that grow with the vocabulary, not the corpus; the large files'
+sha256 (``DEFERRED_FILES``) is checked by ``verify``, which a server runs in the
+background before it serves a version (``live.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import io
 import json
 import os
 import re
 import secrets
 import shutil
+import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,18 +39,17 @@ from typing import Any
 
 import numpy as np
 
-from ..ingest.annotate import Annotation, Entity, Token
 from ..ingest.corpus import PassageStore
-from ..ingest.documents import Document
-from ..ingest.passages import Passage
-from ..kb.entities import CanonicalEntity, Mention, ResolutionParams, Role
+from ..kb.entities import ResolutionParams
 from ..kb.table import EntityTable
 from ..search.analyzer import Analyzer
 from ..search.bm25 import BM25Params, Postings
 from ..search.retrieval import SearchIndex
+from . import disk
 
 # 4: manifest records each file's size and sha256; CURRENT the manifest's sha256.
-FORMAT_VERSION = 4
+# 5: passages, documents and entities in SQLite, postings as memory-mapped .npy arrays.
+FORMAT_VERSION = 5
 # Bump when segmentation or annotation change: it keys the annotation cache too.
 PIPELINE_VERSION = "2"
 # Bump when what is derived from annotations at every build changes (entity resolution,
@@ -53,9 +58,12 @@ DERIVED_VERSION = "5"
 CURRENT = "CURRENT"
 _VERSION_NAME = re.compile(r"v[0-9A-Za-z-]{1,100}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-# The files of a version besides its manifest, each checked against the manifest at load.
-DATA_FILES = ("documents.jsonl", "passages.jsonl", "entities.jsonl", "vocab.json",
-              "postings.npz")
+ARRAYS = ("offsets", "doc_ids", "weights", "baseline")
+# The files of a version besides its manifest, each recorded in the manifest.
+DATA_FILES = (disk.STORE_FILE, "vocab.json", *(f"{a}.npy" for a in ARRAYS))
+# Those whose sha256 ``verify`` checks after opening (they grow with the corpus); the
+# others' sha256 is checked at open.
+DEFERRED_FILES = (disk.STORE_FILE, "doc_ids.npy", "weights.npy")
 # The steps of ``save`` in order; a hook sees each one (fault-injection tests stop there).
 SAVE_STEPS = ("files-written", "version-renamed", "pointer-written", "switched")
 OnStep = Callable[[str], None]
@@ -76,15 +84,9 @@ class Index:
     version: str = ""
     # Set by a serving process when a newer version was refused: {"version", "reason"}.
     refused: dict[str, str] | None = None
-
-
-def _write_jsonl(path: Path, rows) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
-            fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    # The version's folder, and the files whose sha256 ``verify`` has yet to check.
+    path: Path | None = None
+    unverified: tuple[str, ...] = ()
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -120,26 +122,15 @@ def save(index: Index, root: Path, on_step: OnStep | None = None,
     pointer = root / f".{CURRENT}.{secrets.token_hex(4)}"
     switched = False
     try:
-        store = index.store
-        _write_jsonl(tmp / "documents.jsonl", (asdict(d) for d in store.documents.values()))
-        _write_jsonl(tmp / "passages.jsonl", (
-            {"id": p.id, "doc_id": p.doc_id, "n": p.n, "start": p.start, "end": p.end,
-             "entities": [[e.start, e.end, e.label] for e in a.entities],
-             "sentences": a.sentences, "noun_chunks": a.noun_chunks, "tokens": a.tokens}
-            for p, a in zip(store.passages, store.annotations, strict=True)))
-        _write_jsonl(tmp / "entities.jsonl", (
-            {"id": e.id, "entity": e.name, "label": e.label, "aliases": e.aliases,
-             "roles": [asdict(r) for r in e.roles],
-             "mentions": [[m.passage, m.start, m.end, m.label] for m in e.mentions],
-             "related": e.related}
-            for e in index.entities.entities))
+        disk.write(tmp / disk.STORE_FILE, index.store, index.entities,
+                   index.search.analyzer)
         post = index.search.postings
         _write_json(tmp / "vocab.json", sorted(post.vocab, key=post.vocab.__getitem__))
-        with open(tmp / "postings.npz", "wb") as fh:
-            np.savez(fh, offsets=post.offsets, doc_ids=post.doc_ids, weights=post.weights,
-                     baseline=post.baseline)
-            fh.flush()
-            os.fsync(fh.fileno())
+        for name in ARRAYS:
+            with open(tmp / f"{name}.npy", "wb") as fh:
+                np.save(fh, np.ascontiguousarray(getattr(post, name)), allow_pickle=False)
+                fh.flush()
+                os.fsync(fh.fileno())
         # The manifest goes last: its presence marks a complete build. It records each
         # file's size and sha256, and CURRENT records the manifest's own sha256.
         manifest = {**manifest, "files": {name: _file_digest(tmp / name)
@@ -258,38 +249,38 @@ def read_manifest(root: Path) -> dict[str, Any] | None:
         return None
 
 
-def _checked(path: Path, name: str, expected: Any) -> bytes:
-    """The bytes of ``name``, refused unless size and sha256 are those recorded."""
+def _sized(path: Path, name: str, expected: Any) -> None:
+    """Refuse ``name`` unless its size is the one recorded."""
     if not isinstance(expected, dict):
         raise _Damaged(f"the manifest records no checksum for {name}")
     size = (path / name).stat().st_size
     if size != expected.get("bytes"):
         raise _Damaged(f"{name} has {size} bytes, the manifest says {expected.get('bytes')}")
-    data = (path / name).read_bytes()
-    if hashlib.sha256(data).hexdigest() != expected.get("sha256"):
+
+
+def _hashed(path: Path, name: str, expected: dict[str, Any]) -> None:
+    """Refuse ``name`` unless its sha256 is the one recorded."""
+    if _file_digest(path / name)["sha256"] != expected.get("sha256"):
         raise _Damaged(f"{name} does not match its sha256 in the manifest")
-    return data
 
 
 class _Damaged(ValueError):
     """A file of a version is not what was written."""
 
 
-def _lines(data: bytes):
-    return (json.loads(line) for line in data.decode("utf-8").splitlines() if line)
-
-
-def load(root: Path | str) -> Index:
-    """The live version, verified: ``CURRENT`` carries the manifest's sha256 and the
-    manifest every file's size and sha256, so a damaged, truncated or edited file is
-    refused (``IndexUnavailable``, one line naming it) instead of giving wrong answers."""
+def load(root: Path | str, verify: bool = True) -> Index:
+    """The live version, opened without reading its passages. ``CURRENT`` carries the
+    manifest's sha256 and the manifest every file's size and sha256; sizes and the small
+    files' sha256 are checked here, the large files' too unless ``verify`` is False (then
+    ``Index.unverified`` names them for ``verify``). A damaged, truncated or edited file
+    is refused (``IndexUnavailable``, one line naming it) instead of giving wrong answers."""
     root = Path(root)
     pointer = _pointer(root)
     if pointer is None:
         raise IndexUnavailable(f"no index in {root}: run 'citeqa index' to build one")
     version, manifest_sha = pointer
     path = root / version
-    try:
+    with _refusing(path):
         raw_manifest = (path / "manifest.json").read_bytes()
         manifest = json.loads(raw_manifest)
         if not isinstance(manifest, dict):
@@ -305,47 +296,55 @@ def load(root: Path | str) -> Index:
         files = manifest.get("files")
         if not isinstance(files, dict):
             raise _Damaged("the manifest records no file checksums")
-        data = {name: _checked(path, name, files.get(name)) for name in DATA_FILES}
-        documents = {}
-        for row in _lines(data["documents.jsonl"]):
-            d = Document(**row)
-            documents[d.id] = d
-        passages, annotations = [], []
-        for row in _lines(data["passages.jsonl"]):
-            text = documents[row["doc_id"]].text
-            passages.append(Passage(row["id"], row["doc_id"], row["n"], row["start"],
-                                    row["end"], text[row["start"]:row["end"]]))
-            annotations.append(Annotation(
-                passage_id=row["id"],
-                entities=[Entity(text[s:e], label, s, e) for s, e, label in row["entities"]],
-                sentences=[tuple(x) for x in row["sentences"]],
-                noun_chunks=[tuple(x) for x in row["noun_chunks"]],
-                tokens=[Token(*t) for t in row["tokens"]]))
-        entities = [CanonicalEntity(
-            id=row["id"], name=row["entity"], label=row["label"],
-            aliases=row["aliases"], roles=[Role(**r) for r in row["roles"]],
-            mentions=[Mention(*m) for m in row["mentions"]],
-            related=[tuple(r) for r in row["related"]]) for row in _lines(data["entities.jsonl"])]
-        vocab_list = json.loads(data["vocab.json"])
-        with np.load(io.BytesIO(data["postings.npz"]), allow_pickle=False) as arrays:
-            postings = Postings(vocab={t: i for i, t in enumerate(vocab_list)},
-                                offsets=arrays["offsets"], doc_ids=arrays["doc_ids"],
-                                weights=arrays["weights"], baseline=arrays["baseline"],
-                                n_passages=len(passages))
+        for name in DATA_FILES:
+            _sized(path, name, files.get(name))
+        for name in DATA_FILES:
+            if verify or name not in DEFERRED_FILES:
+                _hashed(path, name, files[name])
+        vocab_list = json.loads((path / "vocab.json").read_bytes())
+        arrays = {name: np.asarray(np.load(path / f"{name}.npy", mmap_mode="r",
+                                           allow_pickle=False)) for name in ARRAYS}
+        store, entities = disk.open_store(path / disk.STORE_FILE)
+        postings = Postings(vocab={t: i for i, t in enumerate(vocab_list)},
+                            n_passages=len(store), **arrays)
         counts = manifest.get("counts", {})
-        if counts.get("passages") != len(passages) or counts.get("documents") != len(documents):
+        if (counts.get("passages") != len(store)
+                or counts.get("documents") != len(store.documents)
+                or len(postings.offsets) != len(vocab_list) + 1
+                or len(postings.baseline) != len(vocab_list)
+                or len(postings.doc_ids) != len(postings.weights)
+                or int(postings.offsets[-1]) != len(postings.doc_ids)):
             raise IndexUnavailable(f"index {path} does not match its manifest counts: "
                                    f"rebuild it")
-        return Index(manifest=manifest, store=PassageStore(documents, passages, annotations),
-                     search=SearchIndex(postings,
-                                        Analyzer.from_settings(manifest["analyzer"])),
-                     entities=EntityTable(entities), version=version)
+        return Index(manifest=manifest, store=store,
+                     search=SearchIndex(postings, Analyzer.from_settings(manifest["analyzer"]),
+                                        store.words),
+                     entities=entities, version=version, path=path,
+                     unverified=() if verify else DEFERRED_FILES)
+
+
+def verify(index: Index) -> None:
+    """Check the sha256 of the files ``load(verify=False)`` left unchecked; raise
+    ``IndexUnavailable`` naming the first that differs. Hashes ~1 GB/s, GIL released."""
+    with _refusing(index.path):
+        files = index.manifest["files"]
+        for name in index.unverified:
+            _hashed(index.path, name, files[name])
+    index.unverified = ()
+
+
+@contextlib.contextmanager
+def _refusing(path: Path) -> Iterator[None]:
+    """Any failure to read a version becomes one ``IndexUnavailable`` line naming it."""
+    try:
+        yield
     except IndexUnavailable:
         raise
     except _Damaged as exc:
         raise IndexUnavailable(f"index {path} is unreadable: {exc}: "
                                f"rebuild with 'citeqa index'") from None
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError,
+            sqlite3.Error) as exc:
         first = (str(exc).splitlines() or [""])[0][:300]
         raise IndexUnavailable(f"index {path} is unreadable ({type(exc).__name__}: {first}): "
                                f"rebuild with 'citeqa index'") from None

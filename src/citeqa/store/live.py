@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import os
 import threading
 import time
 from pathlib import Path
 
-from .index import Index, IndexUnavailable, current_version, load
+from .index import Index, IndexUnavailable, current_version, load, verify
 
 log = logging.getLogger(__name__)
 
@@ -16,45 +18,81 @@ class LiveIndex:
     """Requests take a reference with ``get()`` and keep using it, so a swap never disturbs
     a request in flight; the old index is freed when its last request ends.
 
-    A new version that fails its checks (or ``CURRENT`` itself damaged) is refused: the
-    last good version keeps serving, one line is logged per refusal (not per check), the
-    served index's ``refused`` names it for ``/health``, and it is not loaded again."""
+    A new version is opened and its large files' sha256 checked in a background thread
+    while the current one keeps serving; only a version that passed is swapped in. One
+    that fails (or ``CURRENT`` itself damaged) is refused: the last good version keeps
+    serving, one line is logged per refusal (not per check), the served index's
+    ``refused`` names it for ``/health``, and it is not loaded again. The first version
+    (handed over, or loaded by the first ``get()``) is checked whole before it is served.
+    """
 
     def __init__(self, root: Path, interval: float = 2.0, index: Index | None = None) -> None:
+        if index is not None and index.unverified:
+            raise ValueError("serve a version only once all its files were checked")
         self.root = Path(root)
         self.interval = interval
         self._index = index
         self._checked = time.monotonic()
         self._lock = threading.Lock()
         self._refused: str | None = None  # the reason last refused, to log it once
+        self._worker: tuple[int, threading.Thread] | None = None  # (pid, background check)
 
     def get(self) -> Index:
-        if self._index is None or time.monotonic() - self._checked >= self.interval:
+        if self._index is None:
+            self._load_now()
+        elif time.monotonic() - self._checked >= self.interval:
             self._refresh()
         if self._index is None:
             raise IndexUnavailable(f"no index in {self.root}: run 'citeqa index'")
         return self._index
 
-    def _refresh(self) -> None:
-        if not self._lock.acquire(blocking=self._index is None):
-            return  # another thread is already loading; keep serving the current index
-        try:
-            self._checked = time.monotonic()
-            try:
-                live = current_version(self.root)
-                if live is None or (self._index is not None and live == self._index.version):
-                    return
-                if self._refused is not None and self._refused.startswith(f"{live}: "):
-                    return
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for this process's background reload, if one runs."""
+        worker = self._worker
+        if worker is not None and worker[0] == os.getpid():
+            worker[1].join(timeout)
+
+    def _busy(self) -> bool:
+        worker = self._worker
+        return worker is not None and worker[0] == os.getpid() and worker[1].is_alive()
+
+    def _load_now(self) -> None:
+        with self._lock:
+            if self._index is None:
+                self._checked = time.monotonic()
                 self._index = load(self.root)
-                self._refused = None
-            except Exception as exc:  # a damaged index must never fail the requests
-                if self._index is None:
-                    raise IndexUnavailable(str(exc)) from None
-                self._refuse(str(exc) if isinstance(exc, IndexUnavailable)
-                             else f"{type(exc).__name__}: {exc}")
-        finally:
-            self._lock.release()
+
+    def _refresh(self) -> None:
+        self._checked = time.monotonic()
+        if self._busy():
+            return  # a check is already running; keep serving the current index
+        try:
+            live = current_version(self.root)
+        except IndexUnavailable as exc:
+            self._refuse(str(exc))
+            return
+        if live is None or live == self._index.version:
+            return
+        if self._refused is not None and self._refused.startswith(f"{live}: "):
+            return
+        with self._lock:
+            if not self._busy():
+                thread = threading.Thread(target=self._load_next, name="index-reload",
+                                          daemon=True)
+                self._worker = (os.getpid(), thread)
+                thread.start()
+
+    def _load_next(self) -> None:
+        """Open and verify the version ``CURRENT`` names, then swap it in."""
+        try:
+            index = load(self.root, verify=False)
+            verify(index)
+        except Exception as exc:  # a damaged index must never fail the requests
+            self._refuse(str(exc) if isinstance(exc, IndexUnavailable)
+                         else f"{type(exc).__name__}: {exc}")
+            return
+        self._index, self._refused = index, None
+        gc.collect()  # the old version's caches hold reference cycles: free them now
 
     def _refuse(self, reason: str) -> None:
         try:
