@@ -1,5 +1,6 @@
 """Facts in /ask and the /entities endpoints, over the seed corpus."""
 
+from citeqa.kb.facts import FactBook
 from citeqa.qa.params import QAParams
 
 
@@ -112,3 +113,17 @@ def test_father_and_son_have_separate_sheets(seed_index):
     father = [e for e in seed_index.entities.entities if e.name == "Berdymukhamedov"]
     assert len(father) == 1 and father[0] is not son
     assert all(not r.role.startswith("Former") for r in son.roles)
+
+
+def test_an_ask_fact_list_reads_a_bounded_number_of_mentions(seed_index):
+    book = FactBook(seed_index.store, seed_index.entities)
+    russia = lookup(seed_index, "Russia")
+    everything = book.values(russia, [], None)
+    assert len(russia.mentions) > 10 and len(everything) > 1
+    for cap in (1, 10):
+        stated = {(m.passage, link.value.start) for m in russia.mentions[:cap]
+                  for link in book.links(m.passage).get(m.start, ())}
+        capped = book.values(russia, [], None, max_mentions=cap)
+        # the values of the first ``cap`` mentions, and no more
+        assert capped == everything[:len(capped)] and len(capped) == len(stated)
+    assert book.values(russia, [], None, max_mentions=len(russia.mentions)) == everything

@@ -10,6 +10,7 @@ read it (``normalize.py``).
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,10 +27,13 @@ class FactParams:
     """How much a fact list in ``/ask`` shows (``/entities/<id>`` shows everything) and how
     values are linked to entities."""
 
-    version: str = "facts-2"
+    version: str = "facts-3"
     max_facts: int = 5
     max_values: int = 8
     max_passages: int = 20
+    # An /ask fact list reads the values of at most this many of an entity's mentions
+    # (those in the answer's passages first), so its cost does not grow with the corpus.
+    max_value_mentions: int = 200
     links: LinkParams = field(default_factory=LinkParams)
 
 
@@ -89,7 +93,8 @@ class FactBook:
         self.params = params or FactParams()
 
     def sheet(self, entity: CanonicalEntity, prefer: Iterable[int] = (),
-              max_values: int | None = None, max_passages: int | None = None) -> FactSheet:
+              max_values: int | None = None, max_passages: int | None = None,
+              max_mentions: int | None = None) -> FactSheet:
         """The entity's facts; values from passages in ``prefer`` (best first) lead.
 
         ``max_passages`` caps the passages and documents listed (``None``: all of them), so
@@ -104,15 +109,16 @@ class FactBook:
                                      for m in entity.mentions), max_passages),
             passages=_first_unique((m.passage for m in entity.mentions), max_passages),
             roles=list(entity.roles), related=related,
-            values=self.values(entity, list(prefer), max_values))
+            values=self.values(entity, list(prefer), max_values, max_mentions))
 
-    def values(self, entity: CanonicalEntity, prefer: list[int],
-               limit: int | None) -> list[FactValue]:
+    def values(self, entity: CanonicalEntity, prefer: list[int], limit: int | None,
+               max_mentions: int | None = None) -> list[FactValue]:
         """Values the parse states of the entity's mentions, those of the ``prefer``
-        passages first, in their order."""
+        passages first, in their order; at most ``max_mentions`` mentions are read."""
         out: list[FactValue] = []
         seen = set()
-        for p, start in self._mentions_preferring(entity, prefer):
+        mentions = itertools.islice(self._mentions_preferring(entity, prefer), max_mentions)
+        for p, start in mentions:
             for link in self.links(p).get(start, ()):
                 if (p, link.value.start) in seen:
                     continue
@@ -183,7 +189,8 @@ class FactBook:
         for eid, reason in list(chosen.items())[:params.max_facts]:
             fact = FactBook(self.store, self.table, params).sheet(
                 self.table.by_id[eid], prefer=passages,
-                max_values=params.max_values, max_passages=params.max_passages)
+                max_values=params.max_values, max_passages=params.max_passages,
+                max_mentions=params.max_value_mentions)
             fact.reason = reason
             sheets.append(fact)
         return sheets
