@@ -15,12 +15,13 @@ Only 127.0.0.1 is contacted; every phase is bounded. Output: bench/results/laten
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import statistics
 import threading
 import time
-import urllib.error
 import urllib.request
+from collections.abc import Callable
 
 from squad import ROOT, start_server
 
@@ -71,23 +72,29 @@ def stages(url: str, qs: list[str]) -> dict:
             for stage, v in seen.items()}
 
 
-def load(url: str, qs: list[str], connections: int, seconds: float) -> dict:
+def load(url: str, qs: list[str], connections: int, seconds: float,
+         connect: Callable[[str], Callable[[str], object]] | None = None) -> dict:
+    """``connections`` closed-loop clients ask as fast as they can for ``seconds``.
+    ``connect(url)`` gives each client its way to ask (default: a new request each time);
+    after an error the client connects again."""
+    connect = connect or (lambda u: lambda q: post(u, {"question": q}))
     took: list[float] = []
     errors = [0]
     lock = threading.Lock()
     stop = time.monotonic() + seconds
 
     def worker(offset: int) -> None:
-        i = offset
+        ask, i = connect(url), offset
         while time.monotonic() < stop:
             start = time.perf_counter()
             try:
-                post(url, {"question": qs[i % len(qs)]})
+                ask(qs[i % len(qs)])
                 with lock:
                     took.append((time.perf_counter() - start) * 1000)
-            except (OSError, urllib.error.URLError):
+            except (OSError, http.client.HTTPException):
                 with lock:
                     errors[0] += 1
+                ask = connect(url)
             i += 1
 
     threads = [threading.Thread(target=worker, args=(n * 7,)) for n in range(connections)]

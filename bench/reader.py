@@ -23,7 +23,7 @@ import onnxruntime as ort
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from squad import EXTERNAL, ROOT, SETS, f1, normalize, read_jsonl
 
-from citeqa.qa.reader import ReaderModel, default_reader, model_bytes, package_parts
+from citeqa.qa.reader import ReaderModel, assembled_model, default_reader, package_parts
 
 
 def run(reader: ReaderModel, questions: list[dict], contexts: dict[str, str]) -> dict:
@@ -51,8 +51,8 @@ def int8_copy(reader: ReaderModel, threads: int) -> ReaderModel:
         options = ort.SessionOptions()
         options.optimized_model_filepath = str(fp32)
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-        model, _ = model_bytes(*package_parts()[:4])
-        ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        model, _ = assembled_model(*package_parts()[:4])
+        ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
         quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8,
                          per_channel=True)
         size = int8.stat().st_size

@@ -31,12 +31,11 @@ import shutil
 import sqlite3
 import statistics
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
-from latency import questions
+from latency import load, percentiles, questions
 from squad import ROOT, start_server
 
 from citeqa.config import Config
@@ -47,13 +46,6 @@ from citeqa.store.disk import STORE_FILE
 
 WORK = ROOT / "bench" / "out" / "serving-scale"
 RESULTS = ROOT / "bench" / "results" / "serving-scale.json"
-
-
-def percentiles(ms: list[float]) -> dict:
-    ms = sorted(ms)
-    n = len(ms)
-    return {"n": n, "p50_ms": round(ms[n // 2], 1), "p95_ms": round(ms[int(0.95 * (n - 1))], 1),
-            "p99_ms": round(ms[int(0.99 * (n - 1))], 1)}
 
 
 class Client:
@@ -98,38 +90,6 @@ def one_client(url: str, qs: list[str], rounds: int, seconds: float) -> dict:
     return {**percentiles(took), "stages_mean_ms": {
         s: round(statistics.mean(v), 2) for s, v in stages.items()}, "stages_p95_ms": {
         s: round(sorted(v)[int(0.95 * (len(v) - 1))], 2) for s, v in stages.items()}}
-
-
-def load(url: str, qs: list[str], connections: int, seconds: float) -> dict:
-    took: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    stop = time.monotonic() + seconds
-
-    def worker(offset: int) -> None:
-        client, i = Client(url), offset
-        while time.monotonic() < stop:
-            start = time.perf_counter()
-            try:
-                client.ask(qs[i % len(qs)])
-                with lock:
-                    took.append((time.perf_counter() - start) * 1000)
-            except (OSError, http.client.HTTPException):
-                with lock:
-                    errors[0] += 1
-                client = Client(url)
-            i += 1
-
-    threads = [threading.Thread(target=worker, args=(n * 7,)) for n in range(connections)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    return {"connections": connections, "seconds": round(elapsed, 1),
-            "requests_per_s": round(len(took) / elapsed, 1), "errors": errors[0],
-            **percentiles(took)}
 
 
 def pss_mb(pid: int) -> float:
@@ -181,7 +141,8 @@ def served(corpus: Path, index: Path, qs: list[str], rounds: int, seconds: float
             for q in qs[:4]:  # both workers answer once (most likely)
                 Client(url).ask(q)
             row["one_client"] = one_client(url, qs, rounds, 4 * seconds)
-            row["load"] = load(url, qs, connections, seconds)
+            row["load"] = load(url, qs, connections, seconds,
+                               connect=lambda u: Client(u).ask)
         row["pss_mb"] = pss_mb(proc.pid)
         if reload:
             row["hot_reload"] = hot_reload(index, url, qs, proc.pid)

@@ -13,13 +13,12 @@ reader's span separates an answering sentence from a merely related one.
 from __future__ import annotations
 
 import functools
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .reader import BASE_PACKAGE, BASE_VERSION, ReaderError, package_parts, sha256
+from .reader import BASE_PACKAGE, BASE_VERSION, ReaderError, assembled_model, package_parts
 
 MAX_TOKENS = 128  # a longer sentence is embedded by its first 128 word pieces
 
@@ -50,23 +49,10 @@ class SentenceEncoder:
         graph and checkpoint are checked against the sha256 in the reader's manifest."""
         import onnx
         import onnxruntime as ort
-        from onnx import numpy_helper
-        from safetensors.numpy import load as load_safetensors
         from tokenizers import Tokenizer
 
         manifest, graph, delta, weights, tokenizer_json = package_parts(directory)
-        digests = {"graph": sha256(graph), "base": sha256(weights)}
-        for part, digest in digests.items():
-            if digest != manifest[part]["sha256"]:
-                raise ReaderError(f"the reader's {part} file does not match the sha256 in "
-                                  f"its manifest (damaged, or from another training run)")
-        base = load_safetensors(weights)
-        new = dict(np.load(io.BytesIO(delta), allow_pickle=False))
-        model = onnx.load_from_string(graph)
-        for name, base_name in manifest["weights"].items():
-            value = (np.zeros_like(new[f"{name}::value"], dtype=np.float32)
-                     if base_name is None else base[base_name].astype(np.float32))
-            model.graph.initializer.append(numpy_helper.from_array(value, name))
+        model, digests = assembled_model(manifest, graph, delta, weights, pretrained=True)
         output = _hidden_output(model)
         model.graph.output.append(onnx.helper.make_tensor_value_info(
             output, onnx.TensorProto.FLOAT, None))

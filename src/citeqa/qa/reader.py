@@ -115,10 +115,11 @@ def package_parts(directory: Path | None = None) -> tuple[dict[str, Any], bytes,
     return manifest, graph, delta, weights, tokenizer_json
 
 
-def model_bytes(manifest: dict[str, Any], graph: bytes, delta: bytes, weights: bytes
-                ) -> tuple[bytes, dict[str, str]]:
-    """The complete ONNX model, once each part matches the sha256 the manifest records;
-    and those digests."""
+def assembled_model(manifest: dict[str, Any], graph: bytes, delta: bytes, weights: bytes,
+                    pretrained: bool = False) -> tuple[Any, dict[str, str]]:
+    """The complete ONNX model (an ``onnx.ModelProto``), once each part matches the sha256
+    the manifest records; and those digests. ``pretrained``: the checkpoint's own weights,
+    with what fine-tuning added (the answer head) zeroed -- the sentence encoder."""
     import onnx
     from onnx import numpy_helper
     from safetensors.numpy import load as load_safetensors
@@ -129,12 +130,13 @@ def model_bytes(manifest: dict[str, Any], graph: bytes, delta: bytes, weights: b
             raise ReaderError(f"the reader's {part} file does not match the sha256 in its "
                               f"manifest (damaged, or from another training run)")
     model = onnx.load_from_string(graph)
-    tensors = assemble(load_safetensors(weights),
-                       dict(np.load(io.BytesIO(delta), allow_pickle=False)),
-                       manifest["weights"])
+    change = dict(np.load(io.BytesIO(delta), allow_pickle=False))
+    if pretrained:
+        change = {k: np.zeros_like(v) for k, v in change.items() if k.endswith("::value")}
+    tensors = assemble(load_safetensors(weights), change, manifest["weights"])
     model.graph.initializer.extend(numpy_helper.from_array(v, name)
                                    for name, v in tensors.items())
-    return model.SerializeToString(), digests
+    return model, digests
 
 
 @dataclass(frozen=True)
@@ -178,11 +180,12 @@ class ReaderModel:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        model, digests = model_bytes(manifest, graph, delta, weights)
+        model, digests = assembled_model(manifest, graph, delta, weights)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(model.SerializeToString(), options,
+                                       providers=["CPUExecutionProvider"])
         tokenizer = Tokenizer.from_str(tokenizer_json)
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=int(manifest["max_length"]),
