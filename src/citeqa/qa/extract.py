@@ -34,6 +34,10 @@ from .rank import confidence, rank
 from .ranker import Featurizer, RankerModel
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    import numpy as np
+
     from .encoder import SentenceEncoder
     from .load import AnswerModels
 
@@ -290,7 +294,9 @@ def read_best_sentences(question: Question, hits: list[Hit], params: AnswerParam
                         reading: ReaderParams, models: AnswerModels,
                         scorer: QuestionScorer) -> Read:
     """Rank candidates, read the sentences holding the best ones, and give every span the
-    reader proposes its probability under both models (train/calibrate.py shares this)."""
+    reader proposes its probability under both models (train/calibrate.py shares this).
+    The question is embedded on the reader's threads while the candidates are ranked."""
+    embedded = models.reader.submit(models.encoder.embed, question.text)
     pool, features = featurize(question, scorer, hits, params)
     candidates, by_key = choose(pool, features, models.ranker)
     coverage = max(scorer.coverage_of(t for _, _, t in h.words)
@@ -315,13 +321,13 @@ def read_best_sentences(question: Question, hits: list[Hit], params: AnswerParam
     spans = [ReadSpan(h, s, e, key, logit, mass[key] / total, by_key.get(key, 0.0))
              for h, s, e, key, logit in found]
     return Read(candidates, contexts, spans, result.null_logit, coverage, reader_ms,
-                _similarity(models.encoder, question.text))
+                _similarity(models.encoder, embedded))
 
 
-def _similarity(encoder: SentenceEncoder, question: str) -> Callable[[ReadSpan], float]:
-    """The cosine between ``question`` and the sentence a span is in, each sentence
-    embedded once."""
-    vector = encoder.embed(question)
+def _similarity(encoder: SentenceEncoder, question: Future[np.ndarray]
+                ) -> Callable[[ReadSpan], float]:
+    """The cosine between the ``question``'s embedding and the sentence a span is in, each
+    sentence embedded once."""
     seen: dict[tuple[int, int], float] = {}
 
     def similarity(span: ReadSpan) -> float:
@@ -330,7 +336,7 @@ def _similarity(encoder: SentenceEncoder, question: str) -> Callable[[ReadSpan],
                     (span.start, span.end))
         key = (span.hit.pos, s)
         if key not in seen:
-            seen[key] = float(vector @ encoder.embed(span.hit.text[s:e]))
+            seen[key] = float(question.result() @ encoder.embed(span.hit.text[s:e]))
         return seen[key]
     return similarity
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from ..lexicon import LABEL_CONFUSIONS, NAME_LABELS, NAME_TYPES
@@ -23,6 +24,16 @@ _CLAUSE_MARK = re.compile(r"[,;:\u2014]")
 
 # (start, end, term) of each word of a sentence; stop words have term None.
 Spans = list[tuple[int, int, str | None]]
+
+
+def inside(spans: Spans, start: int, end: int) -> range:
+    """The indexes of the words wholly within ``start``..``end``: words are sorted and
+    disjoint, so two binary searches find them (features run on every candidate)."""
+    return range(bisect.bisect_left(spans, start, key=_START),
+                 bisect.bisect_right(spans, end, key=_END))
+
+
+_START, _END = itemgetter(0), itemgetter(1)
 
 
 def type_score(label: str, expected: tuple[str, ...]) -> float:
@@ -83,15 +94,16 @@ class QuestionScorer:
         """IDF-weighted closeness of each question term's nearest occurrence to the
         candidate. Crossing a clause boundary (comma, semicolon, colon, dash) counts as
         ``clause_gap`` extra words."""
-        inside = [i for i, (s, e, _) in enumerate(spans) if s >= start and e <= end]
-        if not inside:
+        words = inside(spans, start, end)
+        if not words:
             return 0.0
+        first, last = words[0], words[-1]
         nearest: dict[str, float] = {}
         for m in matched:
-            if inside[0] <= m <= inside[-1]:
+            if first <= m <= last:
                 continue
-            lo, hi = (spans[m][1], start) if m < inside[0] else (end, spans[m][0])
-            gap = min(abs(m - inside[0]), abs(m - inside[-1])) + clause_gap * len(
+            lo, hi = (spans[m][1], start) if m < first else (end, spans[m][0])
+            gap = min(abs(m - first), abs(m - last)) + clause_gap * len(
                 _CLAUSE_MARK.findall(text, lo - base, hi - base))
             term = self.stands_for[spans[m][2]]
             nearest[term] = min(gap, nearest.get(term, gap))
@@ -105,12 +117,15 @@ def near_head(spans: Spans, head: str | None, start: int, end: int, is_value: bo
     principle" only describes)."""
     if head is None:
         return 0.0
-    inside = [t for s, e, t in spans if s >= start and e <= end and t]
-    if inside and inside[-1] == head:  # "which center" -> "Carnegie Center"
+    words = inside(spans, start, end)
+    named = [spans[i][2] for i in words if spans[i][2]]
+    if named and named[-1] == head:  # "which center" -> "Carnegie Center"
         return 1.0
-    if head in [t for s, e, t in spans if e <= start][-3:]:
+    before = bisect.bisect_right(spans, start, key=_END)
+    if head in [t for _, _, t in spans[max(before - 3, 0):before]]:
         return 1.0
-    if head in [t for s, e, t in spans if s >= end][:2]:
+    after = bisect.bisect_left(spans, end, key=_START)
+    if head in [t for _, _, t in spans[after:after + 2]]:
         return 1.0 if is_value else 0.5
     return 0.0
 

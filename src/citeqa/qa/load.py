@@ -48,4 +48,4 @@ def _with_reader(threads: int) -> AnswerModels:
     ranker, reader, calibration = default_ranker(), default_reader(threads), \
         default_calibration()
     calibration.check(ranker.sha256, reader.digests["delta"])
-    return AnswerModels(ranker, reader, calibration, default_encoder(threads))
+    return AnswerModels(ranker, reader, calibration, default_encoder())

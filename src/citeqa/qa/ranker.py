@@ -28,6 +28,7 @@ from ..ingest.annotate import Token
 from .candidates import Candidate, Hit
 from .errors import ModelError
 from .features import QuestionScorer, near_head, type_score
+from .features import inside as words_inside
 from .question import Question
 from .spans import SentenceParse, sentence_tokens
 
@@ -280,7 +281,8 @@ class Featurizer:
         f["right_window"] = sum(idf[t] for t in set(right)) / total
         f["head_noun"] = near_head(sentence.spans, self.head_term, c.start, c.end,
                                    label != "NOUN_PHRASE")
-        inside = [t for s, e, t in sentence.spans if s >= c.start and e <= c.end and t]
+        spans = sentence.spans
+        inside = [spans[i][2] for i in words_inside(spans, c.start, c.end) if spans[i][2]]
         f["has_question_words"] = (sum(t in self.scorer.excluded for t in inside) / len(inside)
                                    if inside else 0.0)
         surface = text[c.start:c.end]
