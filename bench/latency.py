@@ -1,8 +1,10 @@
 """/ask latency and throughput of a real `citeqa serve` on the seed corpus, reader on and off.
 
     .venv/bin/python bench/latency.py [--rounds 5] [--seconds 20] [--connections 16]
+                                      [--reader-threads N ...]
 
-For each path (`--reader`, `--no-reader`) it starts `citeqa serve` (2 workers, the
+For each path (`--reader`, `--no-reader`, and the reader with each
+`CITEQA_READER_THREADS` of `--reader-threads`) it starts `citeqa serve` (2 workers, the
 corpus and index in ./corpus and ./index), then:
 - one client asks the seed dev and tuning questions `--rounds` times in turn: p50/p95/p99;
 - the same questions with `explain`, for the time each stage took (parse, retrieval,
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import statistics
 import threading
 import time
@@ -114,22 +117,28 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--reader-threads", type=int, nargs="*", default=[],
+                    help="also run the reader path with CITEQA_READER_THREADS set to each")
     args = ap.parse_args()
     qs = questions()
     results = {}
-    for flag in ("--reader", "--no-reader"):
-        proc, url = start_server("--workers", "2", flag, cwd=ROOT, seconds=300)
+    paths = [("reader", "--reader", {}), ("no-reader", "--no-reader", {})] + [
+        (f"reader-threads-{n}", "--reader", {"CITEQA_READER_THREADS": str(n)})
+        for n in args.reader_threads]
+    for name, flag, env in paths:
+        proc, url = start_server("--workers", "2", flag, cwd=ROOT, seconds=300,
+                                 env={**os.environ, **env})
         try:
             for q in qs[:10]:  # warm both workers
                 post(url, {"question": q})
-            results[flag.strip("-")] = {
+            results[name] = {
                 "one_client": one_client(url, qs, args.rounds),
                 "stages": stages(url, qs),
                 "load": load(url, qs, args.connections, args.seconds)}
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-        print(json.dumps({"path": flag.strip("-"), **results[flag.strip("-")]}))
+        print(json.dumps({"path": name, **results[name]}))
     (ROOT / "bench" / "results" / "latency.json").write_text(json.dumps(results, indent=1)
                                                              + "\n")
 

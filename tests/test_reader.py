@@ -217,6 +217,23 @@ def test_three_answer_paths_and_what_explain_shows(acme, nlp):
         responses["reader"].explain["params_version"]
 
 
+@pytest.mark.parametrize("question", ["Who founded Acme?", "Where is Acme based?",
+                                      "How many engineers does Acme employ?"])
+def test_sentences_embedded_ahead_give_the_answers_similarity(acme, nlp, question):
+    """The answer's sentence, embedded ahead on threads the windows leave idle (one thread
+    or two), gives the cosine the encoder gives it directly."""
+    one = load_models(QAParams())
+    reader, encoder = one.reader, one.encoder
+    two = replace(one, reader=ReaderModel(reader.manifest, reader.session, reader.tokenizer,
+                                          reader.digests, threads=2))
+    for models in (one, two):
+        response = ask(acme, nlp, question, 3, explain=True, params=QAParams(), models=models)
+        assert response.answer is not None
+        direct = float(encoder.embed(question) @ encoder.embed(response.answer.sentence))
+        assert response.explain["reading"]["features"]["similarity"] == \
+            pytest.approx(direct, abs=1e-4)
+
+
 def test_reader_answer_is_cited_in_its_passage(acme, nlp):
     response = ask(acme, nlp, "How many engineers does Acme employ?", 3)
     answer = response.answer

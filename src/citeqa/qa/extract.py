@@ -302,9 +302,22 @@ def read_best_sentences(question: Question, hits: list[Hit], params: AnswerParam
     coverage = max(scorer.coverage_of(t for _, _, t in h.words)
                    for h in hits[:params.max_passages])
     contexts = reading_windows(candidates, reading)
+    ahead: dict[tuple[int, int], Future[np.ndarray]] = {}
+
+    def embed_ahead() -> None:
+        """The sentences the windows were chosen for, where the answer most often is,
+        embedded by reader threads the windows leave idle (queued after them)."""
+        for c in candidates:
+            key = (c.hit.pos, c.sentence[0])
+            if len(ahead) == reading.sentences:
+                break
+            if key not in ahead:
+                text = c.hit.text[c.sentence[0]:c.sentence[1]]
+                ahead[key] = models.reader.submit(models.encoder.embed, text)
+
     started = time.perf_counter()
     result = models.reader.read(question.text, [c.text for c in contexts], reading.n_best,
-                                reading.max_answer_tokens)
+                                reading.max_answer_tokens, embed_ahead)
     reader_ms = (time.perf_counter() - started) * 1000
     found = []
     for sp in result.spans:
@@ -321,13 +334,15 @@ def read_best_sentences(question: Question, hits: list[Hit], params: AnswerParam
     spans = [ReadSpan(h, s, e, key, logit, mass[key] / total, by_key.get(key, 0.0))
              for h, s, e, key, logit in found]
     return Read(candidates, contexts, spans, result.null_logit, coverage, reader_ms,
-                _similarity(models.encoder, embedded))
+                _similarity(models.encoder, embedded, ahead))
 
 
-def _similarity(encoder: SentenceEncoder, question: Future[np.ndarray]
+def _similarity(encoder: SentenceEncoder, question: Future[np.ndarray],
+                ahead: dict[tuple[int, int], Future[np.ndarray]]
                 ) -> Callable[[ReadSpan], float]:
     """The cosine between the ``question``'s embedding and the sentence a span is in, each
-    sentence embedded once."""
+    sentence embedded once: taken from ``ahead`` when embedded there (what is still queued
+    there is dropped at the first call: one span is judged), else embedded now."""
     seen: dict[tuple[int, int], float] = {}
 
     def similarity(span: ReadSpan) -> float:
@@ -336,7 +351,12 @@ def _similarity(encoder: SentenceEncoder, question: Future[np.ndarray]
                     (span.start, span.end))
         key = (span.hit.pos, s)
         if key not in seen:
-            seen[key] = float(question.result() @ encoder.embed(span.hit.text[s:e]))
+            found = ahead.pop(key, None)
+            for waiting in ahead.values():
+                waiting.cancel()
+            ahead.clear()
+            vector = found.result() if found else encoder.embed(span.hit.text[s:e])
+            seen[key] = float(question.result() @ vector)
         return seen[key]
     return similarity
 

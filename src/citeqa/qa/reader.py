@@ -243,15 +243,20 @@ class ReaderModel:
         return starts[0], ends[0]
 
     def read(self, question: str, contexts: list[str], n_best: int = 20,
-             max_answer_tokens: int = 30) -> Reading:
-        """The best spans of all ``contexts`` for ``question``."""
+             max_answer_tokens: int = 30,
+             meanwhile: Callable[[], object] | None = None) -> Reading:
+        """The best spans of all ``contexts`` for ``question``. ``meanwhile`` is called
+        once the windows are queued: work it submits runs on threads they leave idle."""
         if not contexts:
             return Reading([], float("-inf"))
         question = self._question(question)
         windows = [(ci, w) for ci, enc in
                    enumerate(self.tokenizer.encode_batch([(question, c) for c in contexts]))
                    for w in (enc, *enc.overflowing)]
-        logits = [run.result() for run in [self.submit(self._run, w) for _, w in windows]]
+        runs = [self.submit(self._run, w) for _, w in windows]
+        if meanwhile is not None:
+            meanwhile()
+        logits = [run.result() for run in runs]
         spans: dict[tuple[int, int, int], float] = {}
         null = float("-inf")
         for (ci, w), (start_logits, end_logits) in zip(windows, logits, strict=True):
