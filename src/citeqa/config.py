@@ -38,8 +38,9 @@ class Config:
     max_question_tokens: int = 100
     # The neural reader picks answers (off: the linear ranker alone, about 20 ms faster).
     reader: bool = True
-    # ONNX Runtime runs one question makes side by side (reader windows, embeddings)
-    reader_threads: int = 1
+    # ONNX Runtime runs one question makes side by side (reader windows, embeddings): a
+    # lightly loaded server answers on the cores idle workers leave (BENCHMARKS.md)
+    reader_threads: int = 2
     # Annotate on a Dask cluster: a scheduler address (tcp://host:8786) or local:N for N
     # worker processes here; empty: spaCy in this process.
     dask: str = ""
