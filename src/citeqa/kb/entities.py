@@ -3,7 +3,8 @@
 The small model mislabels and the corpus misspells, so each mention's surface is cleaned
 ("the", possessives, glued captions like "WTO.Mirziyoyev"), titles are peeled off into
 roles ("Kazakh President Tokayev" -> Tokayev, President, Kazakhstan), demonyms are linked
-to their places (table in ``lexicon.py``), each surface gets the majority label of its
+to their places (table in ``lexicon.py``; also those the tagger missed: "Tajiks", the
+"Tajik" of an untagged name), each surface gets the majority label of its
 mentions, and spelling variants and short forms are merged:
 
 - PERSON names merge at rapidfuzz ratio >= 85 (Mirziyoyev ~ Mirziyoev ~ Milziyoev) and a
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
+from ..ingest.annotate import Annotation, Entity
 from ..ingest.corpus import PassageStore
 from ..lexicon import (
     ABBREVIATIONS,
@@ -48,7 +50,7 @@ from ..lexicon import (
 class ResolutionParams:
     """How alike two names must be to merge; ``version`` changes whenever a number does."""
 
-    version: str = "resolution-2"
+    version: str = "resolution-3"
     person_similarity: float = 85.0
     other_similarity: float = 95.0
     min_fuzzy_chars: int = 5
@@ -112,6 +114,19 @@ def clean_surface(text: str) -> str:
 def demonym_place(surface: str) -> str | None:
     """'Uzbek' / 'Uzbeks' -> 'Uzbekistan'; ``None`` when it is not a known demonym."""
     return _DEMONYMS.get(surface.lower())
+
+
+def untagged_demonyms(annotation: Annotation, text: str) -> list[Entity]:
+    """Demonyms the tagger left out, as NORP mentions: a plural it read as a common noun
+    ("Tajiks began to be conscripted in 1939") or a word of a longer name it did not tag
+    ("the Tajik Autonomous Soviet Socialist Republic was created in 1924")."""
+    found = []
+    for t in annotation.tokens:
+        word = text[t.start:t.end]
+        if word[:1].isupper() and t.pos in ("PROPN", "NOUN", "ADJ") and demonym_place(word) \
+                and not any(e.start < t.end and t.start < e.end for e in annotation.entities):
+            found.append(Entity(word, "NORP", t.start, t.end))
+    return found
 
 
 def peel_roles(words: list[str]) -> tuple[list[str], list[str], str | None]:
@@ -204,7 +219,7 @@ def resolve(store: PassageStore,
         text = store.text_of(i)
         starts = [s for s, _ in annotation.sentences]
         determined: set[int] = set()  # tokens with a determiner or "his": filled on demand
-        for ent in annotation.entities:
+        for ent in annotation.entities + untagged_demonyms(annotation, text):
             if ent.label in VALUE_LABELS:
                 continue
             words = clean_surface(ent.text).split()

@@ -10,7 +10,15 @@ inside a subject counts that subject only, so "the five Central Asian countries"
 fact about Russia next to them; the date of a report or statement stays with the
 reporter, because the reported clause is another verb's. Words that only look like values
 -- "first" as an adverb or in a title, "one of", a number inside a name, a bare relative
-date ("the day", "this year") -- are dropped.
+date ("the day", "this year", "Wednesday"), the base of a rate ("per 1000 people") -- are
+dropped.
+
+The small parser often breaks on encyclopedic text, so the parse is read leniently where
+the sentence still says whose a value is: a list of counted nouns is one phrase, a
+participle or a value inside the subject happens where the main clause does, a bracketed
+conversion shares the links of the amount it restates, "there were X" has X as its
+subject, and a noun given a subject of its own ("Tajikistan (glosses), officially ..., is
+...") hands it on. Short capitalised words after a number are its unit ("23:30 CST").
 """
 
 from __future__ import annotations
@@ -20,7 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..ingest.annotate import Annotation, Entity, Token
-from ..lexicon import ROLE_WORDS, VALUE_LABELS
+from ..lexicon import DEMONYMS, ROLE_WORDS, VALUE_LABELS
+from .entities import untagged_demonyms
 from .normalize import DATE_ANCHOR, currency_after
 
 
@@ -28,7 +37,7 @@ from .normalize import DATE_ANCHOR, currency_after
 class LinkParams:
     """How far the parse is followed; ``version`` changes whenever a number does."""
 
-    version: str = "links-2"
+    version: str = "links-3"
     max_climb: int = 5  # edges from a value up to its verb
     max_relation_tokens: int = 6  # longer predicates are cited as the verb alone
     max_modifier_depth: int = 3  # "the vice-president of Kyrgyzstan's cabinet"
@@ -50,10 +59,14 @@ _SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass"}
 _OBJECTS = {"dobj", "attr", "oprd", "dative", "acomp"}
 # Edges from a noun to what makes it someone's: "Kenya's", "Kazakh", "the som in Kyrgyzstan".
 _OWNERS = {"poss", "compound", "amod", "nmod", "appos", "conj"}
-_OWNER_PREPS = {"of", "in", "for", "at", "to"}
-_ORIGIN_PREPS = {"from"}  # of a measured noun only: "133,000 migrants from Uzbekistan"
-_PLACE_PREPS = {"in", "at", "across", "throughout"}
-_PLACE_LABELS = {"GPE", "LOC", "FAC"}
+_OWNER_PREPS = {"of", "in", "for", "at", "to", "among"}
+# Of a measured noun or a subject only: "133,000 migrants from Uzbekistan", "remittances
+# from Tajik migrants totaled $2.1 billion".
+_ORIGIN_PREPS = {"from"}
+_PLACE_PREPS = {"in", "at", "across", "throughout", "along"}
+_PLACE_LABELS = {"GPE", "LOC", "FAC", "ORG"}  # an organisation too: "in the seat of Wenchuan"
+_COUNTRIES = {p.lower() for p in DEMONYMS.values()}
+_DEMONYMS = {d.lower() for d in DEMONYMS}
 _HAVE = {"have", "own", "possess"}
 _DIRECTIONS = {"north", "south", "east", "west", "northeast", "northwest", "southeast",
                "southwest", "northern", "southern", "eastern", "western", "outside"}
@@ -62,6 +75,8 @@ _INHERIT = {"conj", "xcomp", "advcl", "pcomp", "prep"}
 _RELATIVE = re.compile(r"\b(?:this|last|next|previous|following|recent|past|coming|later|"
                        r"earlier|same|today|yesterday|tomorrow|now|current|ago|straight|"
                        r"season|week|annual|every|daily|weekly|monthly|yearly)\b", re.I)
+_WEEKDAY = re.compile(r"(?:(?:this|last|next|on|early|late)\s+)?(?:mon|tues|wednes|thurs|fri|"
+                      r"satur|sun)day(?:\s+(?:morning|afternoon|evening|night))?", re.I)
 _NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
                      r"twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|"
                      r"dozen|half|several|a few)\b", re.I)
@@ -87,12 +102,14 @@ class _Parse:
         return [i for i, t in enumerate(self.tokens) if t.start >= start and t.end <= end]
 
     def head_of(self, indices: list[int]) -> int | None:
-        """The token of a span whose head lies outside it (the span's syntactic head)."""
+        """The token of a span whose head lies outside it (the span's syntactic head). A
+        leading article may hang outside too when the name modifies a larger phrase ("The
+        Super Bowl 50 Host Committee"): the content word is the head then."""
         inside = set(indices)
-        for i in indices:
-            if self.tokens[i].head not in inside or self.tokens[i].head == i:
-                return i
-        return None
+        outside = [i for i in indices
+                   if self.tokens[i].head not in inside or self.tokens[i].head == i]
+        content = [i for i in outside if self.tokens[i].dep not in ("det", "punct", "case")]
+        return (content or outside or [None])[0]
 
     def dep(self, i: int) -> str:
         return self.tokens[i].dep
@@ -133,8 +150,9 @@ def _is_value(value: Entity, parse: _Parse, indices: list[int], names: list[Enti
         if parse.tokens[governor].lemma.lower() in ROLE_WORDS or (
                 text[:1].isupper() and parse.tokens[governor].pos == "PROPN"):
             return False  # "First Deputy Minister", "20th Century Fox"
-        if parse.tokens[governor].lemma.lower() == "time":
-            return False  # "for the first time"
+        if parse.tokens[governor].lemma.lower() in ("time", "anniversary"):
+            return False  # "for the first time"; "marked the first anniversary" (a name
+            # for the day, not a rank)
     if value.label in ("CARDINAL", "ORDINAL") and governor != head \
             and parse.tokens[governor].pos == "PROPN" and text[:1].isdigit() \
             and abs(parse.tokens[governor].end - value.start) <= 1:
@@ -143,10 +161,21 @@ def _is_value(value: Entity, parse: _Parse, indices: list[int], names: list[Enti
     if text[:1].isupper() and before and parse.tokens[before[-1]].pos == "PROPN" \
             and parse.tokens[before[-1]].end >= value.start - 1:
         return False  # "Westwood One"
+    if value.label == "CARDINAL" and text.lower() == "one" \
+            and (parse.text[value.end:value.end + 1] == "-"
+                 or (parse.dep(head) == "nummod" and parse.tokens[governor].tag == "NN"
+                     and parse.tokens[governor].lemma.lower() != "number")):
+        return False  # a kind or an article, not a count: "the one-party state", "One
+        # French investigation found ..." (but "ranked number one")
     if value.label == "CARDINAL" and text.lower() in ("one", "only one") \
             and any(parse.word(c).lower() == "of" for c in parse.kids(head, "prep")):
         return False  # "one of the poorest"
+    if any(parse.word(i).lower() == "per" for i in (governor, parse.up(governor))
+           if parse.tokens[i].end <= value.start):
+        return False  # the base of a rate: "graduates per 1000 people"
     if value.label in ("DATE", "TIME"):
+        if _WEEKDAY.fullmatch(text.strip()):
+            return resolves(text)  # "as early as Wednesday": which week is not written
         if DATE_ANCHOR.search(text):
             return True
         if _RELATIVE.search(text) or not _NUMBER.search(text):
@@ -170,12 +199,13 @@ def link_values(annotation: Annotation, text: str, params: LinkParams,
         return []
     parse = _Parse(annotation, text)
     # A language naming a gloss ("Russian: Респу́блика ...") owns nothing.
-    names = [e for e in annotation.entities if e.label not in VALUE_LABELS
+    names = [e for e in annotation.entities + untagged_demonyms(annotation, text)
+             if e.label not in VALUE_LABELS
              and not text[e.end:e.end + 2].lstrip().startswith(":")]
     name_heads: dict[int, Entity] = {}
     for n in names:
         h = parse.head_of(parse.span(n.start, n.end))
-        if h is not None:
+        if h is not None and not _unit(parse, h, n):
             name_heads[h] = n
     links: list[ValueLink] = []
     for s, e in annotation.sentences:
@@ -190,10 +220,50 @@ def link_values(annotation: Annotation, text: str, params: LinkParams,
                 if indices and _is_value(v, parse, indices, names, resolves, params):
                     values.append((v, indices))
         done = _respectively(parse, values, name_heads, s, e, links)
+        own = {v.start: _links_of(parse, v, indices, name_heads, params)
+               for v, indices in values if v.start not in done}
         for v, indices in values:
-            if v.start not in done:
-                links.extend(_links_of(parse, v, indices, name_heads, params))
+            if v.start in own:
+                host = _restated(parse, indices, values)
+                shared = own.get(host.start, []) if host else []
+                links.extend(_unique(own[v.start] + [
+                    ValueLink(v, link.mention, link.subject, link.relation)
+                    for link in shared]))
     return links
+
+
+def _restated(parse: _Parse, indices: list[int],
+              values: list[tuple[Entity, list[int]]]) -> Entity | None:
+    """The value a bracketed one restates in other units, whose links it shares: "10.7
+    billion yuan (approximately US$1.5 billion)", "a 6.1 Ms (6.2 Mw) aftershock"."""
+    u = parse.head_of(indices)
+    while u is not None and parse.dep(u) in ("nummod", "compound", "quantmod") \
+            and parse.up(u) != u:
+        u = parse.up(u)  # "6.2" -> "Mw"
+    if u is None or parse.up(u) == u or not _bracketed(parse, u):
+        return None
+    above = parse.up(u)
+    for other, ix in values:
+        unit = 0 <= parse.tokens[above].start - other.end <= 1  # "6.1 Ms": Ms is its unit
+        if u not in ix and (above in ix or unit):
+            return other
+    return None
+
+
+def _place(name: Entity, demonym: bool = False) -> bool:
+    """Whether a name can be where something happens; a country the tagger called a
+    nationality ("visit Tajikistan" as NORP) is one, and with ``demonym`` so is a
+    demonym modifying a place ("along the Tajik-Afghan border")."""
+    text = name.text.removeprefix("the ").lower()
+    return name.label in _PLACE_LABELS or text in _COUNTRIES or (demonym and text in _DEMONYMS)
+
+
+def _unit(parse: _Parse, head: int, name: Entity) -> bool:
+    """Whether a "name" is the unit, era or time zone of the number right before it, as
+    the tagger often takes short capitalised words: "23:30 CST", "6.0 Mw", "500 BCE"."""
+    return len(name.text) <= 3 and parse.tokens[head].start == name.start \
+        and any(parse.dep(c) == "nummod" and name.start - parse.tokens[c].end <= 1
+                for c in parse.kids(head))
 
 
 def _respectively(parse: _Parse, values, name_heads: dict[int, Entity], s: int, e: int,
@@ -258,23 +328,41 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
     if t is None:
         return []
     out: list[ValueLink] = []
-    if parse.dep(t) == "pobj" and parse.tokens[parse.up(parse.up(t))].pos == "NUM":
-        return []  # "one of four teams": the count is the group's
+    if parse.dep(t) == "pobj" and parse.tokens[parse.up(parse.up(t))].pos == "NUM" \
+            and (parse.word(parse.up(t)).lower() == "of" or value.label == "CARDINAL"):
+        return []  # "one of four teams": the count is the group's; "$83 million from 19
+        # countries": the count qualifies the other amount (which, through "including",
+        # is still the clause's)
     if any(parse.tokens[a].pos == "PROPN" and not _bracketed(parse, a)
+           and not any(parse.tokens[i].pos == "NUM" for i in parse.subtree(a))
            for a in parse.kids(t, "appos")):
         return []  # "the 4-11 San Diego Chargers": another name's record; not a note in
-        # brackets ("7,349,145 (July 2009 est.)")
+        # brackets ("7,349,145 (July 2009 est.)") or a date ("12:17 CST, May 14, 2008")
     # The value's own "of" phrase or apposition names what it measures: "30% of GDP in
     # Kyrgyzstan", "$5,000,000, a record high price for a Super Bowl ad".
-    described = [o for p in parse.kids(t, "prep") if parse.word(p).lower() == "of"
-                 for o in parse.kids(p, "pobj")] + [
-        a for a in parse.kids(t, "appos") if parse.tokens[a].pos == "NOUN"]
-    for obj in described:
+    # A counted noun read with the number ("25 militants") is described by its other
+    # phrases too: "the escape of 25 militants from a Tajik prison".
+    preps = {"of"} | (_OWNER_PREPS | _ORIGIN_PREPS if t != parse.head_of(indices) else set())
+    described = [(o, parse.word(p).lower() in _PLACE_PREPS) for p in parse.kids(t, "prep")
+                 if parse.word(p).lower() in preps for o in parse.kids(p, "pobj")] + [
+        (a, False) for a in parse.kids(t, "appos") if parse.tokens[a].pos == "NOUN"]
+    for obj, located in described:
         for name in _owners(parse, obj, name_heads, inside, params, value):
-            out.append(_link(parse, value, name, (name.start, name.end),
-                             _noun_relation(parse, value, obj, name)))
+            if not located or _place(name):  # "eight appearances in the Super Bowl"
+                out.append(_link(parse, value, name, (name.start, name.end),
+                                 _noun_relation(parse, value, obj, name)))
+    # A value that names whose it is ("30% of GDP in Kyrgyzstan") is not also where the
+    # subject comes from ("remittances from Russia account for ...").
+    origin = not out
+    if value.label in ("DATE", "TIME") and _measured(parse, t, value) not in name_heads:
+        # (not "the Russian Revolution of 1917": that date is the name's)
+        out.extend(_dated_places(parse, t, value, name_heads, inside))
     if parse.dep(t) in _SUBJECTS:  # "3,000 people were killed in Beichuan County"
         out.extend(_places(parse, parse.up(t), value, name_heads, inside, params))
+        # and whose share it is: "a population of 7,349,145, of which 70% are under 30"
+        for name in _owners(parse, t, name_heads, inside, params, value):
+            out.append(_link(parse, value, name, (name.start, name.end),
+                             _verb_relation(parse, parse.up(t), value, params)))
     if parse.dep(t) == "nsubjpass":
         # an amount given or spent by someone: "10.7 billion yuan had been donated by the
         # Chinese public" is what the agent gave
@@ -290,10 +378,13 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
             out.append(_link(parse, value, name, (name.start, name.end),
                              _noun_relation(parse, value, measured, name)))
         group = value.label == "CARDINAL" and parse.tokens[measured].tag in ("NNS", "NNPS")
-        if measured in name_heads or (group and parse.dep(measured) not in _OBJECTS):
-            # "the five Central Asian countries", "Super Bowl XIX in 1985": the value is
-            # that phrase's, not the clause's -- but where the counted group is, is
-            # stated: "about 9,000 Europeans lived in Congo".
+        definite = any(parse.word(d).lower() == "the" for d in parse.kids(measured, "det"))
+        if measured in name_heads or (group and (parse.dep(measured) not in _OBJECTS
+                                                 or definite)
+                                      and not _described_with(parse, measured)):
+            # "the five Central Asian countries", "Super Bowl XIX in 1985", "connect the
+            # three countries": the value is that phrase's, not the clause's -- but where
+            # the counted group is, is stated: "about 9,000 Europeans lived in Congo".
             if parse.dep(measured) in _SUBJECTS:
                 out.extend(_places(parse, parse.up(measured), value, name_heads, inside,
                                    params))
@@ -301,29 +392,51 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
         if _noun_owner(parse, measured):
             return _unique(out)  # "Nortman's 28-yard punt": the possessor's value
         anchor = measured
-    verb = _climb(parse, anchor, params)
+    verb, owned = _climb(parse, anchor, params, name_heads)
+    holder = _subject_holding(parse, anchor, params)
+    if verb is None and owned is None and holder not in (None, t):
+        # A value inside the subject measures it where its clause happens: "an aftershock
+        # of 6.0 Mw hit Qingchuan County, Sichuan"
+        out.extend(_places(parse, parse.up(holder), value, name_heads, inside, params,
+                           main=True))
+    if owned is not None:  # "China's previous performance during the 1976 earthquake"
+        for name in (n for p in parse.kids(owned, "poss")
+                     for n in _owners(parse, p, name_heads, inside, params, None)):
+            out.append(_link(parse, value, name, _phrase(parse, owned, params),
+                             _noun_relation(parse, value, owned, name)))
     if verb is None:
         return _unique(out)
-    subject = _subject(parse, verb)
+    subject, source = _subject(parse, verb)
+    origins: set[tuple[int, int]] = set()  # names only the subject's "from" phrase gives
     if subject is not None:
-        owners = _owners(parse, subject, name_heads, inside, params, None)
+        owners = _owners(parse, subject, name_heads, inside, params, None, origin)
+        if origin:
+            strict = _owners(parse, subject, name_heads, inside, params, None)
+            origins = {(n.start, n.end) for n in owners if n not in strict}
         above = parse.up(subject)
         if parse.dep(subject) == "pobj":
             above = parse.up(above)
         if not owners and value.label != "ORDINAL" and parse.dep(subject) in ("dobj", "pobj") \
-                and parse.dep(verb) in ("acl", "relcl") \
+                and parse.dep(source) in ("acl", "relcl") \
                 and parse.tokens[above].pos in ("VERB", "AUX"):
             # "Uzbekistan has resumed its work related to joining the WTO in November
             # 2017", "Kazakhstan abstained in the vote condemning ... on March 2": a
             # clause on the (prepositional) object tells of the subject's doing.
             verb = above
-            subject = _subject(parse, verb)
+            subject, source = _subject(parse, verb)
             owners = [] if subject is None else _owners(parse, subject, name_heads, inside,
                                                         params, None)
-        for name in owners:
-            out.append(_link(parse, value, name, _phrase(parse, subject, params),
-                             _verb_relation(parse, verb, value, params)))
-        if not owners:
+        doers = [(subject, owners)] if owners or value.label == "ORDINAL" else [
+            # "an agreement was made between Tajikistan, Pakistan and Afghanistan to build
+            # a 1,300 km highway": when the subject names nobody, the parties do it
+            (o, _owners(parse, o, name_heads, inside, params, None))
+            for p in parse.kids(source, "prep") if parse.word(p).lower() == "between"
+            for o in parse.kids(p, "pobj")]
+        for doer, names in doers:
+            for name in names:
+                out.append(_link(parse, value, name, _phrase(parse, doer, params),
+                                 _verb_relation(parse, verb, value, params)))
+        if not any(names for _, names in doers):
             out.extend(_reported(parse, verb, value, name_heads, inside, params))
     if parse.dep(anchor) == "dobj" and parse.up(anchor) == verb:
         # The recipient of an amount: "gave the Broncos a 16-7 lead", "aid to Ukraine".
@@ -336,39 +449,97 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
                     name = name_heads[h]
                     out.append(_link(parse, value, name, (name.start, name.end),
                                      _verb_relation(parse, verb, value, params)))
-    out.extend(_places(parse, verb, value, name_heads, inside, params))
-    return _unique(out)
+    places = _places(parse, verb, value, name_heads, inside, params)
+    if places:  # "income from Russia accounts for 30% of GDP in Kyrgyzstan": the place's
+        out = [link for link in out if link.mention not in origins]
+    return _unique(out + places)
 
 
 def _places(parse: _Parse, verb: int, value: Entity, name_heads: dict[int, Entity],
-            inside: set[int], params: LinkParams) -> list[ValueLink]:
+            inside: set[int], params: LinkParams, main: bool = False) -> list[ValueLink]:
     """The places where the clause of ``verb`` happens ("broke out in Kazakhstan", "in
     Beichuan County, Sichuan", "in the Sichuan province"), and for a date where a visit
-    goes or what is given goes ("visited Kenya", "aid to Ukraine in 2021")."""
+    goes or what is given goes ("visited Kenya", "aid to Ukraine in 2021"). A participle
+    or purpose clause with no place of its own happens where its main clause does, and
+    there the main verb's object place counts too: "hit Qingchuan, Sichuan, causing 1
+    death", "visit Tajikistan to conduct missions of up to several weeks" (``main``)."""
     if value.label == "ORDINAL" or parse.tokens[verb].pos not in ("VERB", "AUX"):
         return []
+    # A bracketed note ("registered in Tajikistan (2000)") may sit inside the place.
+    note = min(inside) > 0 and parse.word(min(inside) - 1) == "("
     places = [o for p in parse.kids(verb, "prep") if parse.word(p).lower() in _PLACE_PREPS
-              and not parse.subtree(p) & inside for o in parse.kids(p, "pobj")]
-    if value.label == "DATE":  # where a dated visit goes: "visited Kenya", "a visit to ..."
+              and (note or not parse.subtree(p) & inside) for o in parse.kids(p, "pobj")]
+    located = set(places)  # reached through "in", "along" ...: modifiers may name the place
+    if main:
+        places += [o for o in parse.kids(verb, "dobj") if not parse.subtree(o) & inside]
+    elif value.label in ("DATE", "TIME"):  # where a dated visit goes: "visited Kenya", "a
+        # visit to ...", "reached the seat of Wenchuan at 23:30"
         objects = [o for o in parse.kids(verb, "dobj") if not parse.subtree(o) & inside]
         # and where what is given goes: "provide 83 million euros of aid to Ukraine in 2021"
         objects += [n for o in objects for p in parse.kids(o, "prep")
                     if parse.word(p).lower() == "of" for n in parse.kids(p, "pobj")]
         places += objects + [o for x in [verb, *objects] for p in parse.kids(x, "prep")
                              if parse.word(p).lower() == "to" for o in parse.kids(p, "pobj")]
+        # and where the object is: "surrounded Sassou's compound in Brazzaville on June 5"
+        places += [o for x in objects for p in parse.kids(x, "prep")
+                   if parse.word(p).lower() in _PLACE_PREPS for o in parse.kids(p, "pobj")]
     out = []
     for obj in places:
         for h in _with_conjuncts(parse, obj):
             # the place itself, or the larger place that names it: "Beichuan County,
             # Sichuan", "the Sichuan province", "the seat of Wenchuan"
-            around = [h] + [c for c in parse.kids(h, "compound", "appos")] + [
+            # ("along the Tajik-Afghan border", not "both sides of the Russian-Ukrainian
+            # conflict")
+            modifiers = ("compound", "appos") + (("nmod", "amod") if obj in located else ())
+            around = [h] + [c for c in parse.kids(h, *modifiers)] + [
                 o for p in parse.kids(h, "prep") if parse.word(p).lower() == "of"
                 for o in parse.kids(p, "pobj")]
             for a in around:
-                if a in name_heads and name_heads[a].label in _PLACE_LABELS:
+                if a in name_heads and _place(name_heads[a], obj in located):
                     name = name_heads[a]
                     out.append(_link(parse, value, name, (name.start, name.end),
                                      _verb_relation(parse, verb, value, params)))
+    clause = verb
+    while parse.dep(clause) == "conj" and parse.tokens[parse.up(clause)].pos == "VERB":
+        clause = parse.up(clause)  # "causing 8 deaths and destroying thousands of ..."
+    if not out and not main and parse.dep(clause) == "advcl" \
+            and parse.tokens[clause].tag in ("VBG", "VB"):
+        out = [ValueLink(link.value, link.mention, link.subject,
+                         _verb_relation(parse, verb, value, params))
+               for link in _places(parse, parse.up(clause), value, name_heads, inside,
+                                   params, main=True)]
+    return out
+
+
+def _described_with(parse: _Parse, noun: int) -> bool:
+    """Whether a noun is what the subject is described as having: "Tajikistan is a
+    country with an estimated 8 million people"."""
+    prep = parse.up(noun)
+    if parse.dep(noun) != "pobj" or parse.word(prep).lower() != "with":
+        return False
+    verb = parse.up(prep)
+    if parse.dep(verb) == "attr":
+        verb = parse.up(verb)  # "a country with ..."
+    return parse.tokens[verb].lemma.lower() == "be"
+
+
+def _dated_places(parse: _Parse, t: int, value: Entity, name_heads: dict[int, Entity],
+                  inside: set[int]) -> list[ValueLink]:
+    """Places a date's own phrase names: "the earthquake on August 30, 2008 in southern
+    Sichuan", "as of July 17, 2008 across Sichuan"."""
+    holders, above = [t], parse.up(t)
+    while parse.tokens[above].pos == "ADP" and above not in holders:
+        holders.append(above)  # "as of July 17": "of", then "as"
+        above = parse.up(above)
+    out = []
+    for p in (p for h in holders for p in parse.kids(h, "prep")
+              if parse.word(p).lower() in _PLACE_PREPS and not parse.subtree(p) & inside):
+        for o in parse.kids(p, "pobj"):
+            for h in _with_conjuncts(parse, o):
+                if h in name_heads and _place(name_heads[h]):
+                    name = name_heads[h]
+                    out.append(_link(parse, value, name, (name.start, name.end),
+                                     (parse.tokens[p].start, parse.tokens[p].end)))
     return out
 
 
@@ -383,7 +554,7 @@ def _reported(parse: _Parse, verb: int, value: Entity, name_heads: dict[int, Ent
                                               for c in parse.kids(verb, "conj")))
     if any(h in clause for h in name_heads):
         return []
-    speaker = _subject(parse, parse.up(verb))
+    speaker, _ = _subject(parse, parse.up(verb))
     if speaker is None or (speaker in name_heads and name_heads[speaker].label != "PERSON"):
         return []
     return [_link(parse, value, name, _phrase(parse, speaker, params),
@@ -438,45 +609,72 @@ def _measured(parse: _Parse, t: int, value: Entity) -> int | None:
     return None
 
 
-def _climb(parse: _Parse, t: int, params: LinkParams) -> int | None:
-    """The verb whose clause states the value; None when the value sits inside a subject
-    or a coordination of names (it is then about that phrase, not the clause)."""
+def _climb(parse: _Parse, t: int, params: LinkParams,
+           name_heads: dict[int, Entity]) -> tuple[int | None, int | None]:
+    """(verb, None) for the verb whose clause states the value; (None, noun) when the
+    value hangs in a phrase of a possessed noun, whose possessor it then concerns ("China's
+    performance during the 1976 earthquake"); (None, None) when it sits inside a subject
+    or a coordination of names (it is then about that phrase, not the clause). A list of
+    common nouns is one phrase ("caused 2 deaths, 345 injuries and collapse of 707
+    homes"): its later items climb from the first without spending a step."""
     for _ in range(params.max_climb):
+        while parse.dep(t) == "conj" and t not in name_heads \
+                and parse.up(t) not in name_heads \
+                and parse.tokens[parse.up(t)].pos in ("NOUN", "PROPN", "NUM"):
+            t = parse.up(t)
         if parse.tokens[t].pos in ("VERB", "AUX"):
-            return t
+            return t, None
         if parse.dep(t) in _SUBJECTS or parse.dep(t) == "conj" or parse.up(t) == t:
-            return None
+            return None, None
         t = parse.up(t)
         if parse.tokens[t].pos in ("NOUN", "PROPN") and _noun_owner(parse, t):
+            return None, t
+    return (t if parse.tokens[t].pos in ("VERB", "AUX") else None), None
+
+
+def _subject_holding(parse: _Parse, t: int, params: LinkParams) -> int | None:
+    """The subject whose phrase (of nouns and prepositions, not clauses) holds ``t``."""
+    for _ in range(params.max_climb):
+        if parse.dep(t) in _SUBJECTS:
+            return t
+        if parse.tokens[t].pos in ("VERB", "AUX") or parse.up(t) == t:
             return None
-    return t if parse.tokens[t].pos in ("VERB", "AUX") else None
+        t = parse.up(t)
+    return None
 
 
-def _subject(parse: _Parse, verb: int) -> int | None:
-    """The verb's subject, or the one it shares: a conjoined, open or prepositional clause
-    takes that of the nearest verb above it, a relative clause ('which', or none) the noun
-    it modifies; "it" in a conjoined clause is the first clause's subject."""
+def _subject(parse: _Parse, verb: int) -> tuple[int | None, int]:
+    """The verb's subject, or the one it shares, with the verb it was found on: a
+    conjoined, open or prepositional clause takes that of the nearest verb above it, a
+    relative clause ('which', or none) the noun it modifies; "it" in a conjoined clause is
+    the first clause's subject."""
     for _ in range(4):
         found = parse.kids(verb, *_SUBJECTS)
+        if not found and parse.kids(verb, "expl"):
+            found = parse.kids(verb, "attr")  # "there were concerns among Tajik officials"
         if found:
             # A title the tokenizer split ("the vice - president of ...") can leave the
             # verb two subjects; the word with the phrase hanging from it is the subject.
             subject = max(found, key=lambda i: (parse.word(i)[:1].isalnum(),
                                                 len(parse.subtree(i)), -i))
+            if parse.tokens[subject].pos in ("NOUN", "PROPN"):
+                # A noun with a subject of its own is a broken parse of "Tajikistan
+                # (glosses ...), officially ..., is a country ...": that one is the subject.
+                subject = next(iter(parse.kids(subject, "nsubj")), subject)
             if parse.tokens[subject].tag in ("WDT", "WP") and parse.dep(verb) == "relcl":
-                return parse.up(verb)
+                return parse.up(verb), verb
             if parse.tokens[subject].tag != "PRP":
-                return subject
-            return _antecedent(parse, subject)
+                return subject, verb
+            return _antecedent(parse, subject), verb
         elif parse.dep(verb) in ("relcl", "acl"):
-            return parse.up(verb)
+            return parse.up(verb), verb
         elif parse.dep(verb) not in _INHERIT:
-            return None
+            return None, verb
         above = _verb_above(parse, verb)
         if above is None:
-            return None
+            return None, verb
         verb = above
-    return None
+    return None, verb
 
 
 def _antecedent(parse: _Parse, pronoun: int) -> int | None:
@@ -512,9 +710,11 @@ def _with_conjuncts(parse: _Parse, h: int) -> list[int]:
 
 
 def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set[int],
-            params: LinkParams, measure: Entity | None) -> list[Entity]:
+            params: LinkParams, measure: Entity | None, origin: bool = False) -> list[Entity]:
     """Names that are the noun or own it: itself, its possessor, compound or demonym,
-    its 'of'/'in' phrase, appositions and conjuncts -- never a clause hanging off it.
+    its 'of'/'in' phrase, appositions and conjuncts -- never a clause hanging off it;
+    with ``origin``, also the noun's own 'from' phrase (a subject's: "remittances from
+    Tajik migrants totaled ...").
     For a noun a value ``measure``s, also where a participle puts it ('settlers living
     in Kenya'); a possessor then outranks the modifiers ('their third Super Bowl title'
     is their title), and a rank ('the first Central Asian country') is not its
@@ -529,12 +729,12 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
         skip = {"amod"}
     while todo:
         i, depth, located = todo.pop()
-        if i in seen or i in inside:
+        if i in seen or (i in inside and i != noun):
             continue
         seen.add(i)
         # "the tenge in Kazakhstan" is Kazakhstan's; "the team in the Super Bowl" is no
         # event's: "in" and "at" lead to places and organisations only.
-        if i in name_heads and (not located or name_heads[i].label in _PLACE_LABELS | {"ORG"}):
+        if i in name_heads and (not located or _place(name_heads[i])):
             found.append(name_heads[i])
         if depth >= params.max_modifier_depth:
             continue
@@ -553,7 +753,8 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
             word = parse.word(c).lower()
             if dep in _OWNERS and not (i == noun and dep in skip):
                 todo.append((c, depth + 1, located))
-            elif dep == "prep" and (word in _OWNER_PREPS or (places and word in _ORIGIN_PREPS)):
+            elif dep == "prep" and (word in _OWNER_PREPS or (
+                    (places or (origin and i == noun)) and word in _ORIGIN_PREPS)):
                 if word == "of" and parse.word(i).lower() in _DIRECTIONS:
                     continue  # "northeast of Wenchuan" is not Wenchuan's
                 todo.extend((o, depth + 1, word in _PLACE_PREPS)
@@ -567,7 +768,8 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
 
 
 def _phrase(parse: _Parse, head: int, params: LinkParams) -> tuple[int, int]:
-    """The subject as written, without its relative clauses: 'the tenge in Kazakhstan'."""
+    """The subject as written, without its relative clauses: 'the tenge in Kazakhstan';
+    a bracket after the head ends it ("Tajikistan (pronunciations; Persian: ...)")."""
     keep, todo = set(), [(head, 0)]
     while todo:
         i, depth = todo.pop()
@@ -579,7 +781,8 @@ def _phrase(parse: _Parse, head: int, params: LinkParams) -> tuple[int, int]:
                 todo.append((c, depth + 1))
     lo = min(parse.tokens[i].start for i in keep)
     hi = max(parse.tokens[i].end for i in keep)
-    return lo, hi
+    bracket = parse.text.find("(", parse.tokens[head].end, hi)
+    return lo, hi if bracket < 0 else lo + len(parse.text[lo:bracket].rstrip())
 
 
 def _verb_relation(parse: _Parse, verb: int, value: Entity,
