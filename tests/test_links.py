@@ -346,3 +346,64 @@ def test_a_bracketed_note_inside_the_place(links):
     found = links("The Ministry reported that 104,272 disabled people are registered in "
                   "Tajikistan (2000).")
     assert {"104,272", "2000"} <= values(found, "Tajikistan")
+
+
+def test_a_definite_description_stands_for_the_last_name_it_fits(links):
+    found = links("Uzbekistan joined the bank in 2015. In 2016, the central government "
+                  "spent $5 billion on new roads.")
+    assert {"2016", "$5 billion"} <= values(found, "Uzbekistan")
+    assert all(subject == "the central government" for value, _, subject
+               in found["Uzbekistan"] if value == "$5 billion")
+    # "the country" is a country, not the last place or region named
+    found = links("Kenya borders Nairobi County and Central Asia. The country lost 5% of "
+                  "its forests in 2010.")
+    assert "5%" in values(found, "Kenya")
+    assert values(found, "Central Asia") == set()
+    # another country, or someone's: not the last one named
+    found = links("Kenya met Japan. The neighbouring country lost 5% of its trade.")
+    assert values(found, "Japan") == set()
+    found = links("Kenya met Japan. The country of the emperor lost 5% of its trade.")
+    assert values(found, "Japan") == set()
+    found = links("3,000 people were killed in Beichuan County; in the same location, "
+                  "10,000 people were injured.")
+    assert "10,000" in values(found, "Beichuan County")
+
+
+def test_the_team_stands_for_the_last_team_named(links):
+    found = links("Malik Jackson recovered the ball for a Falcons touchdown, giving the "
+                  "team a 10\u20130 lead.")  # an en dash, as in the score
+    assert values(found, "Falcons") == {"10\u20130"}
+
+
+def test_coordinated_clauses_share_the_place_before_them(links):
+    found = links("In Almaty, 10,000 people were injured and 80% of the buildings were "
+                  "destroyed.")
+    assert values(found, "Almaty") == {"10,000", "80%"}
+
+
+def test_a_subject_left_on_the_auxiliary(links):
+    found = links("Congo was excluded from the Kimberley Process in 2004; it was "
+                  "re-admitted to the group in 2007.")
+    assert values(found, "Congo") == {"2004", "2007"}
+
+
+def test_a_quoted_number_is_a_name(links):
+    found = links('The winner of the final in Kenya will receive a gold-plated "50".')
+    assert values(found, "Kenya") == set()
+
+
+def test_a_share_of_which_is_of_the_amount_in_its_unit(links):
+    found = links("According to the program, the EU will provide 83 million euros of free "
+                  "aid to Ukraine in 2021-2024, of which 76 million euros will be used to "
+                  "implement joint projects.")
+    assert "76 million euros" in values(found, "Ukraine")
+
+
+def test_the_date_after_a_since_event_is_that_events(links):
+    found = links("It is the first Super Bowl held in the Bay Area since Super Bowl XIX in "
+                  "1985.")
+    assert "1985" not in values(found, "Super Bowl")
+    assert values(found, "Super Bowl XIX") == {"1985"}
+    found = links("Kenya hosted the first Safari Rally held in Africa since Rally Kenya in "
+                  "1960.")
+    assert "1960" not in values(found, "Kenya")

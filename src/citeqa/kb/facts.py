@@ -27,7 +27,7 @@ class FactParams:
     """How much a fact list in ``/ask`` shows (``/entities/<id>`` shows everything) and how
     values are linked to entities."""
 
-    version: str = "facts-4"
+    version: str = "facts-5"
     max_facts: int = 5
     max_values: int = 8
     max_passages: int = 20

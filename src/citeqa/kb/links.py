@@ -5,20 +5,28 @@ parse does: the entity (or something it owns: "the tenge in Kazakhstan", "Kazakh
 economy") is the subject of the verb whose object or complement holds the value, or the
 possessor or modifier of the noun the value measures ("Kenya's 47 counties"), or the place
 where the dated event happens ("protests broke out in Kazakhstan in January"). A
-"respectively" sentence pairs its coordinated entities and values in order. A value
-inside a subject counts that subject only, so "the five Central Asian countries" is no
-fact about Russia next to them; the date of a report or statement stays with the
-reporter, because the reported clause is another verb's. Words that only look like values
+"respectively" sentence pairs its coordinated entities and values in order. A definite
+description stands for the last name of the passage it fits: "the country" or "the
+central government" for the last country named, "in the same location" for the last
+place, "the team" for the last team-like name; the value is then the name's, cited with
+the description as its subject. A value inside a subject counts that subject only, so
+"the five Central Asian countries" is no fact about Russia next to them; the date of a
+report or statement stays with the reporter, because the reported clause is another
+verb's. Words that only look like values
 -- "first" as an adverb or in a title, "one of", a number inside a name, a bare relative
 date ("the day", "this year", "Wednesday"), the base of a rate ("per 1000 people") -- are
-dropped.
+dropped, and so are a quoted number (a gold-plated "50") and, for the clause, the date
+right after a "since" event ("since Super Bowl XIX in 1985" is that game's year).
 
 The small parser often breaks on encyclopedic text, so the parse is read leniently where
 the sentence still says whose a value is: a list of counted nouns is one phrase, a
 participle or a value inside the subject happens where the main clause does, a bracketed
 conversion shares the links of the amount it restates, "there were X" has X as its
-subject, and a noun given a subject of its own ("Tajikistan (glosses), officially ..., is
-...") hands it on. Short capitalised words after a number are its unit ("23:30 CST").
+subject, a noun given a subject of its own ("Tajikistan (glosses), officially ..., is
+...") hands it on, a subject may hang on the auxiliary of a split verb ("it was re -
+admitted"), coordinated clauses share a place put before them all, and "of which 76
+million euros" hung on a number is a share of the last amount in euros. Short
+capitalised words after a number are its unit ("23:30 CST").
 """
 
 from __future__ import annotations
@@ -27,8 +35,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from babel import Locale
+
 from ..ingest.annotate import Annotation, Entity, Token
-from ..lexicon import DEMONYMS, ROLE_WORDS, VALUE_LABELS
+from ..lexicon import ABBREVIATIONS, DEMONYMS, ROLE_WORDS, VALUE_LABELS
 from .entities import untagged_demonyms
 from .normalize import DATE_ANCHOR, currency_after
 
@@ -37,7 +47,7 @@ from .normalize import DATE_ANCHOR, currency_after
 class LinkParams:
     """How far the parse is followed; ``version`` changes whenever a number does."""
 
-    version: str = "links-3"
+    version: str = "links-4"
     max_climb: int = 5  # edges from a value up to its verb
     max_relation_tokens: int = 6  # longer predicates are cited as the verb alone
     max_modifier_depth: int = 3  # "the vice-president of Kyrgyzstan's cabinet"
@@ -68,6 +78,29 @@ _PLACE_LABELS = {"GPE", "LOC", "FAC", "ORG"}  # an organisation too: "in the sea
 _COUNTRIES = {p.lower() for p in DEMONYMS.values()}
 _DEMONYMS = {d.lower() for d in DEMONYMS}
 _HAVE = {"have", "own", "possess"}
+
+
+def _country_names() -> frozenset[str]:
+    """Country names as written in English: CLDR's territories ("Congo - Brazzaville"
+    read as "Congo"; not its regions, "Central Asia") and their abbreviations."""
+    names = set()
+    for code, name in Locale("en").territories.items():
+        if len(code) == 2 and code.isalpha():
+            names.add(name.lower())
+            names.add(name.split(" - ")[0].split(" (")[0].lower())
+    names.update(k.lower() for k, v in ABBREVIATIONS.items() if v.lower() in names)
+    return frozenset(names)
+
+
+_COUNTRY_NAMES = _country_names()
+# Definite descriptions that stand for a named entity the passage has already given: the
+# head noun's class says which names can be meant ("the country" a country, "the central
+# government" its country's, "in the same location" the last place).
+_ANAPHOR_NOUNS = {"country": "country", "nation": "country", "government": "country",
+                  "location": "place", "place": "place", "team": "team"}
+# The only modifiers such a description may carry: "the neighbouring country", "the
+# government of Kenya" or "the country that ..." name something else or say whose it is.
+_ANAPHOR_MODIFIERS = {"central", "federal", "national", "same", "whole", "entire"}
 _DIRECTIONS = {"north", "south", "east", "west", "northeast", "northwest", "southeast",
                "southwest", "northern", "southern", "eastern", "western", "outside"}
 # Clauses that share the subject of the verb above them ("by scoring", "starting from").
@@ -173,6 +206,9 @@ def _is_value(value: Entity, parse: _Parse, indices: list[int], names: list[Enti
     if any(parse.word(i).lower() == "per" for i in (governor, parse.up(governor))
            if parse.tokens[i].end <= value.start):
         return False  # the base of a rate: "graduates per 1000 people"
+    if parse.text[value.start - 1:value.start] in ('"', "\u201c") \
+            and parse.text[value.end:value.end + 1] in ('"', "\u201d"):
+        return False  # a number quoted is a thing's name: a gold-plated "50"
     if value.label in ("DATE", "TIME"):
         if _WEEKDAY.fullmatch(text.strip()):
             return resolves(text)  # "as early as Wednesday": which week is not written
@@ -207,6 +243,12 @@ def link_values(annotation: Annotation, text: str, params: LinkParams,
         h = parse.head_of(parse.span(n.start, n.end))
         if h is not None and not _unit(parse, h, n):
             name_heads[h] = n
+    # "the country", "the central government", "in the same location": linked as the
+    # name they stand for, cited as written.
+    antecedents: dict[tuple[int, int], Entity] = {}
+    for h, (anaphor, name) in _anaphors(parse, names, name_heads).items():
+        name_heads[h] = anaphor
+        antecedents[(anaphor.start, anaphor.end)] = name
     links: list[ValueLink] = []
     for s, e in annotation.sentences:
         parse.sentence_start = s
@@ -229,7 +271,55 @@ def link_values(annotation: Annotation, text: str, params: LinkParams,
                 links.extend(_unique(own[v.start] + [
                     ValueLink(v, link.mention, link.subject, link.relation)
                     for link in shared]))
+    if antecedents:
+        links = _unique([ValueLink(link.value, (a.start, a.end), link.subject, link.relation)
+                         if (a := antecedents.get(link.mention)) else link
+                         for link in links])
     return links
+
+
+def _anaphors(parse: _Parse, names: list[Entity],
+              name_heads: dict[int, Entity]) -> dict[int, tuple[Entity, Entity]]:
+    """Head token -> (the description as a mention, the name it stands for) for each
+    definite description of the passage that stands for a name before it: "the country"
+    and "the (central) government" for the last country the passage names (by name or
+    demonym: "Chinese"), "the same location" for the last place. A description with any
+    other modifier, an owner or a clause of its own is not one."""
+    out: dict[int, tuple[Entity, Entity]] = {}
+    spans = [(n.start, n.end) for n in names]
+    for h, t in enumerate(parse.tokens):
+        kind = _ANAPHOR_NOUNS.get(t.lemma.lower())
+        if kind is None or t.pos != "NOUN" or t.tag != "NN" or h in name_heads \
+                or parse.dep(h) == "compound" \
+                or any(s <= t.start < e for s, e in spans):
+            continue
+        kids = parse.children[h]
+        if not any(parse.dep(c) == "det" and parse.word(c).lower() == "the" for c in kids):
+            continue
+        mods = [parse.word(c).lower() for c in kids if parse.dep(c) not in ("det", "punct")]
+        if any(m not in _ANAPHOR_MODIFIERS for m in mods) \
+                or (kind == "place" and "same" not in mods):
+            continue
+        before = [n for n in names if n.end <= parse.tokens[min(parse.subtree(h))].start
+                  and _stands_for(n, kind)]
+        if not before:
+            continue
+        name = max(before, key=lambda n: n.start)
+        first = min(parse.subtree(h))
+        out[h] = (Entity(parse.text[parse.tokens[first].start:t.end], name.label,
+                         parse.tokens[first].start, t.end), name)
+    return out
+
+
+def _stands_for(name: Entity, kind: str) -> bool:
+    """Whether a name can be what a description of this kind stands for."""
+    text = name.text.removeprefix("the ").removeprefix("The ")
+    if kind == "country":
+        return name.label != "PERSON" and (text.lower() in _COUNTRY_NAMES or (
+            DEMONYMS.get(text, "").lower() in _COUNTRY_NAMES))
+    if kind == "team":
+        return name.label in ("ORG", "NORP", "PRODUCT")
+    return name.label in ("GPE", "LOC", "FAC")
 
 
 def _restated(parse: _Parse, indices: list[int],
@@ -354,6 +444,11 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
     # A value that names whose it is ("30% of GDP in Kyrgyzstan") is not also where the
     # subject comes from ("remittances from Russia account for ...").
     origin = not out
+    if value.label in ("DATE", "TIME") and (since := _since(parse, t, name_heads)):
+        # "the first Super Bowl held in the Bay Area since Super Bowl XIX in 1985": the
+        # date right after the event a "since" measures from is that event's
+        return _unique([*out, _link(parse, value, since, (since.start, since.end),
+                                    (since.start, since.end))])
     if value.label in ("DATE", "TIME") and _measured(parse, t, value) not in name_heads:
         # (not "the Russian Revolution of 1917": that date is the name's)
         out.extend(_dated_places(parse, t, value, name_heads, inside))
@@ -508,7 +603,43 @@ def _places(parse: _Parse, verb: int, value: Entity, name_heads: dict[int, Entit
                          _verb_relation(parse, verb, value, params))
                for link in _places(parse, parse.up(clause), value, name_heads, inside,
                                    params, main=True)]
+    if not out and not main and clause != verb:
+        # Coordinated clauses share a place put before them all: "in the same location,
+        # 10,000 people were injured and 80% of the buildings were destroyed".
+        subjects = parse.kids(clause, *_SUBJECTS)
+        first = min(parse.subtree(subjects[0])) if subjects else clause
+        out = [_link(parse, value, link_name, (link_name.start, link_name.end),
+                     _verb_relation(parse, verb, value, params))
+               for link_name in _fronted_places(parse, clause, first, name_heads)]
     return out
+
+
+def _fronted_places(parse: _Parse, clause: int, first: int,
+                    name_heads: dict[int, Entity]) -> list[Entity]:
+    """Places of the "in"/"at" phrases that open a clause, before its other words."""
+    out = []
+    for p in parse.kids(clause, "prep"):
+        if p < first and parse.word(p).lower() in _PLACE_PREPS:
+            for o in parse.kids(p, "pobj"):
+                for h in _with_conjuncts(parse, o):
+                    around = [h, *parse.kids(h, "compound", "appos")]
+                    out += [name_heads[a] for a in around
+                            if a in name_heads and _place(name_heads[a])]
+    return out
+
+
+def _since(parse: _Parse, t: int, name_heads: dict[int, Entity]) -> Entity | None:
+    """The name a "since" phrase ends on, when the date's phrase follows it at once."""
+    prep = parse.up(t)
+    if parse.dep(t) != "pobj" or parse.tokens[prep].pos != "ADP":
+        return None
+    for p in parse.kids(parse.up(prep), "prep"):
+        if parse.word(p).lower() == "since" and p < prep \
+                and max(parse.subtree(p)) == prep - 1:
+            for o in parse.kids(p, "pobj"):
+                if o in name_heads:
+                    return name_heads[o]
+    return None
 
 
 def _described_with(parse: _Parse, noun: int) -> bool:
@@ -568,7 +699,18 @@ def _which(parse: _Parse, pronoun: int) -> list[int]:
     nearest noun before its phrase ("26 airports, 18 of which had paved runways")."""
     clause = _verb_above(parse, pronoun)
     if clause is not None and parse.dep(clause) == "relcl":
-        return [parse.up(clause)]
+        head = parse.up(clause)
+        units = {parse.tokens[s].lemma.lower() for s in parse.kids(clause, *_SUBJECTS)
+                 if parse.kids(s, "nummod")}
+        if parse.tokens[head].pos == "NUM" and units:
+            # hung on a number by the parser: a share "of which 76 million euros ..." is
+            # of the last amount before it in the same unit ("83 million euros of aid")
+            for j in range(pronoun - 1, -1, -1):
+                if parse.tokens[j].start < parse.sentence_start:
+                    break
+                if parse.tokens[j].lemma.lower() in units and parse.kids(j, "nummod"):
+                    return [j]
+        return [head]
     phrase = parse.up(parse.up(pronoun))  # "18" in "18 of which"
     for j in range(min(parse.subtree(phrase)) - 1, -1, -1):
         if parse.tokens[j].start < parse.sentence_start:
@@ -649,7 +791,10 @@ def _subject(parse: _Parse, verb: int) -> tuple[int | None, int]:
     relative clause ('which', or none) the noun it modifies; "it" in a conjoined clause is
     the first clause's subject."""
     for _ in range(4):
-        found = parse.kids(verb, *_SUBJECTS)
+        found = parse.kids(verb, *_SUBJECTS) or [
+            # a verb the tokenizer split ("it was re - admitted") can leave the subject
+            # on its auxiliary
+            s for a in parse.kids(verb, "aux", "auxpass") for s in parse.kids(a, *_SUBJECTS)]
         if not found and parse.kids(verb, "expl"):
             found = parse.kids(verb, "attr")  # "there were concerns among Tajik officials"
         if found:
@@ -740,7 +885,7 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
             continue
         if parse.tokens[i].tag in ("WDT", "WP") and parse.dep(i) == "pobj":
             # "a population of 7,349,145, of which 70% are ...": what "which" stands for
-            todo.extend((a, depth + 1, located) for a in _which(parse, i))
+            todo.extend((a, depth, located) for a in _which(parse, i))  # it stands for it
         if parse.dep(i) in _SUBJECTS:  # "70% are under 30" with "of which" on the verb
             todo.extend((o, depth + 1, located) for p in parse.kids(parse.up(i), "prep")
                         if parse.word(p).lower() == "of" for o in parse.kids(p, "pobj")
