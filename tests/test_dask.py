@@ -11,6 +11,7 @@ import multiprocessing
 import os
 from pathlib import Path
 
+import dask
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -37,6 +38,12 @@ DOCS = {
              "the rouble fell, the World Bank said.\n",
     "e.txt": "Gas deal\nTurkmenistan agreed to sell more gas to China through the Central "
              "Asia pipeline, officials in Ashgabat said.\n",
+    # A long paragraph, cut into passages from its own parse, and a run-on sentence cut
+    # across its parse.
+    "f.txt": "Trade\n" + " ".join(["Kazakhstan's central bank kept its base rate at 14% and "
+                                    "said inflation would slow by the end of the year."] * 12)
+             + "\nExports of cotton and gold from Uzbekistan " + "and to Turkey and Iran " * 30
+             + "rose in 2021.\n",
 }
 ONE_PER_TASK = ClusterParams(batch_chars=1)
 
@@ -49,8 +56,15 @@ def config_for(base: Path, dask: str = "") -> Config:
                        environ={})
 
 
+def records(index: Path) -> dict[str, bytes]:
+    """The annotation cache's records, by file name (the document's content hash)."""
+    return {p.name: p.read_bytes() for p in (index / builder.CACHE_DIR).rglob("*.json")}
+
+
 def assert_same_index(built: Path, reference: Path) -> None:
-    """Same corpus fingerprint, passages, annotations, entities and postings."""
+    """Same annotation records, corpus fingerprint, passages, annotations, entities and
+    postings."""
+    assert records(built) == records(reference)
     a, b = index_store.load(built), index_store.load(reference)
     assert a.manifest["corpus"]["fingerprint"] == b.manifest["corpus"]["fingerprint"]
     assert a.manifest["counts"] == b.manifest["counts"]
@@ -69,6 +83,7 @@ def reference(tmp_path_factory) -> Path:
     config = config_for(tmp_path_factory.mktemp("reference"))
     report = builder.build(config)
     assert report.documents == len(DOCS) and not report.skipped
+    assert len(index_store.load(config.index).store.passages_of("f")) > 3
     return config.index
 
 
@@ -136,17 +151,16 @@ class FailOn(WorkerPlugin):
         self.word = word
 
     def setup(self, worker) -> None:
-        real = annotate_module.annotate
+        real = annotate_module.parse
         word = self.word
 
-        def annotate(nlp, passages, *args, **kwargs):
-            for annotation, passage in zip(real(nlp, passages, *args, **kwargs), passages,
-                                           strict=True):
-                if word in passage.text:
+        def parse(nlp, texts, *args, **kwargs):
+            for parsed, text in zip(real(nlp, texts, *args, **kwargs), texts, strict=True):
+                if word in text:
                     raise RuntimeError("the tagger fell over\nsecond line")
-                yield annotation
+                yield parsed
 
-        annotate_module.annotate = annotate
+        annotate_module.parse = parse
 
 
 def test_a_document_failing_on_a_worker_is_skipped_and_named_as_locally(
@@ -154,7 +168,7 @@ def test_a_document_failing_on_a_worker_is_skipped_and_named_as_locally(
     local, client = cluster
     client.register_plugin(FailOn("Turkmenistan"))
     report = builder.build(config_for(tmp_path / "dask", dask=local.scheduler_address))
-    monkeypatch.setattr(annotate_module, "annotate", annotate_module.annotate)  # undone after
+    monkeypatch.setattr(annotate_module, "parse", annotate_module.parse)  # undone after
     FailOn("Turkmenistan").setup(None)  # the same failure in this process
     expected = builder.build(config_for(tmp_path / "local"))
     assert report.skipped == expected.skipped == [
@@ -164,7 +178,7 @@ def test_a_document_failing_on_a_worker_is_skipped_and_named_as_locally(
 
 def test_an_interrupted_build_resumes_from_the_cache(tmp_path, reference, monkeypatch):
     config = config_for(tmp_path, dask="local:2")
-    real_put = AnnotationCache.put_record
+    real_put = AnnotationCache.put
     cached: list[str] = []
 
     def put_then_stop(self, doc, record):
@@ -173,12 +187,12 @@ def test_an_interrupted_build_resumes_from_the_cache(tmp_path, reference, monkey
         real_put(self, doc, record)
         cached.append(doc.id)
 
-    monkeypatch.setattr(AnnotationCache, "put_record", put_then_stop)
+    monkeypatch.setattr(AnnotationCache, "put", put_then_stop)
     with pytest.raises(KeyboardInterrupt):
         builder.build(config, cluster=ONE_PER_TASK)
     assert not multiprocessing.active_children()  # the interrupted build closed its cluster
     assert index_store.current_version(config.index) is None
-    monkeypatch.setattr(AnnotationCache, "put_record", real_put)
+    monkeypatch.setattr(AnnotationCache, "put", real_put)
 
     sent: list[str] = []
     real_batches = cluster_module.batches
@@ -190,7 +204,7 @@ def test_an_interrupted_build_resumes_from_the_cache(tmp_path, reference, monkey
 
     monkeypatch.setattr(cluster_module, "batches", recorded)
     report = builder.build(config, cluster=ONE_PER_TASK)
-    everything = {"a", "b", "c", "d", "e"}
+    everything = {"a", "b", "c", "d", "e", "f"}
     assert sorted(sent) == sorted(everything - set(cached))
     assert report.annotated == len(DOCS) - 2
     assert_same_index(config.index, reference)
@@ -207,6 +221,18 @@ def test_an_unreachable_scheduler_fails_the_build_with_one_line(tmp_path):
                                                  r"tcp://127.0.0.1:9: \w+"):
         builder.build(config, cluster=ClusterParams(connect_timeout=1))
     assert index_store.current_version(config.index) is None
+
+
+def test_a_local_cluster_spends_no_core_on_diagnostics():
+    """The local cluster shares the build's cores: its workers run without Dask's
+    sampling profiler and with the slow event-loop tick and system monitor."""
+    params = ClusterParams()
+    keys = [key for key, _ in params.local_config]
+    with cluster_module.connect("local:2", Config().model, params) as client:
+        settings = client.run(lambda: [dask.config.get(key) for key in keys])
+    assert list(settings.values()) == [[value for _, value in params.local_config]] * 2
+    assert settings and dask.config.get("distributed.worker.profile.enabled")  # only there
+    assert not multiprocessing.active_children()
 
 
 @pytest.mark.parametrize("address", ["local:0", "local:x", "local:", "tcp://a b"])

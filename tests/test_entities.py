@@ -3,6 +3,7 @@
 import dataclasses
 
 import pytest
+from conftest import annotation_of
 
 from citeqa.ingest.annotate import Annotation, Entity
 from citeqa.ingest.corpus import PassageStore
@@ -170,8 +171,6 @@ def test_roles_keep_their_affiliation_and_adjectives_are_no_titles():
 
 def test_a_name_the_parse_never_uses_as_a_person_is_not_one(nlp):
     """spaCy's PERSON label is forced onto the mentions, as the small model does."""
-    from citeqa.ingest.annotate import annotate
-
     texts = {"Kuleba posted a message on his personal Twitter.": "Twitter",
              "Zaksilkov spoke after the meeting in Majilis.": "Majilis",
              "Tokayev met Kuleba.": "Kuleba"}
@@ -180,7 +179,7 @@ def test_a_name_the_parse_never_uses_as_a_person_is_not_one(nlp):
         start = len(text)
         text += sentence + "\n"
         passage = Passage(f"d#{n}", "d", n, start, start + len(sentence), sentence)
-        annotation = next(annotate(nlp, [passage]))
+        annotation = annotation_of(nlp, passage)
         at = start + sentence.index(name)
         annotation = dataclasses.replace(annotation, entities=[
             Entity(name, "PERSON", at, at + len(name))])

@@ -2,8 +2,8 @@
 hand-made sentences (parsed by the real model, so each pattern is tested end to end)."""
 
 import pytest
+from conftest import annotation_of
 
-from citeqa.ingest.annotate import annotate
 from citeqa.ingest.passages import Passage
 from citeqa.kb.links import LinkParams, link_values
 from citeqa.kb.normalize import currency_after, normalize
@@ -13,7 +13,7 @@ from citeqa.kb.normalize import currency_after, normalize
 def links(nlp):
     def run(text: str, resolves=lambda _: False) -> dict[str, list[tuple]]:
         """mention text -> [(value text, relation text, subject text)]."""
-        annotation = next(annotate(nlp, [Passage("d#0", "d", 0, 0, len(text), text)]))
+        annotation = annotation_of(nlp, Passage("d#0", "d", 0, 0, len(text), text))
         out: dict[str, list[tuple]] = {}
         for link in link_values(annotation, text, LinkParams(), resolves):
             out.setdefault(text[link.mention[0]:link.mention[1]], []).append(

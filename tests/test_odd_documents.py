@@ -53,16 +53,15 @@ def test_poisoned_files_are_named_skips_and_the_rest_is_indexed(tmp_path):
 def test_an_annotation_error_skips_that_document_only(tmp_path, monkeypatch):
     config = config_for(tmp_path, {"a.txt": GOOD, "boom.txt": "Boom\nThe EXPLODE word.\n",
                                    "c.txt": "Other\nUzbek President Mirziyoyev spoke.\n"})
-    real = annotate_module.annotate
+    real = annotate_module.parse
 
-    def annotate(nlp, passages, *args, **kwargs):
-        for annotation, passage in zip(real(nlp, passages, *args, **kwargs), passages,
-                                       strict=True):
-            if "EXPLODE" in passage.text:
+    def parse(nlp, texts, *args, **kwargs):
+        for parsed, text in zip(real(nlp, texts, *args, **kwargs), texts, strict=True):
+            if "EXPLODE" in text:
                 raise RuntimeError("the tagger fell over\nsecond line")
-            yield annotation
+            yield parsed
 
-    monkeypatch.setattr(annotate_module, "annotate", annotate)
+    monkeypatch.setattr(annotate_module, "parse", parse)
     report = builder.build(config)
     assert [(s.path, s.reason) for s in report.skipped] == [
         ("boom.txt", "spaCy failed on it (RuntimeError: the tagger fell over)")]

@@ -4,7 +4,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citeqa.ingest.annotate import sentence_splitter
 from citeqa.ingest.documents import Document
 from citeqa.ingest.passages import MAX_WORDS, MIN_WORDS, regex_sentences, segment
 
@@ -74,23 +73,15 @@ def test_short_heading_joins_the_paragraph_it_introduces():
     assert passage.text.startswith("A Heading\nThis paragraph")
 
 
-def test_seed_document_with_spacy_sentences(seed_index, nlp):
-    doc = next(iter(seed_index.store.documents.values()))
-    passages = segment(doc, sentence_splitter(nlp))
+def test_seed_document_cut_by_the_index_build(seed_index):
+    """The build cuts at the sentences of its one spaCy pass (tests/test_onepass.py)."""
+    [doc] = seed_index.store.documents.values()
+    passages = [seed_index.store.passage(pos) for pos in seed_index.store.passages_of(doc.id)]
     check_invariants(doc_of(doc.text, doc.body_start),
                      [p.__class__(p.id.replace(doc.id, "d"), "d", p.n, p.start, p.end, p.text)
                       for p in passages])
     assert all(words(p.text) <= 2 * MAX_WORDS for p in passages)
     assert sum(40 <= words(p.text) <= MAX_WORDS for p in passages) >= 0.8 * len(passages)
-
-
-def test_sentences_come_from_the_parser_alone(seed_index, nlp):
-    """Cutting runs spaCy without the pipes that never set sentence boundaries: the cut
-    must be the one the whole pipeline gives."""
-    doc = next(iter(seed_index.store.documents.values()))
-    whole = [(s.start_char, s.end_char) for s in nlp(doc.text[:20000]).sents]
-    assert sentence_splitter(nlp)(doc.text[:20000]) == whole
-    assert len(whole) > 50
 
 
 def sentence(n: int) -> str:

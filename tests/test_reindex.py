@@ -35,7 +35,7 @@ def test_unchanged_corpus_does_no_spacy_work(tmp_path, monkeypatch):
     before = index_store.load(config.index)
 
     monkeypatch.setattr(builder, "load_model", no_spacy)
-    monkeypatch.setattr(annotate_module, "annotate", no_spacy)
+    monkeypatch.setattr(annotate_module, "parse", no_spacy)
     second = builder.build(config)
     assert second.annotated == 0
     assert second.unchanged == 2 and not (second.added or second.changed or second.removed)
@@ -68,14 +68,14 @@ def test_full_rebuild_ignores_the_cache(tmp_path):
     assert builder.build(config, full=True).annotated == 2
 
 
-def test_progress_bar_counts_passages_only_when_asked(tmp_path, capsys):
+def test_progress_bar_counts_documents_only_when_asked(tmp_path, capsys):
     config = config_for(tmp_path, {"a.txt": A, "b.txt": B})
     quiet = builder.build(config, full=True)
     assert capsys.readouterr().err == ""
     builder.build(config, full=True, progress=True)
     err = capsys.readouterr().err
-    assert "annotating" in err and f"{quiet.passages}/{quiet.passages}" in err
-    assert "passage/s" in err  # tqdm's rate
+    assert "annotating" in err and f"{quiet.documents}/{quiet.documents}" in err
+    assert "document/s" in err  # tqdm's rate
 
 
 def test_cli_index_prints_the_summary(tmp_path):
@@ -125,26 +125,16 @@ def test_a_build_killed_at_each_save_step_never_loses_the_live_index(tmp_path, s
 
 
 def test_large_batches_use_every_core(monkeypatch):
-    from citeqa.ingest.passages import Passage
-
     class RecordingPipeline:
         def __init__(self) -> None:
             self.calls: list[int] = []
 
         def pipe(self, texts, batch_size, n_process):
             self.calls.append(n_process)
-            return (EmptyDoc() for _ in texts)
-
-    class EmptyDoc:
-        ents = sents = noun_chunks = ()
-
-        def __iter__(self):
             return iter(())
 
     monkeypatch.setattr(annotate_module.os, "cpu_count", lambda: 2)
     nlp = RecordingPipeline()
-    few = [Passage(f"d#{i}", "d", i, 0, 1, "x") for i in range(10)]
-    many = [Passage(f"d#{i}", "d", i, 0, 1, "x") for i in range(annotate_module.PARALLEL_FROM)]
-    list(annotate_module.annotate(nlp, few))
-    list(annotate_module.annotate(nlp, many))
+    annotate_module.parse(nlp, ["x"] * 10)
+    annotate_module.parse(nlp, ["x"] * annotate_module.PARALLEL_FROM)
     assert nlp.calls == [1, 2]

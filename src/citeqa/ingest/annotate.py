@@ -1,7 +1,10 @@
-"""spaCy over every passage, once, at index time: entities, sentences, noun chunks.
+"""spaCy over every paragraph, once, at index time: passages, entities, sentences, noun
+chunks and the dependency parse.
 
 Everything the answer stage needs from spaCy about the corpus is stored here so that
-``/ask`` only ever runs spaCy on the question.
+``/ask`` only ever runs spaCy on the question. Each paragraph block is parsed once; a long
+one is cut into passages at the sentences of that same parse, and each passage's
+annotation is sliced out of it, so no text goes through spaCy twice.
 """
 
 from __future__ import annotations
@@ -13,20 +16,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import msgspec
+import numpy as np
+
 from .documents import Document, Skipped
-from .passages import Passage, regex_sentences, segment
+from .passages import MAX_WORDS, Passage, blocks, passages_of, regex_sentences, windows
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.tokens import Doc
 
-# Longer texts go to the regex splitter: the parser's memory grows with text length.
+# Longer blocks are cut at regex sentences before spaCy sees them: the parser's memory
+# grows with text length.
 MAX_PARSE_CHARS = 100_000
-# Passages in one run from which spaCy is spread over several processes; below it the
+# Texts in one run from which spaCy is spread over several processes; below it the
 # start-up of worker processes (each loads the model) costs more than it saves.
 PARALLEL_FROM = 2000
-# Pipes that never set sentence boundaries: cutting passages runs without them (the parser
-# alone decides where sentences end, so the cut is the same at a fraction of the cost).
-NOT_FOR_SENTENCES = ("tagger", "attribute_ruler", "lemmatizer", "ner", "morphologizer")
 
 
 class ModelError(RuntimeError):
@@ -94,116 +99,180 @@ def model_info(name: str) -> dict[str, str]:
             "spacy_version": str(meta.get("spacy_version", ""))}
 
 
-def sentence_splitter(nlp: Language):
-    """A ``SentenceSplitter`` backed by the model's parser (other pipes switched off)."""
-    unused = [name for name in nlp.pipe_names if name in NOT_FOR_SENTENCES]
+class Piece(NamedTuple):
+    """A stretch of a document that spaCy parses once: a paragraph block, cut afterwards
+    into passages at the sentences of its own parse when ``cut``; otherwise one passage."""
 
-    def split(text: str) -> list[tuple[int, int]]:
-        if len(text) > MAX_PARSE_CHARS:
-            return regex_sentences(text)
-        return [(s.start_char, s.end_char) for s in nlp(text, disable=unused).sents]
-
-    return split
+    start: int  # document offsets
+    end: int
+    cut: bool
 
 
-def annotate(nlp: Language, passages: Iterable[Passage], batch_size: int = 16,
-             n_process: int | None = None) -> Iterator[Annotation]:
-    """Batched spaCy, streamed in passage order; large batches use every core."""
-    passages = list(passages)
+def pieces(doc: Document, max_chars: int = MAX_PARSE_CHARS) -> list[Piece]:
+    """What spaCy parses of ``doc``: every block whole, except a long block over
+    ``max_chars``, which is cut at regex sentences first (each passage parsed alone)."""
+    text = doc.text
+    out: list[Piece] = []
+    for start, end, words in blocks(doc):
+        if words <= MAX_WORDS:
+            out.append(Piece(start, end, False))
+        elif end - start <= max_chars:
+            out.append(Piece(start, end, True))
+        else:
+            out.extend(Piece(s, e, False)
+                       for s, e in windows(text, start, end, regex_sentences(text[start:end])))
+    return out
+
+
+def parse(nlp: Language, texts: list[str], batch_size: int = 16,
+          n_process: int | None = None) -> Iterator[Doc]:
+    """Batched spaCy, streamed in order; large runs use every core."""
     if n_process is None:
-        n_process = min(os.cpu_count() or 1, 4) if len(passages) >= PARALLEL_FROM else 1
-    docs = nlp.pipe((p.text for p in passages), batch_size=batch_size, n_process=n_process)
-    for passage, doc in zip(passages, docs, strict=True):
-        base = passage.start
-        words = [t for t in doc if not t.is_space]
-        position = {t.i: n for n, t in enumerate(words)}
-        yield Annotation(
-            passage_id=passage.id,
-            entities=[Entity(e.text, e.label_, base + e.start_char, base + e.end_char)
-                      for e in doc.ents],
-            sentences=[(base + s.start_char, base + s.end_char) for s in doc.sents],
-            noun_chunks=[(base + c.start_char, base + c.end_char) for c in doc.noun_chunks],
-            tokens=[Token(base + t.idx, base + t.idx + len(t.text), t.lemma_, t.pos_, t.tag_,
-                          t.dep_, position.get(t.head.i, n)) for n, t in enumerate(words)],
-        )
+        n_process = min(os.cpu_count() or 1, 4) if len(texts) >= PARALLEL_FROM else 1
+    return nlp.pipe(texts, batch_size=batch_size, n_process=n_process)
 
 
-Segmented = list[tuple[Document, list[Passage]]]
+# A document's passages and annotations as JSON (msgspec-encoded ``Record``): what the
+# annotation cache stores and what a cluster worker sends back (no spaCy object crosses).
+class _Annotated(msgspec.Struct):
+    entities: list[tuple[int, int, str]]
+    sentences: list[tuple[int, int]]
+    noun_chunks: list[tuple[int, int]]
+    tokens: list[Token]
 
 
-def segment_documents(nlp: Language, docs: Iterable[Document]
-                      ) -> tuple[Segmented, list[Skipped]]:
-    """Cut each document into passages; one that cannot be cut, or whose passage is over
-    spaCy's ``max_length`` (one unbroken token?), is skipped with the reason."""
-    split = sentence_splitter(nlp)
-    out: Segmented = []
-    failed: list[Skipped] = []
-    for doc in docs:
-        try:
-            passages = segment(doc, split)
-        except Exception as exc:  # one document's failure must not stop a build
-            failed.append(Skipped(doc.path, f"could not be segmented ({brief(exc)})"))
-            continue
-        longest = max((len(p.text) for p in passages), default=0)
-        if longest > nlp.max_length:
-            failed.append(Skipped(doc.path, f"a passage of {longest:,} characters (one "
-                                            f"unbroken token?) exceeds spaCy's limit of "
-                                            f"{nlp.max_length:,}"))
-            continue
-        out.append((doc, passages))
-    return out, failed
+class Record(msgspec.Struct):
+    passages: list[tuple[int, int]]
+    annotations: list[_Annotated]
 
 
-def annotate_documents(nlp: Language, segmented: Segmented, batch_size: int = 16,
+_record_decoder = msgspec.json.Decoder(Record)
+
+
+def annotate_documents(nlp: Language, docs: Iterable[Document], batch_size: int = 16,
                        n_process: int | None = None
-                       ) -> Iterator[tuple[Document, list[Passage], list[Annotation]] | Skipped]:
-    """Annotate segmented documents in one batched stream, one result per document.
+                       ) -> Iterator[tuple[Document, bytes] | Skipped]:
+    """Each document's record (JSON bytes, see ``Record``), or the ``Skipped`` naming why
+    not, in document order, from one batched spaCy stream over all their pieces.
 
-    A document spaCy fails on is skipped with the reason; it never stops the others. When
-    the batched stream breaks, the documents it had not finished are annotated one by one,
-    so only the document at fault is skipped.
+    A document that cannot be cut, or whose piece is over spaCy's ``max_length`` (one
+    unbroken token?), is skipped with the reason, and so is one spaCy fails on: it never
+    stops the others. When the batched stream breaks, the documents it had not finished
+    are parsed one by one, so only the document at fault is skipped.
     """
-    stream = annotate(nlp, [p for _, ps in segmented for p in ps], batch_size, n_process)
+    max_chars = min(MAX_PARSE_CHARS, nlp.max_length)
+    planned = [(doc, _plan(doc, max_chars, nlp.max_length)) for doc in docs]
+    stream = parse(nlp, [doc.text[p.start:p.end] for doc, plan in planned
+                         if isinstance(plan, list) for p in plan], batch_size, n_process)
     done = 0
     try:
-        for doc, ps in segmented:
-            ans = [next(stream) for _ in ps]
+        for doc, plan in planned:
+            parsed = [next(stream) for _ in plan] if isinstance(plan, list) else []
             done += 1
-            yield doc, ps, ans
+            yield _outcome(doc, plan, parsed)
     except Exception:  # the document at fault is found and named one by one below
-        for doc, ps in segmented[done:]:
+        for doc, plan in planned[done:]:
             try:
-                ans = list(annotate(nlp, ps, batch_size, n_process=1))
+                parsed = (list(parse(nlp, [doc.text[p.start:p.end] for p in plan],
+                                     batch_size, n_process=1))
+                          if isinstance(plan, list) else [])
             except Exception as exc:
                 yield Skipped(doc.path, f"spaCy failed on it ({brief(exc)})")
                 continue
-            yield doc, ps, ans
+            yield _outcome(doc, plan, parsed)
 
 
-def to_record(passages: list[Passage], annotations: list[Annotation]) -> dict[str, Any]:
-    """A document's passages and annotations as plain JSON values: what the annotation
-    cache stores and what a cluster worker sends back (no spaCy object crosses)."""
-    return {"passages": [[p.start, p.end] for p in passages],
-            "annotations": [{"entities": [[e.start, e.end, e.label] for e in a.entities],
-                             "sentences": [list(x) for x in a.sentences],
-                             "noun_chunks": [list(x) for x in a.noun_chunks],
-                             "tokens": [list(t) for t in a.tokens]}
-                            for a in annotations]}
+def _plan(doc: Document, max_chars: int, max_length: int) -> list[Piece] | Skipped:
+    try:
+        plan = pieces(doc, max_chars)
+    except Exception as exc:  # one document's failure must not stop a build
+        return Skipped(doc.path, f"could not be segmented ({brief(exc)})")
+    longest = max((p.end - p.start for p in plan), default=0)
+    if longest > max_length:
+        return Skipped(doc.path, f"a passage of {longest:,} characters (one unbroken "
+                                 f"token?) exceeds spaCy's limit of {max_length:,}")
+    return plan
 
 
-def from_record(doc: Document, record: dict[str, Any]
-                ) -> tuple[list[Passage], list[Annotation]]:
-    """The passages and annotations of ``doc`` from its record (see ``to_record``)."""
-    passages, annotations = [], []
-    for n, ((start, end), ann) in enumerate(zip(record["passages"], record["annotations"],
-                                                strict=True)):
-        pid = f"{doc.id}#{n}"
-        passages.append(Passage(pid, doc.id, n, start, end, doc.text[start:end]))
-        annotations.append(Annotation(
-            pid, [Entity(doc.text[s:e], label, s, e) for s, e, label in ann["entities"]],
-            [tuple(x) for x in ann["sentences"]], [tuple(x) for x in ann["noun_chunks"]],
-            [Token(*t) for t in ann["tokens"]]))
-    return passages, annotations
+def _outcome(doc: Document, plan: list[Piece] | Skipped, parsed: list[Doc]
+             ) -> tuple[Document, bytes] | Skipped:
+    if isinstance(plan, Skipped):
+        return plan
+    passages: list[list[int]] = []
+    annotations: list[dict[str, Any]] = []
+    try:
+        for piece, parsed_piece in zip(plan, parsed, strict=True):
+            cuts = ([(piece.start, piece.end)] if not piece.cut else
+                    windows(doc.text, piece.start, piece.end,
+                            [(s.start_char, s.end_char) for s in parsed_piece.sents]))
+            passages.extend([s, e] for s, e in cuts)
+            annotations.extend(_slices(parsed_piece, piece.start, cuts))
+    except Exception as exc:
+        return Skipped(doc.path, f"could not be segmented ({brief(exc)})")
+    return doc, msgspec.json.encode({"passages": passages, "annotations": annotations})
+
+
+def _token_table(parsed: Doc) -> tuple[list[list[int]], list[int], dict[int, str]]:
+    """The parse's tokens as rows (offset, length, lemma, pos, tag, dep, head, is_space;
+    strings as ids), each one's head as a token index, and the strings of those ids: read
+    from spaCy's arrays at once, not one ``Token`` object per attribute."""
+    from spacy.attrs import DEP, HEAD, IDX, IS_SPACE, LEMMA, LENGTH, POS, TAG
+
+    table = parsed.to_array([IDX, LENGTH, LEMMA, POS, TAG, DEP, HEAD, IS_SPACE])
+    heads = (table[:, 6].view(np.int64) + np.arange(len(table))).tolist()
+    strings = parsed.vocab.strings
+    names = {h: strings[h] for h in set(table[:, 2:6].ravel().tolist())}
+    return table.tolist(), heads, names
+
+
+def _slices(parsed: Doc, base: int, cuts: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """The annotation of each passage ``cuts`` (document offsets) of ``parsed``, the parse
+    of the text at offset ``base``. Entities and noun chunks are those inside the passage,
+    sentences are clipped to it, and a token's head is its position among the passage's
+    words -- itself when the head is a space or outside the passage (as for a root), which
+    only a sentence longer than a passage can do. One cut of the whole text is exactly the
+    annotation of parsing that text alone."""
+    entities = [(base + e.start_char, base + e.end_char, e.label_) for e in parsed.ents]
+    sentences = [(base + s.start_char, base + s.end_char) for s in parsed.sents]
+    chunks = [(base + c.start_char, base + c.end_char) for c in parsed.noun_chunks]
+    table, heads, names = _token_table(parsed)
+    slot: list[tuple[int, int] | None] = [None] * len(table)  # token -> (cut, position)
+    words: list[list[int]] = [[] for _ in cuts]  # per cut, the tokens it holds
+    k = 0
+    for i, (idx, length, *_, space) in enumerate(table):
+        start = base + idx
+        while k < len(cuts) and cuts[k][1] <= start:
+            k += 1
+        if space or k == len(cuts) or start < cuts[k][0] or start + length > cuts[k][1]:
+            continue
+        slot[i] = (k, len(words[k]))
+        words[k].append(i)
+    out = []
+    for k, (lo, hi) in enumerate(cuts):
+        tokens = []
+        for n, i in enumerate(words[k]):
+            idx, length, lemma, pos, tag, dep, _, _ = table[i]
+            head = slot[heads[i]]
+            tokens.append([base + idx, base + idx + length, names[lemma], names[pos],
+                           names[tag], names[dep], head[1] if head and head[0] == k else n])
+        out.append({
+            "entities": [[s, e, label] for s, e, label in entities if lo <= s and e <= hi],
+            "sentences": [[max(s, lo), min(e, hi)] for s, e in sentences
+                          if max(s, lo) < min(e, hi)],
+            "noun_chunks": [[s, e] for s, e in chunks if lo <= s and e <= hi],
+            "tokens": tokens})
+    return out
+
+
+def from_record(doc: Document, record: bytes) -> tuple[list[Passage], list[Annotation]]:
+    """The passages and annotations of ``doc`` from its record (``annotate_documents``)."""
+    decoded = _record_decoder.decode(record)
+    passages = passages_of(doc, decoded.passages)
+    text = doc.text
+    return passages, [
+        Annotation(p.id, [Entity(text[s:e], label, s, e) for s, e, label in a.entities],
+                   a.sentences, a.noun_chunks, a.tokens)
+        for p, a in zip(passages, decoded.annotations, strict=True)]
 
 
 def brief(exc: BaseException) -> str:

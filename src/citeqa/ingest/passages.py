@@ -64,11 +64,12 @@ def _hard_split(text: str, start: int, end: int, max_words: int) -> Iterable[tup
         yield chunk[0].start(), chunk[-1].end()
 
 
-def _windows(text: str, start: int, end: int, split: SentenceSplitter,
-             min_words: int, max_words: int) -> list[tuple[int, int]]:
-    """Greedy packing of whole sentences into windows of min..max words."""
+def windows(text: str, start: int, end: int, sentences: list[tuple[int, int]],
+            min_words: int = MIN_WORDS, max_words: int = MAX_WORDS) -> list[tuple[int, int]]:
+    """Greedy packing of whole sentences (``sentences``: spans relative to ``start``) of
+    ``text[start:end]`` into windows of min..max words."""
     units: list[tuple[int, int, int]] = []
-    for s, e in split(text[start:end]):
+    for s, e in sentences:
         s, e = _trim(text, start + s, start + e)
         if s >= e:
             continue
@@ -90,8 +91,10 @@ def _windows(text: str, start: int, end: int, split: SentenceSplitter,
     return [(s, e) for s, e, _ in windows]
 
 
-def segment(doc: Document, split: SentenceSplitter = regex_sentences,
-            min_words: int = MIN_WORDS, max_words: int = MAX_WORDS) -> list[Passage]:
+def blocks(doc: Document, min_words: int = MIN_WORDS, max_words: int = MAX_WORDS
+           ) -> list[tuple[int, int, int]]:
+    """The body's paragraphs as ``(start, end, words)``, a short one joined to a neighbour
+    within ``max_words``; a block over ``max_words`` is one paragraph, to be cut."""
     text = doc.text
     blocks: list[list[int]] = []  # [start, end, words]
     for match in _PARAGRAPH.finditer(text, doc.body_start):
@@ -104,11 +107,25 @@ def segment(doc: Document, split: SentenceSplitter = regex_sentences,
     if len(blocks) > 1 and blocks[-1][2] < min_words and blocks[-2][2] + blocks[-1][2] <= max_words:
         tail = blocks.pop()
         blocks[-1][1], blocks[-1][2] = tail[1], blocks[-1][2] + tail[2]
+    return [(s, e, n) for s, e, n in blocks]
+
+
+def segment(doc: Document, split: SentenceSplitter = regex_sentences,
+            min_words: int = MIN_WORDS, max_words: int = MAX_WORDS) -> list[Passage]:
+    """Passages of ``doc``: its blocks, those over ``max_words`` cut at the sentences
+    ``split`` finds. (An index build cuts with the sentences of its one spaCy pass:
+    ``annotate.annotate_documents``.)"""
+    text = doc.text
     spans: list[tuple[int, int]] = []
-    for s, e, n in blocks:
+    for s, e, n in blocks(doc, min_words, max_words):
         if n > max_words:
-            spans.extend(_windows(text, s, e, split, min_words, max_words))
+            spans.extend(windows(text, s, e, split(text[s:e]), min_words, max_words))
         else:
             spans.append((s, e))
-    return [Passage(id=f"{doc.id}#{i}", doc_id=doc.id, n=i, start=s, end=e, text=text[s:e])
+    return passages_of(doc, spans)
+
+
+def passages_of(doc: Document, spans: list[tuple[int, int]]) -> list[Passage]:
+    """The passages of ``doc`` at ``spans`` (document offsets), numbered in order."""
+    return [Passage(id=f"{doc.id}#{i}", doc_id=doc.id, n=i, start=s, end=e, text=doc.text[s:e])
             for i, (s, e) in enumerate(spans)]

@@ -21,14 +21,7 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from ..config import Config
-from ..ingest.annotate import (
-    Annotation,
-    annotate_documents,
-    from_record,
-    load_model,
-    model_info,
-    segment_documents,
-)
+from ..ingest.annotate import Annotation, annotate_documents, from_record, load_model, model_info
 from ..ingest.corpus import PassageStore
 from ..ingest.documents import Document, Skipped, corpus_fingerprint, load_corpus
 from ..ingest.passages import Passage
@@ -256,48 +249,46 @@ Annotated = dict[str, tuple[list[Passage], list[Annotation]]]
 def _annotate(config: Config, docs: list[Document], cache: AnnotationCache, progress: bool,
               cluster: ClusterParams | None, lap: Callable[[str], None]
               ) -> tuple[Annotated, list[Skipped]]:
-    """Segment and annotate ``docs`` with spaCy, here or on the Dask cluster of
+    """Cut and annotate ``docs`` with spaCy, here or on the Dask cluster of
     ``config.dask``, caching each document as soon as it is done (so a stopped build
     resumes). A document spaCy cannot take is skipped with the reason; it never fails
     the build. ``lap("model")`` marks when spaCy (or the cluster) is ready."""
     out: Annotated = {}
     failed: list[Skipped] = []
-    if config.dask:
-        from ..ingest.cluster import ClusterError, ClusterParams, annotate_on_cluster, connect
-
-        cluster = cluster or ClusterParams()
-        try:
-            with (connect(config.dask, config.model, cluster) as client,
-                  closing(annotate_on_cluster(client, config.model, docs, cluster)) as results,
-                  tqdm(total=len(docs), unit="document", desc="annotating on Dask",
-                       file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar):
-                lap("model")
-                for result in results:
-                    if isinstance(result, Skipped):
-                        failed.append(result)
-                    else:
-                        doc, record = result
-                        cache.put_record(doc, record)
-                        out[doc.id] = from_record(doc, record)
-                    bar.update(1)
-        except ClusterError as exc:
-            raise BuildError(str(exc)) from None
-        order = {doc.path: n for n, doc in enumerate(docs)}  # as a local build lists them
-        return out, sorted(failed, key=lambda s: (order.get(s.path, len(order)), s.reason))
-    nlp = load_model(config.model)
-    lap("model")
-    segmented, failed = segment_documents(nlp, docs)
-    with tqdm(total=sum(len(ps) for _, ps in segmented), unit="passage", desc="annotating",
-              file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar:
-        for result in annotate_documents(nlp, segmented):
+    desc = "annotating on Dask" if config.dask else "annotating"
+    with (closing(_outcomes(config, docs, cluster, lap)) as results,
+          tqdm(total=len(docs), unit="document", desc=desc, file=sys.stderr,
+               disable=not progress, dynamic_ncols=True) as bar):
+        for result in results:
             if isinstance(result, Skipped):
                 failed.append(result)
-                continue
-            doc, ps, ans = result
-            cache.put(doc, ps, ans)
-            out[doc.id] = (ps, ans)
-            bar.update(len(ps))
-    return out, failed
+            else:
+                doc, record = result
+                cache.put(doc, record)
+                out[doc.id] = from_record(doc, record)
+            bar.update(1)
+    order = {doc.path: n for n, doc in enumerate(docs)}  # as the corpus lists them
+    return out, sorted(failed, key=lambda s: (order.get(s.path, len(order)), s.reason))
+
+
+def _outcomes(config: Config, docs: list[Document], cluster: ClusterParams | None,
+              lap: Callable[[str], None]) -> Iterator[tuple[Document, bytes] | Skipped]:
+    """Each document's record or skip, from the same code here or on the cluster."""
+    if not config.dask:
+        nlp = load_model(config.model)
+        lap("model")
+        yield from annotate_documents(nlp, docs)
+        return
+    from ..ingest.cluster import ClusterError, ClusterParams, annotate_on_cluster, connect
+
+    cluster = cluster or ClusterParams()
+    try:
+        with (connect(config.dask, config.model, cluster) as client,
+              closing(annotate_on_cluster(client, config.model, docs, cluster)) as results):
+            lap("model")
+            yield from results
+    except ClusterError as exc:
+        raise BuildError(str(exc)) from None
 
 
 def ensure(config: Config, progress: bool = False,

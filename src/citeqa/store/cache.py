@@ -6,15 +6,15 @@ Entries are written atomically (temporary file, then rename).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
-from ..ingest.annotate import Annotation, from_record, to_record
+import msgspec
+
+from ..ingest.annotate import Annotation, from_record
 from ..ingest.documents import Document
 from ..ingest.passages import Passage
 
@@ -30,25 +30,32 @@ class AnnotationCache:
     def _path(self, doc: Document) -> Path:
         return self.folder / doc.sha256[:2] / f"{doc.sha256}.json"
 
-    def get(self, doc: Document) -> tuple[list[Passage], list[Annotation]] | None:
+    def record(self, doc: Document) -> bytes | None:
+        """The cached record of ``doc`` (``annotate_documents``), or None."""
         try:
-            data = json.loads(self._path(doc).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            record = self._path(doc).read_bytes()
+        except OSError:
             return None
         self.used.add(doc.sha256)
-        return from_record(doc, data)
+        return record
 
-    def put(self, doc: Document, passages: list[Passage], annotations: list[Annotation]) -> None:
-        self.put_record(doc, to_record(passages, annotations))
+    def get(self, doc: Document) -> tuple[list[Passage], list[Annotation]] | None:
+        record = self.record(doc)
+        if record is None:
+            return None
+        try:
+            return from_record(doc, record)
+        except (ValueError, msgspec.DecodeError):
+            return None
 
-    def put_record(self, doc: Document, record: dict[str, Any]) -> None:
-        """Store a record made by ``to_record`` (here or on a cluster worker)."""
+    def put(self, doc: Document, record: bytes) -> None:
+        """Store a record made by ``annotate_documents`` (here or on a cluster worker)."""
         self.used.add(doc.sha256)
         path = self._path(doc)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(record, fh, separators=(",", ":"))
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(record)
         os.replace(tmp, path)
 
     def prune(self) -> int:

@@ -51,7 +51,7 @@ from . import disk
 # 5: passages, documents and entities in SQLite, postings as memory-mapped .npy arrays.
 FORMAT_VERSION = 5
 # Bump when segmentation or annotation change: it keys the annotation cache too.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 # Bump when what is derived from annotations at every build changes (entity resolution,
 # analyzer, BM25 compilation): indexes are rebuilt, the annotation cache stays valid.
 DERIVED_VERSION = "5"
