@@ -223,15 +223,21 @@ def test_an_unreachable_scheduler_fails_the_build_with_one_line(tmp_path):
     assert index_store.current_version(config.index) is None
 
 
-def test_a_local_cluster_spends_no_core_on_diagnostics():
+def test_a_local_cluster_spends_no_core_on_diagnostics_nor_page_faults(monkeypatch):
     """The local cluster shares the build's cores: its workers run without Dask's
-    sampling profiler and with the slow event-loop tick and system monitor."""
+    sampling profiler, with the slow event-loop tick and system monitor, and with glibc's
+    own trimming of freed memory (no MALLOC_TRIM_THRESHOLD_)."""
+    # As in a fresh citeqa process: the nannies of the clusters other tests started left
+    # Dask's default in this process's environment, which the workers would inherit.
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     params = ClusterParams()
     keys = [key for key, _ in params.local_config]
     with cluster_module.connect("local:2", Config().model, params) as client:
         settings = client.run(lambda: [dask.config.get(key) for key in keys])
+        trim = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
     assert list(settings.values()) == [[value for _, value in params.local_config]] * 2
-    assert settings and dask.config.get("distributed.worker.profile.enabled")  # only there
+    assert list(trim.values()) == [None, None]
+    assert dask.config.get("distributed.worker.profile.enabled")  # only there
     assert not multiprocessing.active_children()
 
 

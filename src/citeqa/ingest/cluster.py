@@ -47,13 +47,18 @@ class ClusterParams:
     spacy_batch_size: int = 16  # nlp.pipe batch size on the worker, as in a local build
     connect_timeout: float = 30.0  # seconds to reach the scheduler or start local workers
     # Dask settings of a ``local:N`` cluster, which shares this machine's cores with the
-    # build: each of its processes (scheduler, nannies, workers) otherwise spends ~3.5% of
+    # build. Each of its processes (scheduler, nannies, workers) otherwise spends ~3.5% of
     # a core on diagnostics alone -- the event loop's 20 ms tick, a 0.5 s system monitor
-    # and the workers' 10 ms sampling profiler (measured idle, 15 s: 0.5 s CPU each).
+    # and the workers' 10 ms sampling profiler (measured idle, 15 s: 0.5 s CPU each). And
+    # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which makes glibc hand freed
+    # memory back to the OS at once: spaCy's many short-lived NumPy arrays then fault
+    # their pages in again, and a worker spent 20-26% more CPU than one process on the
+    # same documents (8% without it; BENCHMARKS.md, "Annotating on Dask").
     local_config: tuple[tuple[str, Any], ...] = (
         ("distributed.admin.tick.interval", "1s"),
         ("distributed.admin.system-monitor.interval", "5s"),
-        ("distributed.worker.profile.enabled", False))
+        ("distributed.worker.profile.enabled", False),
+        ("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_", None))
 
 
 class SpacyModel(WorkerPlugin):
