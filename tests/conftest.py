@@ -76,6 +76,22 @@ def annotation_of(nlp, passage: Passage) -> Annotation:
                       annotation.noun_chunks, annotation.tokens)
 
 
+def fail_parsing(monkeypatch, marker: str, message: str) -> None:
+    """spaCy raises ``RuntimeError(message)`` on the text holding ``marker`` and parses
+    the rest as usual: one document at fault in a batched stream."""
+    from citeqa.ingest import annotate as annotate_module
+
+    real = annotate_module.parse
+
+    def parse(nlp, texts, *args, **kwargs):
+        for parsed, text in zip(real(nlp, texts, *args, **kwargs), texts, strict=True):
+            if marker in text:
+                raise RuntimeError(message)
+            yield parsed
+
+    monkeypatch.setattr(annotate_module, "parse", parse)
+
+
 def make_corpus(folder: Path, files: dict[str, str | bytes]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():

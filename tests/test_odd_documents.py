@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
-from conftest import SEED, make_corpus
+from conftest import SEED, fail_parsing, make_corpus
 
 from citeqa.cli import main
 from citeqa.config import Config
-from citeqa.ingest import annotate as annotate_module
 from citeqa.ingest import documents
 from citeqa.store import build as builder
 from citeqa.store import index as index_store
@@ -53,15 +52,7 @@ def test_poisoned_files_are_named_skips_and_the_rest_is_indexed(tmp_path):
 def test_an_annotation_error_skips_that_document_only(tmp_path, monkeypatch):
     config = config_for(tmp_path, {"a.txt": GOOD, "boom.txt": "Boom\nThe EXPLODE word.\n",
                                    "c.txt": "Other\nUzbek President Mirziyoyev spoke.\n"})
-    real = annotate_module.parse
-
-    def parse(nlp, texts, *args, **kwargs):
-        for parsed, text in zip(real(nlp, texts, *args, **kwargs), texts, strict=True):
-            if "EXPLODE" in text:
-                raise RuntimeError("the tagger fell over\nsecond line")
-            yield parsed
-
-    monkeypatch.setattr(annotate_module, "parse", parse)
+    fail_parsing(monkeypatch, "EXPLODE", "the tagger fell over\nsecond line")
     report = builder.build(config)
     assert [(s.path, s.reason) for s in report.skipped] == [
         ("boom.txt", "spaCy failed on it (RuntimeError: the tagger fell over)")]

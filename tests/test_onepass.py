@@ -4,6 +4,7 @@ annotation sliced out of it for each passage."""
 import re
 
 import pytest
+from conftest import fail_parsing
 from test_passages import check_invariants
 
 from citeqa.ingest import annotate as annotate_module
@@ -160,15 +161,7 @@ def test_a_document_that_cannot_be_cut_is_skipped_and_the_others_are_not(nlp, mo
 
 
 def test_spacy_failing_mid_stream_skips_only_that_document(nlp, monkeypatch):
-    real = annotate_module.parse
-
-    def parse(nlp, texts, *args, **kwargs):
-        for parsed, text in zip(real(nlp, texts, *args, **kwargs), texts, strict=True):
-            if "Turkey and Iran" in text:
-                raise RuntimeError("the parser fell over")
-            yield parsed
-
-    monkeypatch.setattr(annotate_module, "parse", parse)
+    fail_parsing(monkeypatch, "Turkey and Iran", "the parser fell over")
     docs = [DOCS[1], DOCS[0], document("after", "After", SENTENCES[2])]
     results = list(annotate_documents(nlp, docs))
     assert results[1] == Skipped("long.txt", "spaCy failed on it (RuntimeError: the parser "
