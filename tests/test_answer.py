@@ -3,13 +3,16 @@ determinism and the explain trace, on constructed passages. The trained ranker's
 tests are in test_ranker.py."""
 
 import json
+from dataclasses import replace
 
 import pytest
 from conftest import indexed
 
+from citeqa.kb.entities import CanonicalEntity, slug
 from citeqa.qa.ask import ask as ask_with
 from citeqa.qa.candidates import clauses
 from citeqa.qa.params import AnswerParams, QAParams
+from citeqa.qa.policy import value_of_other
 from citeqa.serve import schema
 
 RULES = QAParams(answer=AnswerParams(ranker=False))
@@ -204,3 +207,34 @@ def test_the_owner_of_an_attribute_must_be_in_reach(roles_index, nlp):
 def test_a_caption_glued_to_a_name_is_cut_from_the_answer(roles_index, nlp):
     response = ask(roles_index, nlp, "Who said that the reforms would continue?", 5)
     assert response.answer is not None and response.answer.text == "Mirziyoyev"
+
+
+@pytest.mark.parametrize("params", [RULES, QAParams()], ids=["rules", "reader"])
+def test_a_value_stated_of_another_country_is_refused(small, nlp, params):
+    """The parse says whose 15% and 14% are; Uzbekistan's fall is not given."""
+    kyrgyz = ask_with(small, nlp, "By how much did the Kyrgyz som fall?", 5, params=params)
+    assert kyrgyz.answer is not None and kyrgyz.answer.text == "15%"
+    uzbek = ask_with(small, nlp, "By how much did the Uzbek som fall?", 5, params=params)
+    assert uzbek.answer is None
+    assert uzbek.refusal.code == "value_of_other"
+    assert "for Kyrgyzstan" in uzbek.refusal.message or "for Kazakhstan" in \
+        uzbek.refusal.message
+    assert "not for Uzbekistan" in uzbek.refusal.message
+    without = replace(params, answer=replace(params.answer, rules=("absent_names",)))
+    answered = ask_with(small, nlp, "By how much did the Uzbek som fall?", 5, params=without)
+    assert answered.answer is not None and answered.answer.text in ("15%", "14%")
+
+
+def test_value_of_other_needs_an_owner_of_the_asked_kind():
+    def entity(name: str, label: str) -> CanonicalEntity:
+        return CanonicalEntity(slug(name), name, label, [name], [])
+
+    kyrgyzstan, uzbekistan = entity("Kyrgyzstan", "GPE"), entity("Uzbekistan", "GPE")
+    world_bank = entity("World Bank", "ORG")
+    refused = value_of_other("15%", [kyrgyzstan], [uzbekistan])
+    assert refused.code == "value_of_other"
+    assert refused.message == "the text gives '15%' for Kyrgyzstan, not for Uzbekistan"
+    assert value_of_other("15%", [kyrgyzstan, uzbekistan], [uzbekistan]) is None
+    assert value_of_other("15%", [world_bank], [uzbekistan]) is None  # another kind
+    assert value_of_other("15%", [], [uzbekistan]) is None  # the parse names no owner
+    assert value_of_other("15%", [kyrgyzstan], []) is None  # the question names nobody

@@ -78,6 +78,11 @@ def test_reader_finds_the_answer_span(reader):
     when = reader.read("When was Acme founded?", ["The weather was mild.", context])
     assert when.spans[0].context == 1
     assert context[when.spans[0].start:when.spans[0].end] == "1990"
+    # "no answer" is most sure in the window without one, not in the answer's window
+    assert when.spans[0].window_null < when.null_logit
+    alone = reader.read("When was Acme founded?", [context])
+    assert alone.spans[0].window_null == pytest.approx(when.spans[0].window_null, abs=1e-4)
+    assert alone.null_logit == pytest.approx(alone.spans[0].window_null, abs=1e-4)
 
 
 def test_reader_reads_past_its_window_and_long_questions(reader):
@@ -164,12 +169,12 @@ def test_damaged_calibration_is_a_clear_error(tmp_path):
 
 def test_confidence_grows_with_the_evidence():
     calibration = default_calibration()
-    weak = features(0.2, -2.0, 0.0, 0.3, 0.2, 0.2)
-    strong = features(0.95, 8.0, 0.6, 0.9, 0.9, 0.8)
+    weak = features(0.2, -2.0, -2.0, 0.0, 0.3, 0.2, 0.2)
+    strong = features(0.95, 8.0, 8.0, 0.6, 0.9, 0.9, 0.8)
     assert set(weak) == set(FEATURES)
     assert 0.0 < calibration.confidence(weak) < calibration.confidence(strong) < 1.0
     # the same confident span counts for less in a sentence far from the question
-    far = features(0.95, 8.0, 0.6, 0.9, 0.9, 0.1)
+    far = features(0.95, 8.0, 8.0, 0.6, 0.9, 0.9, 0.1)
     assert calibration.confidence(far) < calibration.confidence(strong)
 
 

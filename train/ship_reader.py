@@ -42,7 +42,7 @@ from citeqa.qa import reader as shipped  # noqa: E402
 LOG = logging.getLogger("ship_reader")
 MODELS = ROOT.parent / "src" / "citeqa" / "qa" / "models"
 PREFIX = "model."  # the export wrapper's attribute holding the model
-READER_VERSION = "reader-1"
+READER_VERSION = "reader-2"  # reader-1 without near-topic negatives; this one continues it
 
 
 def changes(state: dict[str, torch.Tensor], base: dict[str, np.ndarray]
@@ -140,10 +140,12 @@ def main(argv: list[str] | None = None) -> None:
         state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
         model.load_state_dict(state["model"])
         history, source = state["run"].get("history", []), args.checkpoint.name
+        trained = state.get("hparams", dataclasses.asdict(hp))
     else:
         model = BertForQuestionAnswering.from_pretrained(args.final)
         metrics = json.loads((args.final / "metrics.json").read_text())
         history, source = metrics["history"], "final"
+        trained = metrics.get("hparams", dataclasses.asdict(hp))
     full = model.state_dict()
     base = load_file(str(args.base_dir / "model.safetensors"))
     arrays, weights = changes(full, base)
@@ -175,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
         "validation_articles": val_titles,
         "source": source,
         "max_length": hp.max_length, "doc_stride": hp.doc_stride,
-        "hparams": dataclasses.asdict(hp),
+        "hparams": trained,
         "history": history,
         "weights": weights,
     }

@@ -140,6 +140,18 @@ class FactBook:
             memo[p] = by_mention
         return memo[p]
 
+    def owners(self, p: int, start: int, end: int) -> list[CanonicalEntity]:
+        """The entities the parse says a value overlapping ``start:end`` of passage ``p``
+        is stated of (an answer's words, in passage offsets)."""
+        ids = {s: eid for s, _, eid in self.table.mentions_in(p)}
+        out: dict[str, CanonicalEntity] = {}
+        for mention, links in self.links(p).items():
+            if mention in ids and any(link.value.start < end and start < link.value.end
+                                      for link in links) \
+                    and (entity := self.table.get(ids[mention])) is not None:
+                out[entity.id] = entity
+        return list(out.values())
+
     def _value(self, p: int, link: ValueLink) -> FactValue:
         text = self.store.text_of(p)
         annotation = self.store.annotation(p)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..kb.facts import FactBook, FactSheet
@@ -20,7 +20,7 @@ from .extract import Answer, Outcome, extract
 from .link import Linked, link
 from .load import AnswerModels, load_models
 from .params import QAParams
-from .policy import Refusal
+from .policy import Refusal, value_of_other
 from .question import Question, analyze
 
 if TYPE_CHECKING:
@@ -94,6 +94,13 @@ def ask(index: Index, nlp: Language, question: str, k: int, explain: bool = Fals
     analysis, query, hits, linked = retrieve(index, nlp, question, params, k, lap)
     outcome = extract(search, analysis, query, hits, params.answer,
                       models if params.answer.ranker else None, params.reader)
+    book = FactBook(store, index.entities)
+    if outcome.answer and "value_of_other" in params.answer.rules:
+        a = outcome.answer
+        refusal = value_of_other(a.text, book.owners(a.passage, a.start, a.end),
+                                 linked.entities)
+        if refusal:
+            outcome = replace(outcome, answer=None, refusal=refusal)
     answer = outcome.answer
     shown = hits[:k]
     if answer and all(h.pos != answer.passage for h in shown):
@@ -102,8 +109,7 @@ def ask(index: Index, nlp: Language, question: str, k: int, explain: bool = Fals
     if outcome.reading is not None:
         timings["reader"] = outcome.reading["reader_ms"]  # part of "answer"
     span = (answer.passage, answer.start, answer.end) if answer else None
-    facts = FactBook(store, index.entities).facts_for(linked.entities, span,
-                                                      [h.pos for h in shown], params.facts)
+    facts = book.facts_for(linked.entities, span, [h.pos for h in shown], params.facts)
     passages = [Shown(h, search.highlight(query, h.words)) for h in shown]
     lap("facts")
     response = Response(question=question, passages=passages, answer=answer,

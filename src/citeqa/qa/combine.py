@@ -1,14 +1,15 @@
 """One calibrated confidence for the reader's answer, from the reader and the ranker.
 
 The features are what each model says about the chosen span -- the reader's probability
-and its margin over "no answer here", the ranker's probability for the same words -- how
-much of the question the passages state, and how close the span's sentence is to the
-question (``encoder.py``); the closeness also enters multiplied by each of the others, since
-a confident span in a sentence far from the question is the mark of a near-topic passage
-that does not answer. A logistic model over them is fitted on the
-reader's validation articles of the SQuAD train slice, answerable and unanswerable
-(``train/calibrate.py``), and shipped as ``models/reader-calibration.json``; it names the
-ranker and reader it was fitted for, and a mismatch is a start-up error.
+and its margins over "no answer here" (in any window read, and in the span's own), the
+ranker's probability for the same words -- how much of the question the passages state,
+and how close the span's sentence is to the question (``encoder.py``); the closeness also
+enters multiplied by each of the others, since a confident span in a sentence far from
+the question is the mark of a near-topic passage that does not answer. A logistic model
+over them is fitted on the reader's validation articles of the SQuAD train slice,
+answerable and unanswerable (``train/calibrate.py``), and shipped as
+``models/reader-calibration.json``; it names the ranker and reader it was fitted for, and a
+mismatch is a start-up error.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import Any
 from .errors import ModelError
 
 CALIBRATION = "reader-calibration.json"
-_BASE = ("log_reader_p", "null_margin", "ranker_p", "coverage", "support", "similarity")
+_BASE = ("log_reader_p", "null_margin", "window_margin", "ranker_p", "coverage", "support",
+         "similarity")
 FEATURES = _BASE + tuple(f"similarity*{name}" for name in _BASE)
 
 
@@ -32,11 +34,14 @@ class CalibrationError(ModelError):
     """The calibration file is missing, damaged or fitted for other models."""
 
 
-def features(reader_p: float, null_margin: float, ranker_p: float, coverage: float,
-             support: float, similarity: float) -> dict[str, float]:
-    """The confidence features of one answer; training and answering share this."""
+def features(reader_p: float, null_margin: float, window_margin: float, ranker_p: float,
+             coverage: float, support: float, similarity: float) -> dict[str, float]:
+    """The confidence features of one answer; training and answering share this.
+    ``null_margin`` is over the most confident "no answer" of any window read,
+    ``window_margin`` over that of the window the span was read in."""
     base = {"log_reader_p": math.log(max(reader_p, 1e-6)),
             "null_margin": max(-20.0, min(20.0, null_margin)),
+            "window_margin": max(-20.0, min(20.0, window_margin)),
             "ranker_p": ranker_p, "coverage": coverage, "support": support,
             "similarity": similarity}
     return {**base, **{f"similarity*{k}": similarity * v for k, v in base.items()}}

@@ -268,6 +268,7 @@ class ReadSpan:
     end: int
     key: str
     logit: float  # the reader's start + end logits
+    window_null: float  # the reader's "no answer" score in the window it read these words
     reader_p: float  # the reader's probability for these words, over all spans read
     ranker_p: float  # the ranker's probability for these words (0: never proposed)
 
@@ -325,14 +326,14 @@ def read_best_sentences(question: Question, hits: list[Hit], params: AnswerParam
         s, e = strip(ctx.hit.text[ctx.start + sp.start:ctx.start + sp.end],
                      ctx.start + sp.start)
         if e > s:
-            found.append((ctx.hit, s, e, norm(ctx.hit.text[s:e]), sp.logit))
+            found.append((ctx.hit, s, e, norm(ctx.hit.text[s:e]), sp.logit, sp.window_null))
     top = max((f[4] for f in found), default=0.0)
     mass: dict[str, float] = {}
-    for *_, key, logit in found:
+    for *_, key, logit, _null in found:
         mass[key] = mass.get(key, 0.0) + math.exp(logit - top)
     total = sum(mass.values()) or 1.0
-    spans = [ReadSpan(h, s, e, key, logit, mass[key] / total, by_key.get(key, 0.0))
-             for h, s, e, key, logit in found]
+    spans = [ReadSpan(h, s, e, key, logit, null, mass[key] / total, by_key.get(key, 0.0))
+             for h, s, e, key, logit, null in found]
     return Read(candidates, contexts, spans, result.null_logit, coverage, reader_ms,
                 _similarity(models.encoder, embedded, ahead))
 
@@ -365,9 +366,9 @@ def judge(read: Read, span: ReadSpan, scorer: QuestionScorer
           ) -> tuple[Candidate, dict[str, float]]:
     """The span as an answer candidate, and the features of its confidence."""
     best = _as_candidate(span.hit, span.start, span.end, read.candidates)
-    values = combine.features(span.reader_p, span.logit - read.null_logit, span.ranker_p,
-                              read.coverage, scorer.coverage(_window(best)),
-                              read.similarity(span))
+    values = combine.features(span.reader_p, span.logit - read.null_logit,
+                              span.logit - span.window_null, span.ranker_p, read.coverage,
+                              scorer.coverage(_window(best)), read.similarity(span))
     return best, values
 
 
@@ -389,6 +390,7 @@ def _extract_read(search: SearchIndex, question: Question, query: Query, hits: l
              "null_logit": round(read.null_logit, 4),
              "spans": [{"text": sp.hit.text[sp.start:sp.end], "passage_id": sp.hit.passage.id,
                         "start": sp.start, "end": sp.end, "logit": round(sp.logit, 4),
+                        "window_null": round(sp.window_null, 4),
                         "score": round(sp.score(reading), 4),
                         "reader_p": round(sp.reader_p, 4), "ranker_p": round(sp.ranker_p, 4)}
                        for sp in sorted(read.spans, key=lambda x: -x.score(reading))[:5]],

@@ -44,7 +44,7 @@ class ConfidenceWeights:
 
 @dataclass(frozen=True)
 class AnswerParams:
-    version: str = "rules-1"
+    version: str = "rules-2"
     weights: Weights = field(default_factory=Weights)
     confidence: ConfidenceWeights = field(default_factory=ConfidenceWeights)
     max_passages: int = 5  # candidates come from this many top passages
@@ -69,7 +69,7 @@ class AnswerParams:
     reader: bool = True
     # Refusal rules that are knowledge, not tuning (policy.py); each one's measured effect
     # is in BENCHMARKS.md ("Refusal rules"), measured by switching it off here.
-    rules: tuple[str, ...] = ("absent_names", "attribute_unstated")
+    rules: tuple[str, ...] = ("absent_names", "attribute_unstated", "value_of_other")
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class ReaderParams:
     Tuned on the reader's validation articles of the SQuAD train slice (train/calibrate.py),
     never on SQuAD dev or SQuADShifts."""
 
-    version: str = "read-2"
+    version: str = "read-3"
     # The reader reads this many sentences, those holding the ranker's best candidates,
     # each with `context` sentences either side (overlapping windows merge). On 600
     # train-slice questions 2, 3 and 4 sentences gave the same exact match (45.8, 45.7,
@@ -92,7 +92,7 @@ class ReaderParams:
     ranker_weight: float = 0.5
     ranker_floor: float = 0.01
     # Refuse when the calibrated probability of being right is lower.
-    min_confidence: float = 0.095
+    min_confidence: float = 0.113
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,16 @@ a message for people) or ``None``.
 
 The service refuses when a named thing in the question is absent from the corpus, when no
 passage matches, when the best passages or the answer's own sentence state too little of
-the question, when no candidate of the expected type is found, and, for "what is the X of
-Y?", when the answer's sentence does not state X, or is not about Y.
+the question, when no candidate of the expected type is found, for "what is the X of Y?"
+when the answer's sentence does not state X, or is not about Y, and when the answer is a
+value the text states of another entity of the kind the question asks about.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..kb.entities import CanonicalEntity
 from ..lexicon import GENERIC_HEADS, VALUE_LABELS
 from ..search.retrieval import Query, SearchIndex
 from .candidates import Candidate
@@ -26,6 +28,8 @@ CODES = {
     "weak_answer_sentence": "the best answer's sentence states too little of the question",
     "attribute_not_stated": "the answer's sentence does not state the attribute asked about",
     "attribute_of_other": "the answer's sentence states the attribute of something else",
+    "value_of_other": "the parse states the answer's value of another entity of the kind "
+                      "the question names",
     "unsure": "the trained ranker's calibrated confidence in its best answer is too low",
 }
 
@@ -115,3 +119,19 @@ def attribute_unstated(search: SearchIndex, question: Question, query: Query,
                        f"{question.attribute_of}: the best candidate ('{best.text}') comes "
                        f"from a passage about something else")
     return None
+
+
+def value_of_other(answer: str, owners: list[CanonicalEntity],
+                   asked: list[CanonicalEntity]) -> Refusal | None:
+    """A value the parse states of another entity of a kind the question names, and of
+    none the question names: "the som in Kyrgyzstan has fallen by 15%" does not say by how
+    much the Uzbek som fell. ``owners`` are the entities the answer's value is stated of
+    (kb/facts.py), ``asked`` the question's linked entities."""
+    if not owners or not asked or {e.id for e in owners} & {e.id for e in asked}:
+        return None
+    others = [e.name for e in owners if e.label in {a.label for a in asked}]
+    if not others:
+        return None
+    meant = [a.name for a in asked if a.label in {e.label for e in owners}]
+    return Refusal("value_of_other", f"the text gives '{answer}' for {' and '.join(others)}, "
+                                     f"not for {' or '.join(meant)}")

@@ -160,12 +160,14 @@ def session(model: Any) -> Any:
 @dataclass(frozen=True)
 class Span:
     """An answer the reader proposes in one context: character offsets into that context,
-    and the sum of its start and end logits."""
+    the sum of its start and end logits, and the "no answer" score of the window it was
+    read in (a reader trained with answerless passages says so in the answer's window)."""
 
     context: int
     start: int
     end: int
     logit: float
+    window_null: float
 
 
 @dataclass(frozen=True)
@@ -257,10 +259,11 @@ class ReaderModel:
         if meanwhile is not None:
             meanwhile()
         logits = [run.result() for run in runs]
-        spans: dict[tuple[int, int, int], float] = {}
+        spans: dict[tuple[int, int, int], tuple[float, float]] = {}
         null = float("-inf")
         for (ci, w), (start_logits, end_logits) in zip(windows, logits, strict=True):
-            null = max(null, float(start_logits[0] + end_logits[0]))
+            window_null = float(start_logits[0] + end_logits[0])
+            null = max(null, window_null)
             ctx = np.flatnonzero(np.asarray(w.sequence_ids, dtype=object) == 1)
             if not len(ctx):
                 continue
@@ -276,8 +279,9 @@ class ReaderModel:
                 if not np.isfinite(score[s, e]):
                     break
                 key = (ci, int(offsets[s, 0]), int(offsets[e, 1]))
-                spans[key] = max(spans.get(key, float("-inf")), float(score[s, e]))
-        ordered = sorted((Span(c, s, e, v) for (c, s, e), v in spans.items()),
+                spans[key] = max(spans.get(key, (float("-inf"), 0.0)),
+                                 (float(score[s, e]), window_null))
+        ordered = sorted((Span(c, s, e, v, n) for (c, s, e), (v, n) in spans.items()),
                          key=lambda sp: (-sp.logit, sp.context, sp.start, sp.end))
         return Reading(ordered[:n_best], null)
 
