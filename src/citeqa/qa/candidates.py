@@ -58,6 +58,19 @@ class Hit:
     entities: dict[int, CanonicalEntity]  # mention start -> resolved entity
     words: list[tuple[int, int, str | None]]  # (start, end, BM25 term) of each word
 
+    @functools.cached_property
+    def _parses(self) -> dict[tuple[int, int], SentenceParse | None]:
+        return {}
+
+    def parse(self, sentence: tuple[int, int]) -> SentenceParse | None:
+        """The parse of one of its sentences (None without tokens), built once: both the
+        candidate pool and the ranker's features read it."""
+        parses = self._parses
+        if sentence not in parses:
+            rng = sentence_tokens(self.annotation.tokens, sentence)
+            parses[sentence] = SentenceParse(self.annotation.tokens, *rng) if rng else None
+        return parses[sentence]
+
 
 @dataclass
 class Candidate:
@@ -73,11 +86,12 @@ class Candidate:
     sources: set[str] = field(default_factory=set)
     # Rank of its sentence by how much of the question it states (1 = most).
     sentence_rank: int = 0
+    # Its identity as an answer, for support and rivalry: its words, lower-cased (read
+    # often; a plain attribute is cheaper than a cached property).
+    key: str = field(init=False, repr=False, compare=False)
 
-    @functools.cached_property
-    def key(self) -> str:
-        """Its identity as an answer, for support and rivalry: its words, lower-cased."""
-        return norm(self.text)
+    def __post_init__(self) -> None:
+        self.key = norm(self.text)
 
     def trace(self) -> dict:
         return {"text": self.text, "label": self.label, "passage_id": self.hit.passage.id,
@@ -99,10 +113,16 @@ class Proposer:
         self.scorer = scorer
         self.excluded = scorer.excluded
         self.max_quoted_words = max_quoted_words
+        self._own: dict[str, bool] = {}
 
     def question_words_only(self, text: str) -> bool:
-        terms = self.analyzer.terms(text)
-        return not terms or all(t in self.excluded for t in terms)
+        """Whether ``text`` says nothing but the question's words (once per text: the
+        generators propose the same mention again and again)."""
+        own = self._own.get(text)
+        if own is None:
+            terms = self.analyzer.terms(text)
+            own = self._own[text] = not terms or all(t in self.excluded for t in terms)
+        return own
 
     def trim(self, doc_text: str, start: int, end: int) -> tuple[int, int]:
         """Drop leading determiners, and stop or question words at either edge of a chunk."""
@@ -299,9 +319,8 @@ def candidate_pool(question: Question, scorer: QuestionScorer, hits: list[Hit],
         for text, label, s, e in proposer.phrases(hit, sent):
             if label == "NOUN_PHRASE":
                 add("chunk", text, label, s, e)
-        rng = sentence_tokens(hit.annotation.tokens, sent)
-        if rng is not None:
-            parse = SentenceParse(hit.annotation.tokens, *rng)
+        parse = hit.parse(sent)
+        if parse is not None:
             for span in parse.nominal_spans():
                 offsets = parse.offsets(span, hit.text)
                 if offsets and not proposer.question_words_only(

@@ -26,7 +26,7 @@ from .candidates import (
     norm,
     strip,
 )
-from .features import QuestionScorer, is_list, near_head, type_score
+from .features import QuestionScorer, clause_marks, inside, is_list, near_head, type_score
 from .params import AnswerParams, ReaderParams
 from .policy import Refusal
 from .question import Question
@@ -132,17 +132,19 @@ def _propose(question: Question, scorer: QuestionScorer, hits: list[Hit],
                 candidates.append(Candidate(hit.text[s:e], label, s, e, hit, sent, {
                     "type": 1.0, "proximity": 1.0, **shared}))
                 continue
+            marks = clause_marks(text)
             found = (proposer.entities(hit, sent) if question.answer_kind == "entity"
                      else proposer.phrases(hit, sent))
             for ctext, label, s, e in found:
                 tscore = type_score(label, question.expected)
                 if question.expected and tscore == 0.0:
                     continue
+                words = inside(spans, s, e)
                 candidates.append(Candidate(ctext, label, s, e, hit, sent, {
                     "type": tscore,
-                    "proximity": scorer.proximity(spans, matched, s, e, text, sent[0],
+                    "proximity": scorer.proximity(spans, matched, words, s, e, marks, sent[0],
                                                   params.clause_gap),
-                    "head": near_head(spans, head, s, e, label != "NOUN_PHRASE"),
+                    "head": near_head(spans, head, words, s, e, label != "NOUN_PHRASE"),
                     "list": float(question.plural and is_list(ctext)), **shared}))
     return candidates
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable
+from itertools import accumulate
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 # A capitalised noun chunk the model left untagged: a possible answer for name questions.
 NAME = "NAME"
 # Brackets are left out: "Majilis (the lower house of parliament)" defines, not separates.
-_CLAUSE_MARK = re.compile(r"[,;:\u2014]")
+_CLAUSE_MARKS = frozenset(",;:\u2014")
 
 # (start, end, term) of each word of a sentence; stop words have term None.
 Spans = list[tuple[int, int, str | None]]
@@ -34,6 +35,12 @@ def inside(spans: Spans, start: int, end: int) -> range:
 
 
 _START, _END = itemgetter(0), itemgetter(1)
+
+
+def clause_marks(text: str) -> list[int]:
+    """How many clause marks (comma, semicolon, colon, dash) precede each offset of a
+    sentence: the marks between two words are then a difference, not a scan per word."""
+    return list(accumulate(map(_CLAUSE_MARKS.__contains__, text), initial=0))
 
 
 def type_score(label: str, expected: tuple[str, ...]) -> float:
@@ -89,35 +96,36 @@ class QuestionScorer:
                                             self.coverage_of(t for _, _, t in spans))
         return found
 
-    def proximity(self, spans: Spans, matched: list[int], start: int, end: int,
-                  text: str, base: int, clause_gap: int) -> float:
+    def proximity(self, spans: Spans, matched: list[int], words: range, start: int,
+                  end: int, marks: list[int], base: int, clause_gap: int) -> float:
         """IDF-weighted closeness of each question term's nearest occurrence to the
-        candidate. Crossing a clause boundary (comma, semicolon, colon, dash) counts as
-        ``clause_gap`` extra words."""
-        words = inside(spans, start, end)
+        candidate (``start``..``end``, the ``words`` of ``spans`` wholly inside it).
+        Crossing a clause boundary counts as ``clause_gap`` extra words; ``marks`` are the
+        sentence's ``clause_marks``, ``base`` its offset."""
         if not words:
             return 0.0
-        first, last = words[0], words[-1]
+        first, last, n = words[0], words[-1], len(marks) - 1
         nearest: dict[str, float] = {}
         for m in matched:
             if first <= m <= last:
                 continue
             lo, hi = (spans[m][1], start) if m < first else (end, spans[m][0])
-            gap = min(abs(m - first), abs(m - last)) + clause_gap * len(
-                _CLAUSE_MARK.findall(text, lo - base, hi - base))
+            # as many as a scan of text[lo:hi] finds: none when the words overlap
+            crossed = marks[min(hi - base, n)] - marks[min(lo - base, n)] if lo < hi else 0
+            gap = min(abs(m - first), abs(m - last)) + clause_gap * crossed
             term = self.stands_for[spans[m][2]]
             nearest[term] = min(gap, nearest.get(term, gap))
         return sum(self.idf[t] / (1.0 + (g - 1) / 3.0) for t, g in nearest.items()) / self.total
 
 
-def near_head(spans: Spans, head: str | None, start: int, end: int, is_value: bool) -> float:
-    """How directly the candidate names the question's head noun: "Carnegie Center",
-    "principle of X" and "Foreign Minister X" fully, "3% growth" fully for values, but a
-    phrase before the head only half ("fast food industries" answers, "long-term
-    principle" only describes)."""
+def near_head(spans: Spans, head: str | None, words: range, start: int, end: int,
+              is_value: bool) -> float:
+    """How directly the candidate (``start``..``end``, the ``words`` of ``spans`` wholly
+    inside it) names the question's head noun: "Carnegie Center", "principle of X" and
+    "Foreign Minister X" fully, "3% growth" fully for values, but a phrase before the head
+    only half ("fast food industries" answers, "long-term principle" only describes)."""
     if head is None:
         return 0.0
-    words = inside(spans, start, end)
     named = [spans[i][2] for i in words if spans[i][2]]
     if named and named[-1] == head:  # "which center" -> "Carnegie Center"
         return 1.0

@@ -18,19 +18,21 @@ import gzip
 import hashlib
 import json
 import math
+import operator
 import re
 from collections import deque
 from dataclasses import dataclass
 from importlib.resources import files
+from itertools import repeat
 from pathlib import Path
 
 from ..ingest.annotate import Token
 from .candidates import Candidate, Hit
 from .errors import ModelError
-from .features import QuestionScorer, near_head, type_score
+from .features import QuestionScorer, clause_marks, near_head, type_score
 from .features import inside as words_inside
 from .question import Question
-from .spans import SentenceParse, sentence_tokens
+from .spans import SentenceParse
 
 # Bump whenever a feature's name or meaning changes: a model names the set it was trained on.
 FEATURE_SET = "f2"
@@ -80,8 +82,9 @@ class RankerModel:
                    sha256=hashlib.sha256(raw).hexdigest(), trained_on=data["trained_on"])
 
     def score(self, features: dict[str, float]) -> float:
-        w = self.weights
-        return sum(w.get(name, 0.0) * value for name, value in features.items())
+        # the same products summed in the same order as a generator would, without one
+        return sum(map(operator.mul, map(self.weights.get, features, repeat(0.0)),
+                       features.values()))
 
     def contributions(self, features: dict[str, float], top: int = 8) -> list[list]:
         """The features that moved this candidate's score most: [name, weight x value]."""
@@ -118,25 +121,37 @@ def _bucket(n: int, edges: tuple[int, ...]) -> str:
     return f">{edges[-1]}"
 
 
+_RANKS = tuple(f"rank={min(r, 5)}" for r in range(6))
+_SENTENCE_RANKS = tuple(f"sentence_rank={min(r, 6)}" for r in range(7))
+
+
 class _Sentence:
     """What every candidate of one sentence shares: its parse, its words' question terms,
-    and each token's tree distance to the nearest word the question also uses."""
+    each token's tree distance to the nearest word the question also uses, and the
+    features of each head token and each window edge once computed (candidates of a
+    sentence share heads and edges)."""
 
-    def __init__(self, hit: Hit, rng: tuple[int, int], sentence: tuple[int, int],
+    def __init__(self, hit: Hit, parse: SentenceParse, sentence: tuple[int, int],
                  scorer: QuestionScorer) -> None:
         tokens, text = hit.annotation.tokens, hit.text
-        self.text = text[sentence[0]:sentence[1]]
         self.offset = sentence[0]
+        self.marks = clause_marks(text[sentence[0]:sentence[1]])
         self.spans, self.matched_words, self.coverage = scorer.sentence(hit, sentence)
-        self.parse = SentenceParse(tokens, *rng)
-        self.first, self.last = rng
-        self.starts = [tokens[i].start for i in range(rng[0], rng[1] + 1)]
+        self.parse = parse
+        self.first, self.last = parse.first, parse.last
+        self.starts = [tokens[i].start for i in range(self.first, self.last + 1)]
         term_at = {s: t for s, _, t in self.spans}
         stands_for = scorer.stands_for
         self.terms = [stands_for.get(term_at.get(t.start) or "")
-                      for t in tokens[rng[0]:rng[1] + 1]]
+                      for t in tokens[self.first:self.last + 1]]
         self.matched = [self.first + k for k, t in enumerate(self.terms) if t]
-        self.distance = self._distances(tokens)
+        distance = self._distances(tokens)
+        # tree distance of each token, counted from ``first``; MAX_TREE + 1 when farther
+        self.distances = [distance.get(i, MAX_TREE + 1)
+                          for i in range(self.first, self.last + 1)]
+        self.heads: dict[int, tuple[list[tuple[str, float]], str]] = {}
+        self.left: dict[int, float] = {}
+        self.right: dict[int, float] = {}
 
     def _distances(self, tokens: list[Token]) -> dict[int, int]:
         neighbours: dict[int, list[int]] = {i: [] for i in range(self.first, self.last + 1)}
@@ -184,7 +199,10 @@ class _Sentence:
 
 
 class Featurizer:
-    """Features of one question's candidates."""
+    """Features of one question's candidates. Feature names are built once per question
+    (label, source, length, tree distance) or per sentence (head token, window edge), not
+    per candidate: a question has some 190 candidates. Features are inserted in a fixed
+    order, which fixes the order ``RankerModel.score`` sums them in."""
 
     def __init__(self, question: Question, scorer: QuestionScorer) -> None:
         self.q = question
@@ -194,15 +212,69 @@ class Featurizer:
         self.asks = f"how-{question.how}" if question.how else self.wh
         self.exp = question.expected[0] if question.expected else "none"
         self._sentences: dict[tuple[int, tuple[int, int]], _Sentence | None] = {}
+        asks = f"|asks={self.asks}"
+        self._asks = asks
+        self._labels: dict[str, tuple[list[tuple[str, float]], list[tuple[str, float]]]] = {}
+        self._sources: dict[str, tuple[str, str]] = {}
+        self._lengths: dict[int, str] = {}
+        self._trees = [(f"tree={d}", f"tree={d}{asks}") for d in range(MAX_TREE + 2)]
+        self._digit = f"digit{asks}"
 
     def _sentence(self, c: Candidate) -> _Sentence | None:
         key = (c.hit.pos, c.sentence)
         if key not in self._sentences:
-            tokens = c.hit.annotation.tokens
-            rng = sentence_tokens(tokens, c.sentence)
-            self._sentences[key] = (_Sentence(c.hit, rng, c.sentence, self.scorer)
-                                    if rng else None)
+            parse = c.hit.parse(c.sentence)
+            self._sentences[key] = (_Sentence(c.hit, parse, c.sentence, self.scorer)
+                                    if parse else None)
         return self._sentences[key]
+
+    def _label(self, label: str) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """The features a candidate's label alone decides: those before ``overlap``, and
+        those after ``sentence_rank``."""
+        found = self._labels.get(label)
+        if found is None:
+            q = self.q
+            after = [(f"kind={q.answer_kind}|label={label}", 1.0)]
+            if q.head:
+                after.append((f"label={label}|head={q.head}", 1.0))
+            found = self._labels[label] = (
+                [(f"label={label}{self._asks}", 1.0), (f"label={label}|expects={self.exp}", 1.0),
+                 ("type", type_score(label, q.expected))], after)
+        return found
+
+    def _head(self, sentence: _Sentence, head: int) -> tuple[list[tuple[str, float]], str]:
+        """The features the span's head token decides, and its path feature's name."""
+        found = sentence.heads.get(head)
+        if found is None:
+            q, asks, tokens = self.q, self._asks, sentence.parse.tokens
+            tok = tokens[head]
+            f = [(f"pos={tok.pos}{asks}", 1.0), (f"dep={tok.dep}{asks}", 1.0)]
+            if q.wh_role:
+                f.append((f"dep={tok.dep}|whrole={q.wh_role}", 1.0))
+            parent = tok.head
+            governor = tokens[parent].head if tokens[parent].dep == "prep" else parent
+            k = governor - sentence.first
+            if 0 <= k < len(sentence.terms) and sentence.terms[k]:
+                f.append((f"governed_by_question_word|dep={tok.dep}", 1.0))
+                if q.wh_verb and sentence.terms[k] == q.wh_verb:
+                    f.append((f"wh_verb_role|match={tok.dep == q.wh_role}", 1.0))
+            found = sentence.heads[head] = (f, f"path={sentence.path(head)}{asks}")
+        return found
+
+    def _window(self, sentence: _Sentence, lo: int, hi: int) -> tuple[float, float]:
+        """Shares of the question's IDF mass stated by the WINDOW words before ``lo`` and
+        after ``hi``."""
+        idf, total, first, terms = self.scorer.idf, self.scorer.total, sentence.first, \
+            sentence.terms
+        left = sentence.left.get(lo)
+        if left is None:
+            words = {t for t in terms[max(lo - WINDOW, first) - first:lo - first] if t}
+            left = sentence.left[lo] = sum(idf[t] for t in words) / total
+        right = sentence.right.get(hi)
+        if right is None:
+            words = {t for t in terms[hi + 1 - first:hi + 1 + WINDOW - first] if t}
+            right = sentence.right[hi] = sum(idf[t] for t in words) / total
+        return left, right
 
     def features_all(self, candidates: list[Candidate], clause_gap: int
                      ) -> list[dict[str, float]]:
@@ -222,71 +294,52 @@ class Featurizer:
         return out
 
     def features(self, c: Candidate, top_score: float, clause_gap: int) -> dict[str, float]:
-        q, asks, label = self.q, self.asks, c.label
+        label = c.label
         sentence = self._sentence(c)
-        f: dict[str, float] = {
-            f"label={label}|asks={asks}": 1.0,
-            f"label={label}|expects={self.exp}": 1.0,
-            "type": type_score(label, q.expected),
-            "overlap": sentence.coverage if sentence else 0.0,
-            "passage": c.hit.score / (top_score or 1.0),
-            f"rank={min(c.hit.rank, 5)}": 1.0,
-            f"sentence_rank={min(c.sentence_rank, 6)}": 1.0,
-            f"kind={q.answer_kind}|label={label}": 1.0,
-        }
-        if q.head:
-            f[f"label={label}|head={q.head}"] = 1.0
+        before, after = self._label(label)
+        f = dict(before)
+        f["overlap"] = sentence.coverage if sentence else 0.0
+        f["passage"] = c.hit.score / (top_score or 1.0)
+        f[_RANKS[min(c.hit.rank, 5)]] = 1.0
+        f[_SENTENCE_RANKS[min(c.sentence_rank, 6)]] = 1.0
+        f.update(after)
         for source in c.sources:
-            f[f"src={source}"] = 1.0
-            f[f"src={source}|asks={asks}"] = 1.0
-        text = c.hit.text
+            names = self._sources.get(source)
+            if names is None:
+                names = self._sources[source] = (f"src={source}", f"src={source}{self._asks}")
+            f[names[0]] = f[names[1]] = 1.0
         if sentence is None:
             return f
-        f["proximity"] = self.scorer.proximity(sentence.spans, sentence.matched_words, c.start,
-                                               c.end, sentence.text, sentence.offset,
+        first = sentence.first
+        spans = sentence.spans
+        words = words_inside(spans, c.start, c.end)
+        f["proximity"] = self.scorer.proximity(spans, sentence.matched_words, words, c.start,
+                                               c.end, sentence.marks, sentence.offset,
                                                clause_gap)
         lo, hi = sentence.token_range(c.start, c.end)
         size = hi - lo + 1
-        f[f"len={_bucket(size, (1, 2, 3, 4, 6, 10))}|asks={asks}"] = 1.0
-        tokens = sentence.parse.tokens
-        head = sentence.head_of(lo, hi)
-        tok = tokens[head]
-        f[f"pos={tok.pos}|asks={asks}"] = 1.0
-        f[f"dep={tok.dep}|asks={asks}"] = 1.0
-        if q.wh_role:
-            f[f"dep={tok.dep}|whrole={q.wh_role}"] = 1.0
-        parent = tok.head
-        governor = tokens[parent].head if tokens[parent].dep == "prep" else parent
-        k = governor - sentence.first
-        if 0 <= k < len(sentence.terms) and sentence.terms[k]:
-            f[f"governed_by_question_word|dep={tok.dep}"] = 1.0
-            if q.wh_verb and sentence.terms[k] == q.wh_verb:
-                f[f"wh_verb_role|match={tok.dep == q.wh_role}"] = 1.0
-        dist = min((sentence.distance.get(i, MAX_TREE + 1) for i in range(lo, hi + 1)),
-                   default=MAX_TREE + 1)
-        f[f"tree={dist}"] = 1.0
-        f[f"tree={dist}|asks={asks}"] = 1.0
+        length = self._lengths.get(size)
+        if length is None:
+            length = self._lengths[size] = f"len={_bucket(size, (1, 2, 3, 4, 6, 10))}{self._asks}"
+        f[length] = 1.0
+        head_features, path = self._head(sentence, sentence.head_of(lo, hi))
+        f.update(head_features)
+        dist = min(sentence.distances[lo - first:hi + 1 - first])
+        tree, tree_asks = self._trees[dist]
+        f[tree] = f[tree_asks] = 1.0
         if 0 < dist <= MAX_TREE:
-            f[f"path={sentence.path(head)}|asks={asks}"] = 1.0
-        if lo > sentence.first and sentence.terms[lo - 1 - sentence.first]:
+            f[path] = 1.0
+        if lo > first and sentence.terms[lo - 1 - first]:
             f["beside_question_word=before"] = 1.0
-        if hi < sentence.last and sentence.terms[hi + 1 - sentence.first]:
+        if hi < sentence.last and sentence.terms[hi + 1 - first]:
             f["beside_question_word=after"] = 1.0
-        left = [t for t in sentence.terms[max(lo - WINDOW, sentence.first) - sentence.first:
-                                         lo - sentence.first] if t]
-        right = [t for t in sentence.terms[hi + 1 - sentence.first:
-                                          hi + 1 + WINDOW - sentence.first] if t]
-        idf, total = self.scorer.idf, self.scorer.total
-        f["left_window"] = sum(idf[t] for t in set(left)) / total
-        f["right_window"] = sum(idf[t] for t in set(right)) / total
-        f["head_noun"] = near_head(sentence.spans, self.head_term, c.start, c.end,
+        f["left_window"], f["right_window"] = self._window(sentence, lo, hi)
+        f["head_noun"] = near_head(spans, self.head_term, words, c.start, c.end,
                                    label != "NOUN_PHRASE")
-        spans = sentence.spans
-        inside = [spans[i][2] for i in words_inside(spans, c.start, c.end) if spans[i][2]]
+        inside = [spans[i][2] for i in words if spans[i][2]]
         f["has_question_words"] = (sum(t in self.scorer.excluded for t in inside) / len(inside)
                                    if inside else 0.0)
-        surface = text[c.start:c.end]
+        surface = c.hit.text[c.start:c.end]
         f["capitalised"] = float(all(w[:1].isupper() for w in surface.split()))
-        f["has_digit"] = float(any(ch.isdigit() for ch in surface))
-        f[f"digit|asks={asks}"] = f["has_digit"]
+        f["has_digit"] = f[self._digit] = float(any(map(str.isdigit, surface)))
         return f

@@ -33,16 +33,21 @@ class SentenceParse:
             head = tokens[i].head
             if head != i and first <= head <= last:
                 self.children[head].append(i)
+        self._subtrees: dict[int, tuple[int, int]] = {}
 
     def subtree(self, i: int) -> tuple[int, int]:
-        """First and last token index of ``i``'s subtree (projective parses)."""
-        lo = hi = i
-        stack = [i]
-        while stack:
-            j = stack.pop()
-            lo, hi = min(lo, j), max(hi, j)
-            stack.extend(self.children[j])
-        return lo, hi
+        """First and last token index of ``i``'s subtree (projective parses); each is
+        walked once, since every phrase of a head asks for its children's subtrees."""
+        found = self._subtrees.get(i)
+        if found is None:
+            lo = hi = i
+            stack = [i]
+            while stack:
+                j = stack.pop()
+                lo, hi = min(lo, j), max(hi, j)
+                stack.extend(self.children[j])
+            found = self._subtrees[i] = (lo, hi)
+        return found
 
     def left_phrase(self, i: int) -> tuple[int, int]:
         """``i`` with its contiguous left modifiers (and their subtrees)."""
