@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import re
 import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -46,6 +47,11 @@ TRAIN = EXTERNAL / "squad-v1.1-train-heldout-du2017" / "passages.jsonl.gz"
 ARTICLES = ("Super_Bowl_50", "Apollo_program", "Kenya", "Fresno,_California")
 # Train-slice articles added to the tuning part (judged after the first four).
 TRAIN_ARTICLES = ("Tajikistan", "Republic_of_the_Congo", "2008_Sichuan_earthquake")
+# SQuAD dev articles of the second held-back part, judged once the first held-back part's
+# errors had been looked at (their text only; no question or answer is read).
+FRESH_ARTICLES = ("1973_oil_crisis", "Victoria_(Australia)", "Jacksonville,_Florida")
+# Items to judge are written for these articles (``--candidates OUT --for PART``).
+CANDIDATE_PARTS = {"tuning": TRAIN_ARTICLES, "held-back-2": FRESH_ARTICLES}
 
 
 def corpus() -> Path:
@@ -54,14 +60,14 @@ def corpus() -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "corpus" / "central-asia-russia-ukraine.txt", folder)
     paragraphs: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for source, titles in ((SQUAD, ARTICLES), (TRAIN, TRAIN_ARTICLES)):
+    for source, titles in ((SQUAD, ARTICLES + FRESH_ARTICLES), (TRAIN, TRAIN_ARTICLES)):
         with (gzip.open if source.suffix == ".gz" else open)(source, "rt",
                                                              encoding="utf-8") as fh:
             for line in fh:
                 row = json.loads(line)
                 if row["title"] in titles:
                     paragraphs[row["title"]].append((row["paragraph_index"], row["context"]))
-    for title in ARTICLES + TRAIN_ARTICLES:
+    for title in ARTICLES + FRESH_ARTICLES + TRAIN_ARTICLES:
         name = doc_name(title)
         body = "\n".join(text for _, text in sorted(paragraphs[title]))
         path = folder / f"{name}.txt"
@@ -77,7 +83,8 @@ def load(path: Path) -> list[dict]:
 
 
 # The tuning part is reported whole and by where its documents come from.
-PARTS = ("tuning", "held-back", "tuning: seed + Super Bowl", "tuning: train-slice articles")
+PARTS = ("tuning", "held-back", "held-back-2", "tuning: seed + Super Bowl",
+         "tuning: train-slice articles")
 
 
 def parts_of(item: dict) -> list[str]:
@@ -88,15 +95,17 @@ def parts_of(item: dict) -> list[str]:
 
 
 def doc_name(title: str) -> str:
-    return "squad-" + title.lower().replace(",", "").replace("_", "-")
+    return "squad-" + re.sub(r"[^a-z0-9_]", "", title.lower()).replace("_", "-")
 
 
-def write_candidates(store, table: EntityTable, out: Path, per_doc: int = 3) -> None:
-    """Every value in every sentence that mentions one of each train-slice article's
+def write_candidates(store, table: EntityTable, out: Path, part: str,
+                     per_doc: int = 3) -> None:
+    """Every value in every sentence that mentions one of each ``part`` article's
     ``per_doc`` most mentioned names -- the same superset judged.jsonl was built from --
-    unjudged, for a reader to judge by RULES.md."""
-    rows = []
-    for title in TRAIN_ARTICLES:
+    and every role on those articles' sheets, unjudged, for a reader to judge by RULES.md
+    (roles go to OUT with ``.roles`` before the suffix)."""
+    rows, role_rows = [], []
+    for title in CANDIDATE_PARTS[part]:
         doc = doc_name(title)
         in_doc = [(sum(store.passage(m.passage).doc_id == doc for m in e.mentions), e)
                   for e in table.entities if e.label in NAME_LABELS]
@@ -112,12 +121,22 @@ def write_candidates(store, table: EntityTable, out: Path, per_doc: int = 3) -> 
                 text = store.text_of(pos)
                 for v in store.annotation(pos).entities:
                     if v.label in VALUE_LABELS and s <= v.start and v.end <= e:
-                        rows.append({"part": "tuning", "doc": doc, "entity": entity.name,
+                        rows.append({"part": part, "doc": doc, "entity": entity.name,
                                      "mentions": mentions, "value": [v.start, v.end],
                                      "text": v.text, "label": v.label, "sentence": [s, e],
                                      "judgement": None, "sentence_text": text[s:e]})
-    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    print(f"{len(rows)} items to judge in {out}")
+        for entity in table.entities:
+            for role in entity.roles:
+                passage = store.passage(role.passage)
+                if passage.doc_id == doc:
+                    role_rows.append({
+                        "part": part, "doc": doc, "entity": entity.name, "role": role.role,
+                        "affiliation": role.affiliation, "judgement": None,
+                        "evidence": store.text_of(role.passage)[passage.start:passage.end]})
+    roles_out = out.with_suffix(".roles" + out.suffix)
+    for path, items in ((out, rows), (roles_out, role_rows)):
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in items))
+    print(f"{len(rows)} values to judge in {out}, {len(role_rows)} roles in {roles_out}")
 
 
 def main() -> None:
@@ -128,14 +147,16 @@ def main() -> None:
     ap.add_argument("--part", choices=PARTS, action="append",
                     help="report only this part (default: both)")
     ap.add_argument("--candidates", type=Path, metavar="OUT",
-                    help="write the items to judge for the train-slice articles to OUT")
+                    help="write the items to judge for the --for part's articles to OUT")
+    ap.add_argument("--for", dest="for_part", choices=sorted(CANDIDATE_PARTS),
+                    default="tuning", help="whose articles --candidates writes")
     args = ap.parse_args()
     config = Config.load({"corpus": corpus(), "index": WORK / "index"}, environ={})
     builder.build(config)
     store = index_store.load(config.index).store
     table = EntityTable(resolve(store))
     if args.candidates:
-        write_candidates(store, table, args.candidates)
+        write_candidates(store, table, args.candidates, args.for_part)
         return
     book = FactBook(store, table)
     judged = load(JUDGED / "judged.jsonl")
