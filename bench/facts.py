@@ -94,6 +94,11 @@ def parts_of(item: dict) -> list[str]:
     return ["tuning", "tuning: train-slice articles" if train else "tuning: seed + Super Bowl"]
 
 
+def item_key(item: dict) -> tuple:
+    """One judged value: the same value is judged once per entity."""
+    return item["doc"], item["entity"], tuple(item["value"])
+
+
 def doc_name(title: str) -> str:
     return "squad-" + re.sub(r"[^a-z0-9_]", "", title.lower()).replace("_", "-")
 
@@ -148,6 +153,8 @@ def main() -> None:
                     help="report only this part (default: both)")
     ap.add_argument("--candidates", type=Path, metavar="OUT",
                     help="write the items to judge for the --for part's articles to OUT")
+    ap.add_argument("--second-judge", type=Path, metavar="FILE",
+                    help="score with FILE's judgements in place of the same items' own")
     ap.add_argument("--for", dest="for_part", choices=sorted(CANDIDATE_PARTS),
                     default="tuning", help="whose articles --candidates writes")
     args = ap.parse_args()
@@ -160,6 +167,10 @@ def main() -> None:
         return
     book = FactBook(store, table)
     judged = load(JUDGED / "judged.jsonl")
+    if args.second_judge:  # another judge's calls on some items replace the first's
+        other = {item_key(i): i["judgement"] for i in load(args.second_judge)}
+        judged = [{**i, "judgement": other.get(item_key(i), i["judgement"])}
+                  for i in judged]
     roles = load(JUDGED / "roles.jsonl")
 
     by_value: dict[tuple, list[dict]] = defaultdict(list)
