@@ -95,9 +95,10 @@ def ask(index: Index, nlp: Language, question: str, k: int, explain: bool = Fals
     outcome = extract(search, analysis, query, hits, params.answer,
                       models if params.answer.ranker else None, params.reader)
     book = FactBook(store, index.entities)
-    if outcome.answer and "value_of_other" in params.answer.rules:
-        a = outcome.answer
-        refusal = value_of_other(a.text, book.owners(a.passage, a.start, a.end),
+    if (given := outcome.answer) and "value_of_other" in params.answer.rules:
+        # whose value the answer is needs the facts stage's parse links
+        refusal = value_of_other(given.text,
+                                 book.owners(given.passage, given.start, given.end),
                                  linked.entities)
         if refusal:
             outcome = replace(outcome, answer=None, refusal=refusal)

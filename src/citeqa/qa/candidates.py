@@ -7,7 +7,6 @@ Candidates made only of the question's own words are never proposed.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -57,10 +56,8 @@ class Hit:
     text: str  # the document's text: every offset indexes it
     entities: dict[int, CanonicalEntity]  # mention start -> resolved entity
     words: list[tuple[int, int, str | None]]  # (start, end, BM25 term) of each word
-
-    @functools.cached_property
-    def _parses(self) -> dict[tuple[int, int], SentenceParse | None]:
-        return {}
+    _parses: dict[tuple[int, int], SentenceParse | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def parse(self, sentence: tuple[int, int]) -> SentenceParse | None:
         """The parse of one of its sentences (None without tokens), built once: both the
