@@ -108,6 +108,17 @@ def test_refusals_say_why(small, nlp, question, code, reason):
     assert reason in response.refusal.message
 
 
+@pytest.mark.parametrize("question", [
+    "What was the title of the weekly magazine's article?",
+    "What is the value of the memorandum Uzbekistan submitted?",
+])
+def test_a_generic_attribute_is_not_a_missing_name(small, nlp, question):
+    """'the title of', 'the value of' name the answer's form: the text need not use the
+    word, so its absence is no reason to refuse (a named property, 'population', is)."""
+    response = answer_of(small, nlp, question)
+    assert response.refusal is None or response.refusal.code != "not_in_corpus"
+
+
 def test_deterministic(small, nlp):
     def run():
         body = schema.to_builtins(schema.ask_response(

@@ -166,7 +166,8 @@ NAME_TYPES = ("PERSON", "ORG", "GPE", "LOC", "FAC", "WORK_OF_ART", "EVENT", "LAW
 # --- Answers --------------------------------------------------------------------------
 # Attributes the answer itself expresses; any other ("population") must be stated near it.
 GENERIC_HEADS = frozenset({"year", "date", "day", "month", "time", "number", "amount", "name",
-                           "kind", "type", "one", "thing", "part", "percentage", "percent"})
+                           "kind", "type", "one", "thing", "part", "percentage", "percent",
+                           "value", "figure", "total", "sum", "title"})
 # Words a candidate phrase sheds at its start ("the", "its", "so-called").
 LEADING_WORDS = ("the", "a", "an", "its", "their", "his", "her", "this", "that", "these",
                  "those", "our", "so-called")

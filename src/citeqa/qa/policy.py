@@ -48,7 +48,10 @@ def absent_names(search: SearchIndex, question: Question, query: Query,
                  params: AnswerParams) -> Refusal | None:
     """Named things and the asked-for attribute ("population") the corpus never uses."""
     analyzer, missing = search.analyzer, []
-    head = analyzer.term(question.attribute) if question.attribute else None
+    # A generic head ("the value of", "the title of") names the answer's form, not a
+    # property the text must state: attribute_unstated exempts it the same way.
+    head = (analyzer.term(question.attribute)
+            if question.attribute and question.attribute not in GENERIC_HEADS else None)
     if head and not search.knows(head) and not any(
             w >= params.head_spelling for _, w in query.expansions.get(head, ())):
         missing.append(question.attribute)
