@@ -407,3 +407,54 @@ def test_the_date_after_a_since_event_is_that_events(links):
     found = links("Kenya hosted the first Safari Rally held in Africa since Rally Kenya in "
                   "1960.")
     assert "1960" not in values(found, "Kenya")
+
+
+def test_a_value_in_brackets_after_a_name_is_that_names(links):
+    found = links("Seven reservations were created in Montana under the Dawes Act (1887) "
+                  "and the Indian Reorganization Act (1934).")
+    assert values(found, "Montana") & {"1887", "1934"} == set()
+    assert values(found, "the Dawes Act") == {"1887"}
+
+
+def test_a_number_word_opening_a_name_is_no_value(links):
+    found = links("The Three Towns conurbation of Plymouth enjoyed some prosperity.")
+    assert "Three" not in values(found, "Plymouth")
+
+
+def test_a_rank_in_a_place_is_not_the_places(links):
+    found = links("It is the fourth largest state in the United States.")
+    assert values(found, "the United States") == set()
+
+
+def test_a_rank_clause_without_its_verb_shares_it(links):
+    found = links("Montana is ranked 4th in size, but 44th in population.")
+    assert {"4th", "44th"} <= values(found, "Montana")
+
+
+def test_a_list_of_counted_nouns_stands_where_its_first_item_does(links):
+    found = links("Plymouth also has 71 primary schools, 13 secondary schools, eight special "
+                  "schools and three grammar schools.")
+    assert values(found, "Plymouth") == {"71", "13", "eight", "three"}
+
+
+def test_what_a_place_is_home_to_is_its(links):
+    found = links("Montana is home to a diverse array of fauna that includes 14 amphibian "
+                  "and 90 fish species.")
+    assert {"14", "90"} <= values(found, "Montana")
+
+
+def test_what_a_counted_noun_is_with_is_that_nouns(links):
+    found = links("Idaho has one city with a population over 200,000; and two cities with "
+                  "populations over 80,000, Nampa and Meridian.")
+    assert values(found, "Idaho") == {"two"}
+
+
+def test_a_place_in_brackets_is_a_note_of_its_own(links):
+    found = links("The University of Plymouth enrolls 25,895 total students as of 2014/15 "
+                  "(22nd largest in the UK out of 165).")
+    assert values(found, "UK") & {"25,895", "2014/15"} == set()
+
+
+def test_the_amount_a_verb_sets_its_object_at(links):
+    found = links("The 2010 census put Montana's population at 989,415.")
+    assert "989,415" in values(found, "Montana")

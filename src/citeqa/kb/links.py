@@ -26,7 +26,15 @@ subject, a noun given a subject of its own ("Tajikistan (glosses), officially ..
 ...") hands it on, a subject may hang on the auxiliary of a split verb ("it was re -
 admitted"), coordinated clauses share a place put before them all, and "of which 76
 million euros" hung on a number is a share of the last amount in euros. Short
-capitalised words after a number are its unit ("23:30 CST").
+capitalised words after a number are its unit ("23:30 CST"). Encyclopedic shapes: a list of
+counted nouns chained by apposition stands where its first item does ("71 primary schools,
+13 secondary schools"), a rank clause without its verb shares it ("ranked 4th in size, but
+44th in population"), what a place "is home to" is its, an amount a verb sets its object
+at is the object's owner's ("put Montana's population at 989,415"). Not the entity's: a
+value alone in brackets after a name (that name's: "the Dawes Act (1887)"), what a
+counted noun is "with" ("one city with a population over 100,000"), a place a rank is
+"in" (the scope: "the fourth largest state in the United States"), a place in brackets
+the value is not in, and a number word opening a name ("The Three Towns").
 """
 
 from __future__ import annotations
@@ -47,7 +55,7 @@ from .normalize import DATE_ANCHOR, currency_after
 class LinkParams:
     """How far the parse is followed; ``version`` changes whenever a number does."""
 
-    version: str = "links-4"
+    version: str = "links-5"
     max_climb: int = 5  # edges from a value up to its verb
     max_relation_tokens: int = 6  # longer predicates are cited as the verb alone
     max_modifier_depth: int = 3  # "the vice-president of Kyrgyzstan's cabinet"
@@ -194,6 +202,14 @@ def _is_value(value: Entity, parse: _Parse, indices: list[int], names: list[Enti
     if text[:1].isupper() and before and parse.tokens[before[-1]].pos == "PROPN" \
             and parse.tokens[before[-1]].end >= value.start - 1:
         return False  # "Westwood One"
+    after = [i for i in range(indices[-1] + 1, len(parse.tokens))
+             if parse.tokens[i].start >= value.end]
+    if value.label in ("CARDINAL", "ORDINAL") and text[:1].isupper() and before \
+            and parse.tokens[before[-1]].start >= parse.sentence_start and after \
+            and parse.tokens[after[0]].pos in ("PROPN", "NOUN") \
+            and parse.word(after[0])[:1].isupper() \
+            and parse.tokens[after[0]].start <= value.end + 1:
+        return False  # a number word opening a name inside a sentence: "The Three Towns"
     if value.label == "CARDINAL" and text.lower() == "one" \
             and (parse.text[value.end:value.end + 1] == "-"
                  or (parse.dep(head) == "nummod" and parse.tokens[governor].tag == "NN"
@@ -423,6 +439,15 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
         return []  # "one of four teams": the count is the group's; "$83 million from 19
         # countries": the count qualifies the other amount (which, through "including",
         # is still the clause's)
+    if parse.dep(t) == "appos" and parse.up(t) in name_heads and _bracketed(parse, t) \
+            and not parse.kids(t, "prep") and name_heads[parse.up(t)].label != "NORP":
+        # a value alone in brackets after a name is that name's: "the Dawes Act (1887)",
+        # "Polson (15.7 percent)" -- not the clause's the name stands in (but a group's
+        # share, "German (27.0 percent)", is also the place's it is counted in)
+        name = name_heads[parse.up(t)]
+        if not _stands_for(name, "country"):  # "Brest, France (1963)" notes Brest
+            return [_link(parse, value, name, (name.start, name.end),
+                          (name.start, name.end))]
     if any(parse.tokens[a].pos == "PROPN" and not _bracketed(parse, a)
            and not any(parse.tokens[i].pos == "NUM" for i in parse.subtree(a))
            for a in parse.kids(t, "appos")):
@@ -474,9 +499,10 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
                              _noun_relation(parse, value, measured, name)))
         group = value.label == "CARDINAL" and parse.tokens[measured].tag in ("NNS", "NNPS")
         definite = any(parse.word(d).lower() == "the" for d in parse.kids(measured, "det"))
-        if measured in name_heads or (group and (parse.dep(measured) not in _OBJECTS
+        item = _first_counted(parse, measured)
+        if measured in name_heads or (group and (parse.dep(item) not in _OBJECTS
                                                  or definite)
-                                      and not _described_with(parse, measured)):
+                                      and not _described_with(parse, item)):
             # "the five Central Asian countries", "Super Bowl XIX in 1985", "connect the
             # three countries": the value is that phrase's, not the clause's -- but where
             # the counted group is, is stated: "about 9,000 Europeans lived in Congo".
@@ -486,7 +512,7 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
             return _unique(out)
         if _noun_owner(parse, measured):
             return _unique(out)  # "Nortman's 28-yard punt": the possessor's value
-        anchor = measured
+        anchor = item
     verb, owned = _climb(parse, anchor, params, name_heads)
     holder = _subject_holding(parse, anchor, params)
     if verb is None and owned is None and holder not in (None, t):
@@ -533,6 +559,15 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
                                  _verb_relation(parse, verb, value, params)))
         if not any(names for _, names in doers):
             out.extend(_reported(parse, verb, value, name_heads, inside, params))
+    if parse.dep(anchor) == "pobj" and parse.word(parse.up(anchor)).lower() == "at" \
+            and parse.up(parse.up(anchor)) == verb:
+        # the amount a verb sets its object at: "the census put Montana's population at
+        # 989,415" is the object's owner's
+        for obj in parse.kids(verb, "dobj"):
+            if parse.tokens[obj].pos == "NOUN":
+                for name in _owners(parse, obj, name_heads, inside, params, value):
+                    out.append(_link(parse, value, name, _phrase(parse, obj, params),
+                                     _verb_relation(parse, verb, value, params)))
     if parse.dep(anchor) == "dobj" and parse.up(anchor) == verb:
         # The recipient of an amount: "gave the Broncos a 16-7 lead", "aid to Ukraine".
         recipients = parse.kids(verb, "dative") + [
@@ -562,8 +597,12 @@ def _places(parse: _Parse, verb: int, value: Entity, name_heads: dict[int, Entit
         return []
     # A bracketed note ("registered in Tajikistan (2000)") may sit inside the place.
     note = min(inside) > 0 and parse.word(min(inside) - 1) == "("
+    # A place in brackets is a note of its own unless the value is in them too: "enrolls
+    # 25,895 students (22nd largest in the UK)".
+    aside = _in_brackets(parse, min(inside))
     places = [o for p in parse.kids(verb, "prep") if parse.word(p).lower() in _PLACE_PREPS
-              and (note or not parse.subtree(p) & inside) for o in parse.kids(p, "pobj")]
+              and (note or not parse.subtree(p) & inside)
+              and (aside or not _in_brackets(parse, p)) for o in parse.kids(p, "pobj")]
     located = set(places)  # reached through "in", "along" ...: modifiers may name the place
     if main:
         places += [o for o in parse.kids(verb, "dobj") if not parse.subtree(o) & inside]
@@ -728,9 +767,29 @@ def _bracketed(parse: _Parse, i: int) -> bool:
     return first > 0 and parse.word(first - 1) in ("(", "[")
 
 
+def _in_brackets(parse: _Parse, i: int) -> bool:
+    """Whether token ``i`` sits inside brackets opened in its sentence."""
+    before = parse.text[parse.sentence_start:parse.tokens[i].start]
+    return before.count("(") > before.count(")")
+
+
 def _noun_owner(parse: _Parse, noun: int) -> bool:
     """Whether a noun has a possessor other than a pronoun ('Nortman's punt')."""
     return any(parse.tokens[c].pos != "PRON" for c in parse.kids(noun, "poss"))
+
+
+def _first_counted(parse: _Parse, noun: int) -> int:
+    """The first item of a list of counted nouns the parser chained by coordination or
+    apposition ("has 71 primary schools, 13 secondary schools, eight special schools"):
+    the list stands where its first item does."""
+    for _ in range(8):
+        head = parse.up(noun)
+        if parse.dep(noun) not in ("conj", "appos") or head == noun \
+                or parse.tokens[head].pos not in ("NOUN", "PROPN", "ADJ") \
+                or not parse.kids(head, "nummod") or not parse.kids(noun, "nummod"):
+            break
+        noun = head
+    return noun
 
 
 def _measured(parse: _Parse, t: int, value: Entity) -> int | None:
@@ -766,8 +825,16 @@ def _climb(parse: _Parse, t: int, params: LinkParams,
             t = parse.up(t)
         if parse.tokens[t].pos in ("VERB", "AUX"):
             return t, None
+        if parse.dep(t) == "conj" and parse.tokens[parse.up(t)].pos in ("VERB", "AUX"):
+            return parse.up(t), None  # a clause without its verb: "ranked 4th in size,
+            # but 44th in population"
         if parse.dep(t) in _SUBJECTS or parse.dep(t) == "conj" or parse.up(t) == t:
             return None, None
+        if parse.dep(t) == "pobj" and parse.word(parse.up(t)).lower() == "with" \
+                and parse.tokens[parse.up(parse.up(t))].pos in ("NOUN", "PROPN") \
+                and not _described_with(parse, t):
+            return None, None  # what a noun is "with" is that noun's: "one city with a
+            # population over 100,000"
         t = parse.up(t)
         if parse.tokens[t].pos in ("NOUN", "PROPN") and _noun_owner(parse, t):
             return None, t
@@ -890,6 +957,7 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
             todo.extend((o, depth + 1, located) for p in parse.kids(parse.up(i), "prep")
                         if parse.word(p).lower() == "of" for o in parse.kids(p, "pobj")
                         if parse.tokens[o].tag in ("WDT", "WP"))
+        todo.extend((o, depth + 1, located) for o in _home_of(parse, i))
         if parse.dep(i) == "dobj" and parse.tokens[parse.up(i)].lemma.lower() in _HAVE:
             # "Tajikistan has a population of ...": the subject of "have" owns its object
             todo.extend((o, depth + 1, located) for o in parse.kids(parse.up(i), *_SUBJECTS))
@@ -902,6 +970,10 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
                     (places or (origin and i == noun)) and word in _ORIGIN_PREPS)):
                 if word == "of" and parse.word(i).lower() in _DIRECTIONS:
                     continue  # "northeast of Wenchuan" is not Wenchuan's
+                if i == noun and word in _PLACE_PREPS and measure is not None \
+                        and measure.label == "ORDINAL":
+                    continue  # a rank's place is what it ranks among: "the fourth
+                    # largest state in the United States" is the state's rank
                 todo.extend((o, depth + 1, word in _PLACE_PREPS)
                             for o in parse.kids(c, "pobj"))
             elif places and dep == "acl" and not (i == noun and parse.kids(noun, "poss")):
@@ -910,6 +982,23 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
                     if parse.word(prep).lower() in _PLACE_PREPS:
                         todo.extend((o, depth + 1, True) for o in parse.kids(prep, "pobj"))
     return sorted(found, key=lambda n: n.start)
+
+
+def _home_of(parse: _Parse, noun: int) -> list[int]:
+    """The subjects of "X is home to <noun>" (through "a diverse array of <noun>"): X
+    holds what it is home to."""
+    for _ in range(3):
+        prep = parse.up(noun)
+        if parse.dep(noun) != "pobj" or prep == noun:
+            return []
+        word, above = parse.word(prep).lower(), parse.up(prep)
+        if word == "to" and parse.tokens[above].lemma.lower() == "home" \
+                and parse.dep(above) == "attr":
+            return parse.kids(parse.up(above), *_SUBJECTS)
+        if word != "of" or parse.tokens[above].pos != "NOUN":
+            return []
+        noun = above
+    return []
 
 
 def _phrase(parse: _Parse, head: int, params: LinkParams) -> tuple[int, int]:
