@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import indexed
 
 from citeqa.config import Config, ConfigError
 from citeqa.qa import reader as reader_mod
@@ -285,3 +286,29 @@ def test_explain_times_the_reader_inside_the_answer(acme, nlp):
     timings = ask(acme, nlp, "Who founded Acme?", 3, explain=True).explain["timings_ms"]
     assert set(timings) == {"parse", "retrieval", "answer", "reader", "facts"}
     assert 0 < timings["reader"] <= timings["answer"]
+
+
+PARADE = """Parade costs
+The defence ministry said a military parade would have cost about 4 billion tenge, so the \
+troops held exercises instead. The European Union will provide 83 million euros of free \
+aid to the region under its cooperation programme.
+"""
+
+
+@pytest.fixture(scope="module")
+def parade(tmp_path_factory, nlp):
+    return indexed(tmp_path_factory.mktemp("parade"), {"parade.txt": PARADE})
+
+
+@pytest.mark.parametrize(("question", "currency"), [
+    ("How much would a military parade have cost?", "tenge"),
+    ("How much free aid will the European Union provide?", "euros"),
+])
+def test_an_amount_keeps_the_currency_written_after_it(parade, nlp, question, currency):
+    """spaCy's MONEY entity and the reader's span often stop at "4 billion"; the answer
+    carries the currency word that follows, on every answer path."""
+    for params in (QAParams(), QAParams().without_reader(),
+                   QAParams(answer=AnswerParams(ranker=False))):
+        answer = ask(parade, nlp, question, 3, params=params).answer
+        assert answer is not None and answer.text.endswith(currency), answer
+        assert parade.store.text_of(answer.passage)[answer.start:answer.end] == answer.text

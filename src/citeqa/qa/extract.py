@@ -10,11 +10,13 @@ from its position in the ranking.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..kb.normalize import currency_after
 from ..search.retrieval import Query, SearchIndex
 from . import combine, policy
 from .candidates import (
@@ -104,12 +106,9 @@ def extract(search: SearchIndex, question: Question, query: Query, hits: list[Hi
     if refusal:
         return Outcome(None, refusal, candidates, coverage, support)
     s, e = strip(best.hit.text[best.sentence[0]:best.sentence[1]], best.sentence[0])
-    return Outcome(Answer(text=best.text, label=best.label,
-                          confidence=confidence(best, covered[best.hit.pos], candidates,
-                                                params),
-                          passage=best.hit.pos, start=best.start, end=best.end,
-                          sentence=best.hit.text[s:e], sentence_start=s),
-                   None, candidates, coverage, support)
+    sure = confidence(best, covered[best.hit.pos], candidates, params)
+    return Outcome(_answer(best, sure, best.hit.text[s:e], s), None, candidates, coverage,
+                   support)
 
 
 def _propose(question: Question, scorer: QuestionScorer, hits: list[Hit],
@@ -204,10 +203,25 @@ def _extract_ranked(search: SearchIndex, question: Question, query: Query, hits:
     if refusal:
         return Outcome(None, refusal, candidates, coverage, support)
     s, e = strip(best.hit.text[best.sentence[0]:best.sentence[1]], best.sentence[0])
-    return Outcome(Answer(text=best.text, label=best.label, confidence=round(sure, 3),
-                          passage=best.hit.pos, start=best.start, end=best.end,
-                          sentence=best.hit.text[s:e], sentence_start=s),
-                   None, candidates, coverage, support)
+    return Outcome(_answer(best, sure, best.hit.text[s:e], s), None, candidates, coverage,
+                   support)
+
+
+# An amount ends in a digit or a scale word; a currency word after it belongs to it.
+_AMOUNT_END = re.compile(r"(?:\d|thousand|million|billion|trillion)$", re.I)
+
+
+def _answer(best: Candidate, confidence: float, sentence: str, sentence_start: int
+            ) -> Answer:
+    """The answer of ``best``, with the currency written after an amount ("83 million|
+    euros"), which the reader's span and spaCy's MONEY entities often stop short of."""
+    end = best.end
+    if _AMOUNT_END.search(best.text):
+        end = currency_after(best.hit.text, best.end)
+    return Answer(text=best.hit.text[best.start:end],
+                  label="MONEY" if end > best.end else best.label,
+                  confidence=round(confidence, 3), passage=best.hit.pos, start=best.start,
+                  end=end, sentence=sentence, sentence_start=sentence_start)
 
 
 @dataclass(frozen=True)
@@ -406,7 +420,5 @@ def _extract_read(search: SearchIndex, question: Question, query: Query, hits: l
         return Outcome(None, refusal, read.candidates, read.coverage, support, trace)
     hit = span.hit
     a, b = strip(hit.text[best.sentence[0]:best.sentence[1]], best.sentence[0])
-    return Outcome(Answer(text=best.text, label=best.label, confidence=round(sure, 3),
-                          passage=hit.pos, start=best.start, end=best.end,
-                          sentence=hit.text[a:b], sentence_start=a),
-                   None, read.candidates, read.coverage, support, trace)
+    return Outcome(_answer(best, sure, hit.text[a:b], a), None, read.candidates,
+                   read.coverage, support, trace)
