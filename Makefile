@@ -6,7 +6,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 
 .PHONY: serve test lint index bench install browser clean mutation train train-reader \
-	ship-reader calibrate
+	ship-reader calibrate train-linker
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -45,6 +45,12 @@ bench: install
 train: install
 	$(BIN)/python -m pip install --quiet -e '.[train]'
 	$(BIN)/python train/ranker.py
+
+# Fit the learned value linker on the facts bench's tuning part only; writes
+# src/citeqa/kb/models/linker.json.gz.
+train-linker: install
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	$(BIN)/python train/linker.py
 
 # Fine-tune the neural reader (hours on 2 cores; resumable: run again after a stop).
 train-reader: install

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from ..ingest.corpus import PassageStore
 from .entities import CanonicalEntity, Role
-from .links import LinkParams, ValueLink, link_values
+from .linker import link_values
+from .links import LinkParams, ValueLink
 from .normalize import Normalized, normalize, resolvable
 from .table import EntityTable
 

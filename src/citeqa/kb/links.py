@@ -35,6 +35,9 @@ value alone in brackets after a name (that name's: "the Dawes Act (1887)"), what
 counted noun is "with" ("one city with a population over 100,000"), a place a rank is
 "in" (the scope: "the fourth largest state in the United States"), a place in brackets
 the value is not in, and a number word opening a name ("The Three Towns").
+
+Pairs these rules do not link may still be linked by the learned linker (``linker.py``),
+which reads the parse kept in ``PassageLinks``.
 """
 
 from __future__ import annotations
@@ -55,7 +58,9 @@ from .normalize import DATE_ANCHOR, currency_after
 class LinkParams:
     """How far the parse is followed; ``version`` changes whenever a number does."""
 
-    version: str = "links-5"
+    version: str = "links-6"
+    # Weights of the learned linker in citeqa/kb/models (``linker.py``); None: rules only.
+    learned: str | None = "linker.json.gz"
     max_climb: int = 5  # edges from a value up to its verb
     max_relation_tokens: int = 6  # longer predicates are cited as the verb alone
     max_modifier_depth: int = 3  # "the vice-president of Kyrgyzstan's cabinet"
@@ -244,11 +249,32 @@ def _verb_lemma(parse: _Parse, i: int) -> str:
     return ""
 
 
+@dataclass
+class PassageLinks:
+    """What the rules read of one passage, kept so the learned linker (``linker.py``)
+    scores its pairs without parsing the passage again."""
+
+    parse: _Parse
+    names: list[Entity]  # named mentions (not the descriptions standing for them)
+    name_heads: dict[int, Entity]  # head token -> name or description
+    # (sentence start, end, its values with their tokens) for values that pass _is_value
+    sentences: list[tuple[int, int, list[tuple[Entity, list[int]]]]]
+    links: list[ValueLink]
+
+
 def link_values(annotation: Annotation, text: str, params: LinkParams,
                 resolves: Callable[[str], bool] = lambda _: False) -> list[ValueLink]:
     """Every (value, entity mention) pair the parse supports in one passage."""
+    read = read_links(annotation, text, params, resolves)
+    return read.links if read else []
+
+
+def read_links(annotation: Annotation, text: str, params: LinkParams,
+               resolves: Callable[[str], bool] = lambda _: False) -> PassageLinks | None:
+    """The rules' links of one passage with the parse they were read from (``None`` for
+    a passage without tokens)."""
     if not annotation.tokens:
-        return []
+        return None
     parse = _Parse(annotation, text)
     # A language naming a gloss ("Russian: Респу́блика ...") owns nothing.
     names = [e for e in annotation.entities + untagged_demonyms(annotation, text)
@@ -266,6 +292,7 @@ def link_values(annotation: Annotation, text: str, params: LinkParams,
         name_heads[h] = anaphor
         antecedents[(anaphor.start, anaphor.end)] = name
     links: list[ValueLink] = []
+    sentences = []
     for s, e in annotation.sentences:
         parse.sentence_start = s
         values = []
@@ -277,6 +304,7 @@ def link_values(annotation: Annotation, text: str, params: LinkParams,
                 indices = parse.span(v.start, v.end)
                 if indices and _is_value(v, parse, indices, names, resolves, params):
                     values.append((v, indices))
+        sentences.append((s, e, values))
         done = _respectively(parse, values, name_heads, s, e, links)
         own = {v.start: _links_of(parse, v, indices, name_heads, params)
                for v, indices in values if v.start not in done}
@@ -291,7 +319,7 @@ def link_values(annotation: Annotation, text: str, params: LinkParams,
         links = _unique([ValueLink(link.value, (a.start, a.end), link.subject, link.relation)
                          if (a := antecedents.get(link.mention)) else link
                          for link in links])
-    return links
+    return PassageLinks(parse, names, name_heads, sentences, links)
 
 
 def _anaphors(parse: _Parse, names: list[Entity],

@@ -1,0 +1,1 @@
+"""Trained model files of the facts stage (the learned value linker)."""
