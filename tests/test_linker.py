@@ -9,8 +9,10 @@ import pytest
 from conftest import ROOT, annotation_of
 
 from citeqa.ingest.passages import Passage
+from citeqa.kb import linker as kb_linker
 from citeqa.kb.linker import DENSE_FEATURES, FORMAT, FeatureParams, link_values, load_model, pairs
 from citeqa.kb.links import LinkParams, read_links
+from citeqa.serve.app import create_app
 
 sys.path.insert(0, str(ROOT / "train"))
 import linker as training
@@ -92,3 +94,18 @@ def test_training_is_deterministic(read):
     first, second = training.train(rows, params), training.train(rows, params)
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
     assert first["cv"]["rows"] == 12 and first["dense_features"] == list(DENSE_FEATURES)
+
+
+@pytest.mark.parametrize("content", [b"not gzip", gzip.compress(b'{"format": "other"}')],
+                         ids=["not-gzip", "other-format"])
+def test_damaged_weights_stop_the_server_at_start_up(seed_config, seed_index, tmp_path,
+                                                     monkeypatch, content):
+    """A bad linker file is a clear start-up error, not a failure at the first sheet."""
+    (tmp_path / "linker.json.gz").write_bytes(content)
+    monkeypatch.setattr(kb_linker, "MODELS", tmp_path)
+    kb_linker.load_model.cache_clear()
+    try:
+        with pytest.raises(kb_linker.LinkerError, match="value linker"):
+            create_app(seed_config, seed_index)
+    finally:
+        kb_linker.load_model.cache_clear()

@@ -13,6 +13,7 @@ import click
 from .config import Config, ConfigError
 from .ingest.annotate import ModelError, load_model
 from .ingest.documents import add_to_corpus, invalid_unicode
+from .kb.linker import LinkerError
 from .qa.ranker import ModelError as RankerError
 from .store import build as builder
 from .store import index as index_store
@@ -28,7 +29,7 @@ def _handle_errors(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except (ConfigError, ModelError, RankerError, builder.BuildError,
+        except (ConfigError, ModelError, RankerError, LinkerError, builder.BuildError,
                 index_store.IndexUnavailable) as exc:
             raise CliError(str(exc)) from None
     return wrapper

@@ -100,16 +100,25 @@ class LinkerModel:
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
+class LinkerError(RuntimeError):
+    """The learned linker's weights are missing, damaged or for other features."""
+
+
 @functools.lru_cache(maxsize=4)
 def load_model(name: str) -> LinkerModel:
-    """The shipped weights (``models/<name>``), checked against this code's features."""
-    with gzip.open(MODELS / name, "rt", encoding="utf-8") as fh:
-        raw = json.load(fh)
-    if raw["format"] != FORMAT or tuple(raw["dense_features"]) != DENSE_FEATURES:
-        raise ValueError(f"{name}: weights for other features than this code computes")
-    return LinkerModel(raw["version"], FeatureParams(**raw["feature_params"]),
-                       raw["bias"], tuple(raw["dense"]),
-                       {int(k): v for k, v in raw["hashed"].items()}, raw["threshold"])
+    """The shipped weights (``models/<name>``), checked against this code's features;
+    ``serve`` loads them at start-up, so a bad file stops it there, not at a sheet."""
+    try:
+        with gzip.open(MODELS / name, "rt", encoding="utf-8") as fh:
+            raw = json.load(fh)
+        if raw["format"] != FORMAT or tuple(raw["dense_features"]) != DENSE_FEATURES:
+            raise LinkerError(f"the value linker {MODELS / name} has weights for other "
+                              f"features than this code computes: run make train-linker")
+        return LinkerModel(raw["version"], FeatureParams(**raw["feature_params"]),
+                           raw["bias"], tuple(raw["dense"]),
+                           {int(k): v for k, v in raw["hashed"].items()}, raw["threshold"])
+    except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
+        raise LinkerError(f"cannot read the value linker {MODELS / name}: {exc}") from None
 
 
 def link_values(annotation: Annotation, text: str, params: LinkParams,

@@ -9,6 +9,7 @@ from flask import Flask
 from ..config import Config
 from ..ingest.annotate import load_model
 from ..kb import normalize
+from ..kb.linker import load_model as load_linker
 from ..qa.load import AnswerModels, load_models
 from ..qa.params import QAParams
 from ..store.index import Index
@@ -51,6 +52,8 @@ def create_app(config: Config | None = None, index: Index | None = None,
         params = params.without_reader()
     # a missing or damaged model stops start-up, not the first request
     models = load_models(params, config.reader_threads)
+    if params.facts.links.learned is not None:
+        load_linker(params.facts.links.learned)
     nlp = nlp or load_model(config.model)
     _warm(nlp, models)
     app = Flask(__name__, static_folder=None)
