@@ -73,6 +73,16 @@ def normalize(text: str, label: str, document_date: str | None) -> Normalized | 
     return None
 
 
+# An amount's text ends in a digit or a scale word ("83 million").
+_AMOUNT_END = re.compile(r"(?:\d|" + "|".join(_SCALES) + r")$", re.I)
+
+
+def amount_end(text: str, start: int, end: int) -> int:
+    """Where the amount ``text[start:end]`` ends with the currency word written after it
+    ("83 million| euros"); ``end`` for a span that is not an amount."""
+    return currency_after(text, end) if _AMOUNT_END.search(text[start:end]) else end
+
+
 def currency_after(text: str, end: int) -> int:
     """Where a currency word written after an amount ends ("83 million| euros"), else
     ``end``: spaCy often leaves it out of the MONEY or CARDINAL span."""

@@ -10,13 +10,12 @@ from its position in the ranking.
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..kb.normalize import currency_after
+from ..kb.normalize import amount_end
 from ..search.retrieval import Query, SearchIndex
 from . import combine, policy
 from .candidates import (
@@ -207,17 +206,11 @@ def _extract_ranked(search: SearchIndex, question: Question, query: Query, hits:
                    support)
 
 
-# An amount ends in a digit or a scale word; a currency word after it belongs to it.
-_AMOUNT_END = re.compile(r"(?:\d|thousand|million|billion|trillion)$", re.I)
-
-
 def _answer(best: Candidate, confidence: float, sentence: str, sentence_start: int
             ) -> Answer:
     """The answer of ``best``, with the currency written after an amount ("83 million|
     euros"), which the reader's span and spaCy's MONEY entities often stop short of."""
-    end = best.end
-    if _AMOUNT_END.search(best.text):
-        end = currency_after(best.hit.text, best.end)
+    end = amount_end(best.hit.text, best.start, best.end)
     return Answer(text=best.hit.text[best.start:end],
                   label="MONEY" if end > best.end else best.label,
                   confidence=round(confidence, 3), passage=best.hit.pos, start=best.start,
