@@ -190,3 +190,16 @@ def test_a_name_the_parse_never_uses_as_a_person_is_not_one(nlp):
     assert by_alias(ents, "Twitter").label == "ORG"
     assert by_alias(ents, "Majilis").label != "PERSON"
     assert by_alias(ents, "Kuleba").label == "PERSON"  # a subject and an object
+
+
+def test_a_place_a_few_sentences_call_a_person_is_not_a_persons_short_name():
+    places = [(f"Montana grew in {1880 + n}.", [("Montana", "GPE")]) for n in range(9)]
+    ents = corpus(("Joe Montana won the game.", [("Joe Montana", "PERSON")]),
+                  ("Montana voted.", [("Montana", "PERSON")]), *places)
+    assert by_alias(ents, "Montana") is not by_alias(ents, "Joe Montana")
+    assert by_alias(ents, "Montana").label == "GPE"
+    # Called a person in two of five mentions, a one-word name is the person's short name.
+    ents = corpus(("Raila Odinga spoke.", [("Raila Odinga", "PERSON")]),
+                  *[("Odinga left.", [("Odinga", "PERSON")])] * 2,
+                  *[("Odinga won.", [("Odinga", "GPE")])] * 3)
+    assert by_alias(ents, "Odinga") is by_alias(ents, "Raila Odinga")

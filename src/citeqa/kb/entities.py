@@ -50,12 +50,15 @@ from ..lexicon import (
 class ResolutionParams:
     """How alike two names must be to merge; ``version`` changes whenever a number does."""
 
-    version: str = "resolution-3"
+    version: str = "resolution-4"
     person_similarity: float = 85.0
     other_similarity: float = 95.0
     min_fuzzy_chars: int = 5
     rare_mentions: int = 2  # an ORG/NORP surface seen this rarely may be a mis-tagged PERSON
     min_prefix_chars: int = 3  # "Lin Fang" joins "Lin Fangzheng" when the cut word is this long
+    # A one-word name spaCy calls a person in at least this share of its mentions may be
+    # one ("Odinga": 2 of 5); "Montana" (3 of 115) is the state, not "Joe Montana".
+    min_person_share: float = 0.2
 
 _PLACES = {p.lower(): p for p in DEMONYMS.values()}
 _DEMONYMS = {d.lower(): p for d, p in DEMONYMS.items()}
@@ -301,8 +304,8 @@ def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str],
                                                limit=None):
                 _maybe_merge(uf, surfaces, label_of, known_places, a, block[i + 1 + j], score,
                              params)
-    # Short forms: a one-word PERSON (or a rarely seen ORG/NORP: spaCy's confusion) joins
-    # the only longer PERSON name that ends with it.
+    # Short forms: a one-word PERSON (or a name spaCy often calls a person, or a rarely
+    # seen ORG/NORP: its confusions) joins the only longer PERSON name that ends with it.
     endings: dict[str, list[str]] = defaultdict(list)
     for n in names:
         if label_of[n] == "PERSON" and " " in n:
@@ -310,9 +313,10 @@ def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str],
     known_places = set(_PLACES.values())
     for name in names:
         if " " not in name and name not in known_places and (
-                label_of[name] == "PERSON" or "PERSON" in votes[name] or (
-                label_of[name] in ("ORG", "NORP")
-                and len(surfaces[name]) <= params.rare_mentions)):
+                label_of[name] == "PERSON"
+                or votes[name]["PERSON"] >= params.min_person_share * votes[name].total()
+                or (label_of[name] in ("ORG", "NORP")
+                    and len(surfaces[name]) <= params.rare_mentions)):
             full = endings.get(name.lower(), [])
             owners = {uf.find(n) for n in full}
             if len(owners) == 1 and all(_compatible(name, n, roles, ages) for n in full):
