@@ -46,8 +46,12 @@ SQUAD = EXTERNAL / "squad-v1.1-dev" / "passages.jsonl"
 TRAIN = EXTERNAL / "squad-v1.1-train-heldout-du2017" / "passages.jsonl.gz"
 ARTICLES = ("Super_Bowl_50", "Apollo_program", "Kenya", "Fresno,_California")
 # Train-slice articles added to the tuning part (judged after the first four).
+# The last four were judged by code-blind helpers after the linker-1 weights were fitted
+# (reported apart: for linker-1 and the rules they were unseen text).
+ADDED_FOR_LINKER_2 = ("Portugal", "Financial_crisis_of_2007%E2%80%9308",
+                      "Arnold_Schwarzenegger", "University_of_Notre_Dame")
 TRAIN_ARTICLES = ("Tajikistan", "Republic_of_the_Congo", "2008_Sichuan_earthquake", "Montana",
-                  "Plymouth")
+                  "Plymouth", *ADDED_FOR_LINKER_2)
 # SQuAD dev articles of the second held-back part, judged once the first held-back part's
 # errors had been looked at (their text only; no question or answer is read).
 FRESH_ARTICLES = ("1973_oil_crisis", "Victoria_(Australia)", "Jacksonville,_Florida")
@@ -90,14 +94,16 @@ def load(path: Path) -> list[dict]:
 
 # The tuning part is reported whole and by where its documents come from.
 PARTS = ("tuning", "held-back", "held-back-2", "held-back-3", "tuning: seed + Super Bowl",
-         "tuning: train-slice articles")
+         "tuning: train-slice articles", "tuning: added for linker-2")
 
 
 def parts_of(item: dict) -> list[str]:
     if item["part"] != "tuning":
         return [item["part"]]
     train = item["doc"] in {doc_name(t) for t in TRAIN_ARTICLES}
-    return ["tuning", "tuning: train-slice articles" if train else "tuning: seed + Super Bowl"]
+    added = item["doc"] in {doc_name(t) for t in ADDED_FOR_LINKER_2}
+    return ["tuning", "tuning: train-slice articles" if train else "tuning: seed + Super Bowl",
+            *(["tuning: added for linker-2"] if added else [])]
 
 
 def item_key(item: dict) -> tuple:

@@ -203,3 +203,35 @@ def test_a_place_a_few_sentences_call_a_person_is_not_a_persons_short_name():
                   *[("Odinga left.", [("Odinga", "PERSON")])] * 2,
                   *[("Odinga won.", [("Odinga", "GPE")])] * 3)
     assert by_alias(ents, "Odinga") is by_alias(ents, "Raila Odinga")
+
+
+def test_a_title_is_not_cut_to_a_shorter_office():
+    ents = corpus(("He was sued by California Attorney General Jerry Brown in 2008.",
+                   [("Jerry Brown", "PERSON")]),
+                  ("Floyd Norris, the chief financial correspondent of the Times, wrote.",
+                   [("Floyd Norris", "PERSON")]),
+                  ("He joined then-Vice President George Bush at a rally.",
+                   [("George Bush", "PERSON")]),
+                  ("Ruthann Melbourne, Chief Risk Officer, agreed.",
+                   [("Ruthann Melbourne", "PERSON")]),
+                  ("Askar Umarov, the deputy minister of Kazakhstan, spoke.",
+                   [("Askar Umarov", "PERSON")]))
+    roles = {e.name: [(r.role, r.affiliation) for r in e.roles] for e in ents}
+    assert roles["Jerry Brown"] == [("Attorney General", None)]
+    assert roles["Floyd Norris"] == [] and roles["Ruthann Melbourne"] == []
+    assert roles["George Bush"] == [("Vice President", None)]
+    # a title that ends its phrase is still read after the name
+    assert roles["Askar Umarov"] == [("Deputy Minister", "Kazakhstan")]
+
+
+def test_a_form_of_address_or_an_office_is_not_a_person():
+    ents = corpus(("Only the college president Fr. Matthew Walsh stopped it.",
+                   [("Fr", "PERSON"), ("Matthew Walsh", "PERSON")]),
+                  ("Theodore Hesburgh, President Emeritus of the university, spoke.",
+                   [("Theodore Hesburgh", "PERSON"), ("Emeritus", "PERSON")]),
+                  ("He was crowned King of Portugal in 1640.",
+                   [("King of Portugal", "PERSON")]))
+    names = {e.name for e in ents}
+    assert "Fr" not in names and "Emeritus" not in names
+    assert not any(r.role == "King" for e in ents for r in e.roles)
+    assert "Matthew Walsh" in names

@@ -1,6 +1,7 @@
 """The learned value linker: its features on small hand-made sentences (parsed by the real
 model), the shipped weights, and a deterministic fit."""
 
+import dataclasses
 import gzip
 import json
 import sys
@@ -65,9 +66,25 @@ def test_the_shipped_weights_match_the_training_code():
     model = load_model(LinkParams().learned)
     assert model.features == params.features and len(model.dense) == len(DENSE_FEATURES)
     assert max(model.hashed) < 1 << model.features.hash_bits
-    assert 0.5 < model.threshold < 1.0
+    assert 0.5 < model.threshold <= 1.0
     cv = raw["cv"]["trials"][str(raw["cv"]["strength"])]["rules_or_model"]
-    assert cv["precision"] >= raw["cv"]["min_precision"]
+    if model.threshold < 1.0:  # the model adds values only where they kept the precision
+        assert cv["precision"] >= raw["cv"]["min_precision"]
+    else:  # no threshold did: the rules alone link
+        assert cv == raw["cv"]["rules_alone"]
+
+
+def test_a_model_no_threshold_kept_precise_adds_nothing(read, monkeypatch):
+    text = "Warsaw, which the army occupied in 1939, grew in 1950."
+    annotation, _ = read(text)
+    rules = link_values(annotation, text, LinkParams(learned=None))
+    model = load_model(LinkParams().learned)
+    eager = dataclasses.replace(model, threshold=0.0)
+    monkeypatch.setattr(kb_linker, "load_model", lambda _: eager)
+    assert len(link_values(annotation, text, LinkParams())) > len(rules)
+    monkeypatch.setattr(kb_linker, "load_model",
+                        lambda _: dataclasses.replace(model, threshold=1.0))
+    assert link_values(annotation, text, LinkParams()) == rules
 
 
 def test_training_is_deterministic(read):

@@ -94,6 +94,10 @@ _TITLE_TEXT = """president vice-president minister secretary mayor governor amba
 chairwoman director spokesman spokesperson leader king queen chancellor senator commander chief
 general envoy premier speaker ceo"""
 TITLE_NOUNS = frozenset(_TITLE_TEXT.split())
+# Forms of address and title qualifiers spaCy sometimes tags as a whole name ("Fr." of
+# "Fr. Matthew Walsh", "Emeritus" of "President Emeritus"): alone they name nobody.
+HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "fr", "rev", "sr", "jr", "st", "sir",
+                        "emeritus"})
 
 # --- Questions ------------------------------------------------------------------------
 # Head noun -> expected labels, most likely first. Extend by adding words to a row.

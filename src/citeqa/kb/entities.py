@@ -39,6 +39,7 @@ from ..lexicon import (
     ABBREVIATIONS,
     ADJECTIVE_TITLES,
     DEMONYMS,
+    HONORIFICS,
     ROLE_WORDS,
     TITLE_NOUNS,
     TITLE_PREFIXES,
@@ -50,7 +51,7 @@ from ..lexicon import (
 class ResolutionParams:
     """How alike two names must be to merge; ``version`` changes whenever a number does."""
 
-    version: str = "resolution-4"
+    version: str = "resolution-5"
     person_similarity: float = 85.0
     other_similarity: float = 95.0
     min_fuzzy_chars: int = 5
@@ -69,6 +70,9 @@ _POSSESSIVE = re.compile(r"(?:'s|\u2019s|'|\u2019)$")
 # A caption or abbreviation glued to the next name: "WTO.Mirziyoyev".
 GLUED = re.compile(r"^[A-Z][A-Za-z]*\.(?=[A-Z][a-z]{2,})")
 _QUOTES = "\"'\u201c\u201d\u2018\u2019()"
+# Lower-case words a name cannot start with: a span that does was cut from a phrase.
+_FUNCTION_WORDS = frozenset({"of", "and", "in", "by", "for", "to", "from", "with", "at", "on",
+                             "a", "an"})
 _AGE = re.compile(r"\b(\d{1,3})-year-old\b[^.,;]{0,60}$")
 # Person-like dependency roles: a name so used somewhere is a person's.
 _PERSON_DEPS = frozenset({"nsubj", "nsubjpass", "poss", "dobj", "dative", "agent",
@@ -148,9 +152,11 @@ def peel_roles(words: list[str]) -> tuple[list[str], list[str], str | None]:
     return words[j:], words[i:j], affiliation
 
 
+# The title must end its phrase: "Norris, the chief financial correspondent" has none.
 _AFTER = re.compile(r",\s+(?:(?:then|now|the|a|former)\s+)*((?:[A-Za-z-]+\s+){0,3}?[A-Za-z-]+)"
                     r"(?:\s+of\s+(?:the\s+)?((?:[A-Z][\w.\u2019'-]*\s?){1,3}"
-                    r"(?:of\s+(?:the\s+)?(?:[A-Z][\w.\u2019'-]*\s?){1,2})?))?")
+                    r"(?:of\s+(?:the\s+)?(?:[A-Z][\w.\u2019'-]*\s?){1,2})?)"
+                    r"|(?=\s*(?:[,.;:!?)\"\u201d\u2019]|$)))")
 
 
 def _role_after(text: str, end: int) -> tuple[list[str], str | None]:
@@ -167,20 +173,32 @@ def _role_after(text: str, end: int) -> tuple[list[str], str | None]:
     return words, (_PLACES.get(place.lower()) or demonym_place(place) or place or None)
 
 
+_THEN = re.compile(r"^(?:then|now|ex)-(?=[A-Z])")
+
+
+def _affiliation(word: str) -> str | None:
+    """The country a word written before a title names ("Kazakh", "Russia's"), if any."""
+    last = _POSSESSIVE.sub("", word).lower()
+    return _DEMONYMS.get(last) or _PLACES.get(last)
+
+
 def _role_before(text: str, start: int, sentence_start: int) -> tuple[list[str], str | None]:
-    """Title words written just before a name: 'Uzbek Foreign Minister' Abdulaziz Kamilov."""
-    words = text[sentence_start:start].split()[-5:]
+    """Title words written just before a name: 'Uzbek Foreign Minister' Abdulaziz Kamilov.
+    A title that starts with an adjective title takes the capitalised noun before it
+    ("Attorney General", not "General"); "then-Vice President" is a Vice President."""
+    words = [_THEN.sub("", w) for w in text[sentence_start:start].split()[-5:]]
     role: list[str] = []
     while words and words[-1].lower() in ROLE_WORDS:
         role.insert(0, words.pop())
     if not role or role[-1].lower() not in TITLE_NOUNS:
         return [], None
-    if words and words[-1].lower() in TITLE_PREFIXES:  # "Vice President Lyndon B. Johnson"
+    if words and (words[-1].lower() in TITLE_PREFIXES  # "Vice President Lyndon B. Johnson"
+                  or (role[0].lower() in ADJECTIVE_TITLES and words[-1].isalpha()
+                      and words[-1][0].isupper() and not _affiliation(words[-1]))):
         role.insert(0, words.pop())
     affiliation = None
     if words:
-        last = _POSSESSIVE.sub("", words[-1]).lower()
-        affiliation = _DEMONYMS.get(last) or _PLACES.get(last)
+        affiliation = _affiliation(words[-1])
         if affiliation and len(words) > 1 and words[-2].lower() == "former":
             role.insert(0, words[-2])  # "former Turkish President Berdymukhamedov"
     return role, affiliation
@@ -226,14 +244,22 @@ def resolve(store: PassageStore,
             if ent.label in VALUE_LABELS:
                 continue
             words = clean_surface(ent.text).split()
+            if not words or all(w.lower().rstrip(".") in HONORIFICS | ROLE_WORDS
+                                for w in words):
+                continue  # "Fr", "Emeritus": a form of address or a title, no one's name
             label = ent.label
             name, role, affiliation = words, [], None
-            if label in ("PERSON", "ORG"):  # titles only ever precede people's names
+            # titles only ever precede people's names, and a span cut from a phrase ("of
+            # Portugal") names nobody's title
+            titled = label in ("PERSON", "ORG") and words[0] not in _FUNCTION_WORDS
+            if titled:
                 name, role, affiliation = peel_roles(words)
+                if name[0] in _FUNCTION_WORDS:
+                    continue  # "King of Portugal": an office, not a person's name
                 if label == "ORG" and role and affiliation is None \
                         and {w.lower() for w in role} <= ADJECTIVE_TITLES:
                     name, role = words, []  # "General Electric" is a company
-            if not role and label in ("PERSON", "ORG"):
+            if not role and titled:
                 k = bisect.bisect_right(starts, ent.start) - 1
                 if label == "PERSON":
                     role, affiliation = _role_before(text, ent.start,

@@ -130,6 +130,8 @@ def link_values(annotation: Annotation, text: str, params: LinkParams,
     if params.learned is None:
         return read.links
     model = load_model(params.learned)
+    if model.threshold >= 1.0:  # cross-validation found no score that keeps precision
+        return read.links
     added = [_model_link(read, pair, params)
              for pair in pairs(read, model.features, ruled_too=False)
              if model.score(pair) >= model.threshold]
