@@ -98,20 +98,24 @@ class Postings:
 
         ``boosts`` scale each term's contribution (1.0 when omitted, as in rank_bm25).
         """
-        total = np.zeros(self.n_passages, dtype=np.float64)
-        matched = np.zeros(self.n_passages, dtype=np.int32)
-        constant = 0.0
+        ids, weights, constant = [], [], 0.0
         for i, term in enumerate(terms):  # repeated terms count again, as in rank_bm25
             t = self.vocab.get(term)
             if t is None:
                 continue
             boost = 1.0 if boosts is None else boosts[i]
             lo, hi = self.offsets[t], self.offsets[t + 1]
-            ids = self.doc_ids[lo:hi]
-            total[ids] += boost * self.weights[lo:hi]
-            matched[ids] += 1
+            ids.append(self.doc_ids[lo:hi])
+            weights.append(boost * self.weights[lo:hi])
             constant += boost * float(self.baseline[t])
-        return total + constant, matched
+        if not ids:
+            return (np.full(self.n_passages, constant),
+                    np.zeros(self.n_passages, dtype=np.int64))
+        # One pass over all the terms' postings, summed in float64 in term order (the
+        # order a loop of ``total[ids] += w`` adds them): about twice as fast at 1M.
+        every = np.concatenate(ids)
+        total = np.bincount(every, weights=np.concatenate(weights), minlength=self.n_passages)
+        return total + constant, np.bincount(every, minlength=self.n_passages)
 
     def document_frequency(self, term: str) -> int:
         t = self.vocab.get(term)
