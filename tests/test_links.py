@@ -458,3 +458,17 @@ def test_a_place_in_brackets_is_a_note_of_its_own(links):
 def test_the_amount_a_verb_sets_its_object_at(links):
     found = links("The 2010 census put Montana's population at 989,415.")
     assert "989,415" in values(found, "Montana")
+
+
+def test_an_ordinal_ranks_the_thing_it_modifies_unless_it_is_a_predicate(links):
+    for text in ("Schwarzenegger made his first plane trip in 1966.",
+                 "Schwarzenegger completed his second term as governor in 2011.",
+                 "California took delivery of the first hydrogen car in October 2004."):
+        name = text.split()[0]
+        found = links(text)
+        ordinal = next(w for w in ("first", "second") if w in text.split())
+        assert ordinal not in values(found, name), text
+        assert values(found, name), text  # the dates stay the doer's
+    assert "first" in values(links("Uzbekistan is the first Central Asian country to join."),
+                             "Uzbekistan")
+    assert "third" in values(links("Tajikistan holds third place in the world."), "Tajikistan")

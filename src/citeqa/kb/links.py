@@ -58,7 +58,7 @@ from .normalize import DATE_ANCHOR, currency_after
 class LinkParams:
     """How far the parse is followed; ``version`` changes whenever a number does."""
 
-    version: str = "links-6"
+    version: str = "links-7"
     # Weights of the learned linker in citeqa/kb/models (``linker.py``); None: rules only.
     learned: str | None = "linker.json.gz"
     max_climb: int = 5  # edges from a value up to its verb
@@ -79,6 +79,8 @@ class ValueLink:
 
 
 _SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass"}
+# Nouns whose ordinal is a rank of whoever holds it: "holds third place".
+_RANK_NOUNS = frozenset({"place", "position", "rank", "spot"})
 _OBJECTS = {"dobj", "attr", "oprd", "dative", "acomp"}
 # Edges from a noun to what makes it someone's: "Kenya's", "Kazakh", "the som in Kyrgyzstan".
 _OWNERS = {"poss", "compound", "amod", "nmod", "appos", "conj"}
@@ -541,6 +543,13 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
         if _noun_owner(parse, measured):
             return _unique(out)  # "Nortman's 28-yard punt": the possessor's value
         anchor = item
+        if value.label == "ORDINAL" and parse.dep(measured) not in ("attr", "oprd", "appos") \
+                and parse.tokens[measured].lemma.lower() not in _RANK_NOUNS:
+            # "made his first plane trip", "his second term", "Warsaw's first stock
+            # exchange": the ordinal ranks the thing, not whoever has or does it; a
+            # predicate or apposition ranks the subject ("Uzbekistan is the first country
+            # to ...", "..., the first country to"), as a place does ("holds third place")
+            return _unique(out)
     verb, owned = _climb(parse, anchor, params, name_heads)
     holder = _subject_holding(parse, anchor, params)
     if verb is None and owned is None and holder not in (None, t):
