@@ -472,3 +472,12 @@ def test_an_ordinal_ranks_the_thing_it_modifies_unless_it_is_a_predicate(links):
     assert "first" in values(links("Uzbekistan is the first Central Asian country to join."),
                              "Uzbekistan")
     assert "third" in values(links("Tajikistan holds third place in the world."), "Tajikistan")
+
+
+def test_a_nationality_naming_a_language_owns_nothing(links):
+    found = links("Brazil has 200 million native Portuguese speakers in 2012.")
+    assert values(found, "Portuguese") == set() and values(found, "Brazil")
+    found = links("The city was known in Portuguese as Olissipo in 1200.")
+    assert values(found, "Portuguese") == set()
+    assert values(links("The Portuguese government cut 4.8 billion euros in 2012."),
+                  "Portuguese")  # the state, not the language

@@ -58,7 +58,7 @@ from .normalize import DATE_ANCHOR, currency_after
 class LinkParams:
     """How far the parse is followed; ``version`` changes whenever a number does."""
 
-    version: str = "links-7"
+    version: str = "links-8"
     # Weights of the learned linker in citeqa/kb/models (``linker.py``); None: rules only.
     learned: str | None = "linker.json.gz"
     max_climb: int = 5  # edges from a value up to its verb
@@ -79,6 +79,10 @@ class ValueLink:
 
 
 _SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass"}
+# Nouns a nationality word names the language of ("Portuguese speakers"), and verbs that
+# name something in a language ("known in Portuguese as").
+_LANGUAGE_NOUNS = frozenset({"speaker", "language", "tongue", "dialect", "translation"})
+_NAMING_VERBS = frozenset({"know", "call", "name", "write", "spell", "say", "mean"})
 # Nouns whose ordinal is a rank of whoever holds it: "holds third place".
 _RANK_NOUNS = frozenset({"place", "position", "rank", "spot"})
 _OBJECTS = {"dobj", "attr", "oprd", "dative", "acomp"}
@@ -271,6 +275,19 @@ def link_values(annotation: Annotation, text: str, params: LinkParams,
     return read.links if read else []
 
 
+def _language(parse: _Parse, h: int, name: Entity) -> bool:
+    """A nationality word naming a language owns nothing: "Portuguese speakers", "a
+    native Portuguese speaker", "known in Portuguese as"."""
+    if name.label not in ("NORP", "LANGUAGE"):
+        return False
+    up = parse.up(h)
+    if parse.dep(h) in ("amod", "compound", "nmod") \
+            and parse.tokens[up].lemma.lower() in _LANGUAGE_NOUNS:
+        return True
+    return parse.dep(h) == "pobj" and parse.word(up).lower() == "in" \
+        and parse.tokens[parse.up(up)].lemma.lower() in _NAMING_VERBS
+
+
 def read_links(annotation: Annotation, text: str, params: LinkParams,
                resolves: Callable[[str], bool] = lambda _: False) -> PassageLinks | None:
     """The rules' links of one passage with the parse they were read from (``None`` for
@@ -285,7 +302,7 @@ def read_links(annotation: Annotation, text: str, params: LinkParams,
     name_heads: dict[int, Entity] = {}
     for n in names:
         h = parse.head_of(parse.span(n.start, n.end))
-        if h is not None and not _unit(parse, h, n):
+        if h is not None and not _unit(parse, h, n) and not _language(parse, h, n):
             name_heads[h] = n
     # "the country", "the central government", "in the same location": linked as the
     # name they stand for, cited as written.
