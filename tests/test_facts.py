@@ -1,6 +1,7 @@
 """Facts in /ask and the /entities endpoints, over the seed corpus."""
 
 from citeqa.kb.facts import FactBook
+from citeqa.kb.table import EntityTable
 from citeqa.qa.params import QAParams
 
 
@@ -127,3 +128,13 @@ def test_an_ask_fact_list_reads_a_bounded_number_of_mentions(seed_index):
         # the values of the first ``cap`` mentions, and no more
         assert capped == everything[:len(capped)] and len(capped) == len(stated)
     assert book.values(russia, [], None, max_mentions=len(russia.mentions)) == everything
+
+
+def test_stored_mention_places_are_the_first_distinct_ones_in_corpus_order(seed_index):
+    # The loaded table reads them with one joined query that stops early; the in-memory
+    # walk over every mention is the reference.
+    table, store = seed_index.entities, seed_index.store
+    for entity in list(table.entities)[:40]:
+        for limit in (None, 1, 3, 20):
+            expected = EntityTable.mention_places(table, entity, store, limit)
+            assert table.mention_places(entity, store, limit) == expected, (entity.id, limit)

@@ -103,12 +103,10 @@ class FactBook:
         """
         related = [RelatedEntity(i, other.name, other.label, n) for i, n in entity.related
                    if (other := self.table.get(i)) is not None]
+        documents, passages = self.table.mention_places(entity, self.store, max_passages)
         return FactSheet(
             id=entity.id, entity=entity.name, label=entity.label, aliases=entity.aliases,
-            mentions=len(entity.mentions),
-            documents=_first_unique((self.store.passage(m.passage).doc_id
-                                     for m in entity.mentions), max_passages),
-            passages=_first_unique((m.passage for m in entity.mentions), max_passages),
+            mentions=len(entity.mentions), documents=documents, passages=passages,
             roles=list(entity.roles), related=related,
             values=self.values(entity, list(prefer), max_values, max_mentions))
 
@@ -207,15 +205,6 @@ class FactBook:
             fact.reason = reason
             sheets.append(fact)
         return sheets
-
-
-def _first_unique(items: Iterable, limit: int | None) -> list:
-    out: dict = {}
-    for item in items:
-        out.setdefault(item)
-        if limit and len(out) >= limit:
-            break
-    return list(out)
 
 
 def _cited(text: str, span: tuple[int, int]) -> Cited:

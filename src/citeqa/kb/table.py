@@ -6,10 +6,15 @@ mention?" (by passage position and offset) and "which entity does this name mean
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rapidfuzz import fuzz, process
 
 from ..lexicon import ABBREVIATIONS
 from .entities import CanonicalEntity, clean_surface, demonym_place
+
+if TYPE_CHECKING:
+    from ..ingest.corpus import PassageStore
 
 
 def name_surface(text: str) -> str:
@@ -54,6 +59,21 @@ class EntityTable:
     def mentions_in(self, pos: int) -> list[tuple[int, int, str]]:
         """(start, end, entity id) of the resolved mentions in one passage."""
         return self._mentions_in.get(pos, [])
+
+    def mention_places(self, entity: CanonicalEntity, store: PassageStore,
+                       limit: int | None) -> tuple[list[str], list[int]]:
+        """The first ``limit`` (all when ``None``) distinct documents and passages that
+        mention ``entity``, in corpus order."""
+        documents: dict[str, None] = {}
+        passages: dict[int, None] = {}
+        for m in entity.mentions:
+            if limit and len(documents) >= limit and len(passages) >= limit:
+                break
+            if not limit or len(passages) < limit:
+                passages.setdefault(m.passage)
+            if not limit or len(documents) < limit:
+                documents.setdefault(store.passage(m.passage).doc_id)
+        return list(documents), list(passages)
 
     def at(self, pos: int) -> dict[int, CanonicalEntity]:
         """Mention start -> canonical entity, for one passage."""
