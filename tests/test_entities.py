@@ -215,13 +215,15 @@ def test_a_title_is_not_cut_to_a_shorter_office():
                   ("Ruthann Melbourne, Chief Risk Officer, agreed.",
                    [("Ruthann Melbourne", "PERSON")]),
                   ("Askar Umarov, the deputy minister of Kazakhstan, spoke.",
-                   [("Askar Umarov", "PERSON")]))
+                   [("Askar Umarov", "PERSON")]),
+                  ("The General Secretary Ban Ki-moon came.", [("Ban Ki-moon", "PERSON")]))
     roles = {e.name: [(r.role, r.affiliation) for r in e.roles] for e in ents}
     assert roles["Jerry Brown"] == [("Attorney General", None)]
     assert roles["Floyd Norris"] == [] and roles["Ruthann Melbourne"] == []
     assert roles["George Bush"] == [("Vice President", None)]
     # a title that ends its phrase is still read after the name
     assert roles["Askar Umarov"] == [("Deputy Minister", "Kazakhstan")]
+    assert roles["Ban Ki-moon"] == [("General Secretary", None)]  # not "The General ..."
 
 
 def test_a_form_of_address_or_an_office_is_not_a_person():

@@ -174,6 +174,8 @@ def _role_after(text: str, end: int) -> tuple[list[str], str | None]:
 
 
 _THEN = re.compile(r"^(?:then|now|ex)-(?=[A-Z])")
+_DETERMINERS = frozenset({"the", "a", "an", "this", "that", "its", "his", "her", "their",
+                          "our"})
 
 
 def _affiliation(word: str) -> str | None:
@@ -194,7 +196,8 @@ def _role_before(text: str, start: int, sentence_start: int) -> tuple[list[str],
         return [], None
     if words and (words[-1].lower() in TITLE_PREFIXES  # "Vice President Lyndon B. Johnson"
                   or (role[0].lower() in ADJECTIVE_TITLES and words[-1].isalpha()
-                      and words[-1][0].isupper() and not _affiliation(words[-1]))):
+                      and words[-1][0].isupper() and words[-1].lower() not in _DETERMINERS
+                      and not _affiliation(words[-1]))):
         role.insert(0, words.pop())
     affiliation = None
     if words:
