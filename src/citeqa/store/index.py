@@ -54,7 +54,7 @@ FORMAT_VERSION = 5
 PIPELINE_VERSION = "3"
 # Bump when what is derived from annotations at every build changes (entity resolution,
 # analyzer, BM25 compilation): indexes are rebuilt, the annotation cache stays valid.
-DERIVED_VERSION = "6"
+DERIVED_VERSION = "7"
 CURRENT = "CURRENT"
 _VERSION_NAME = re.compile(r"v[0-9A-Za-z-]{1,100}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
