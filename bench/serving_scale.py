@@ -334,7 +334,7 @@ def open_times(index: Path) -> dict:
 
 def mixed_pool() -> tuple[Path, Path]:
     """(corpus, index) of the seed article with every SQuAD v1.1 dev and train-slice
-    article: ~4.8k real annotated passages to replicate, so that a large index has the
+    article: 5,555 real annotated passages to replicate, so that a large index has the
     vocabulary and term frequencies of varied text rather than 44 passages' 840 terms."""
     corpus, index = WORK / "pool" / "corpus", WORK / "pool" / "index"
     if not (index / index_store.CURRENT).exists():

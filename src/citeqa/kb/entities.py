@@ -174,6 +174,8 @@ def _role_after(text: str, end: int) -> tuple[list[str], str | None]:
 
 
 _THEN = re.compile(r"^(?:then|now|ex)-(?=[A-Z])")
+# Words that alone, or only together, name nobody: "Fr", "Emeritus", "General".
+_NOT_NAMES = HONORIFICS | ROLE_WORDS
 _DETERMINERS = frozenset({"the", "a", "an", "this", "that", "its", "his", "her", "their",
                           "our"})
 
@@ -247,8 +249,7 @@ def resolve(store: PassageStore,
             if ent.label in VALUE_LABELS:
                 continue
             words = clean_surface(ent.text).split()
-            if not words or all(w.lower().rstrip(".") in HONORIFICS | ROLE_WORDS
-                                for w in words):
+            if not words or all(w.lower().rstrip(".") in _NOT_NAMES for w in words):
                 continue  # "Fr", "Emeritus": a form of address or a title, no one's name
             label = ent.label
             name, role, affiliation = words, [], None

@@ -6,6 +6,7 @@ mention?" (by passage position and offset) and "which entity does this name mean
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
@@ -15,6 +16,22 @@ from .entities import CanonicalEntity, clean_surface, demonym_place
 
 if TYPE_CHECKING:
     from ..ingest.corpus import PassageStore
+
+
+def first_places(mentions: Iterable[tuple[int, str]], limit: int | None
+                 ) -> tuple[list[str], list[int]]:
+    """The first ``limit`` (all when ``None``) distinct documents and passages of
+    (passage, document) pairs in corpus order; reads no further than it needs."""
+    documents: dict[str, None] = {}
+    passages: dict[int, None] = {}
+    for passage, doc in mentions:
+        if limit and len(documents) >= limit and len(passages) >= limit:
+            break
+        if not limit or len(passages) < limit:
+            passages.setdefault(passage)
+        if not limit or len(documents) < limit:
+            documents.setdefault(doc)
+    return list(documents), list(passages)
 
 
 def name_surface(text: str) -> str:
@@ -64,16 +81,8 @@ class EntityTable:
                        limit: int | None) -> tuple[list[str], list[int]]:
         """The first ``limit`` (all when ``None``) distinct documents and passages that
         mention ``entity``, in corpus order."""
-        documents: dict[str, None] = {}
-        passages: dict[int, None] = {}
-        for m in entity.mentions:
-            if limit and len(documents) >= limit and len(passages) >= limit:
-                break
-            if not limit or len(passages) < limit:
-                passages.setdefault(m.passage)
-            if not limit or len(documents) < limit:
-                documents.setdefault(store.passage(m.passage).doc_id)
-        return list(documents), list(passages)
+        return first_places(((m.passage, store.passage(m.passage).doc_id)
+                             for m in entity.mentions), limit)
 
     def at(self, pos: int) -> dict[int, CanonicalEntity]:
         """Mention start -> canonical entity, for one passage."""

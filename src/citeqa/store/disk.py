@@ -32,7 +32,7 @@ from ..ingest.corpus import PassageStore
 from ..ingest.documents import Document
 from ..ingest.passages import Passage
 from ..kb.entities import CanonicalEntity, Mention, Role
-from ..kb.table import EntityTable, matching_entity, name_surface
+from ..kb.table import EntityTable, first_places, matching_entity, name_surface
 from ..search.analyzer import Analyzer
 
 STORE_FILE = "store.sqlite"
@@ -463,20 +463,12 @@ class DiskEntityTable(EntityTable):
 
     def _read_places(self, entity_id: str, limit: int | None
                      ) -> tuple[tuple[str, ...], tuple[int, ...]]:
-        documents: dict[str, None] = {}
-        passages: dict[int, None] = {}
         rows = self._db.connection().execute(
             "SELECT m.passage, d.id FROM mentions m JOIN passages p ON p.pos = m.passage "
             "JOIN documents d ON d.pos = p.doc WHERE m.entity = ? ORDER BY m.n",
             (self._pos_of(entity_id),))
         try:
-            for passage, doc in rows:
-                if limit and len(documents) >= limit and len(passages) >= limit:
-                    break
-                if not limit or len(passages) < limit:
-                    passages.setdefault(passage)
-                if not limit or len(documents) < limit:
-                    documents.setdefault(doc)
+            documents, passages = first_places(rows, limit)
         finally:
             rows.close()
         return tuple(documents), tuple(passages)
