@@ -12,7 +12,7 @@ from citeqa.kb.entities import CanonicalEntity, slug
 from citeqa.qa.ask import ask as ask_with
 from citeqa.qa.candidates import clauses
 from citeqa.qa.params import AnswerParams, QAParams
-from citeqa.qa.policy import value_of_other
+from citeqa.qa.policy import number_unstated, value_of_other
 from citeqa.serve import schema
 
 RULES = QAParams(answer=AnswerParams(ranker=False))
@@ -249,3 +249,30 @@ def test_value_of_other_needs_an_owner_of_the_asked_kind():
     assert value_of_other("15%", [world_bank], [uzbekistan]) is None  # another kind
     assert value_of_other("15%", [], [uzbekistan]) is None  # the parse names no owner
     assert value_of_other("15%", [kyrgyzstan], []) is None  # the question names nobody
+
+
+@pytest.mark.parametrize("params", [RULES, QAParams()], ids=["rules", "reader"])
+def test_a_year_the_answers_passage_does_not_state_is_refused(small, nlp, params):
+    """The passage gives July 2019; asked about 2021, its answer is not the one asked for."""
+    asked = "What did Uzbekistan submit to the World Trade Organization in {}?"
+    stated = ask_with(small, nlp, asked.format(2019), 5, params=params)
+    assert stated.answer is not None and "memorandum" in stated.answer.text
+    other = ask_with(small, nlp, asked.format(2021), 5, params=params)
+    assert other.answer is None
+    assert other.refusal.code == "number_not_stated"
+    assert "does not state 2021" in other.refusal.message
+    without = replace(params, answer=replace(params.answer, rules=tuple(
+        r for r in params.answer.rules if r != "number_unstated")))
+    assert ask_with(small, nlp, asked.format(2021), 5, params=without).answer is not None
+
+
+def test_a_number_must_be_stated_in_the_answers_passage():
+    passage = "In July 2019, Uzbekistan submitted a memorandum; 1,300 km of road, 2.5%."
+    assert number_unstated("What did it submit in 2019?", "a memorandum", passage) is None
+    assert number_unstated("How long is the 1300 km road?", "road", passage) is None
+    assert number_unstated("What rose by 2.5%?", "road", passage) is None
+    assert number_unstated("What happened in the 1990s?", "x", passage) is None  # no number
+    refused = number_unstated("What did it submit in 2020 and 2019?", "a memorandum", passage)
+    assert refused.code == "number_not_stated"
+    assert refused.message == ("the passage of the best answer ('a memorandum') does not "
+                               "state 2020, which the question names")

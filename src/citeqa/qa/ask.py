@@ -20,7 +20,7 @@ from .extract import Answer, Outcome, extract
 from .link import Linked, link
 from .load import AnswerModels, load_models
 from .params import QAParams
-from .policy import Refusal, value_of_other
+from .policy import Refusal, number_unstated, value_of_other
 from .question import Question, analyze
 
 if TYPE_CHECKING:
@@ -100,6 +100,11 @@ def ask(index: Index, nlp: Language, question: str, k: int, explain: bool = Fals
         refusal = value_of_other(given.text,
                                  book.owners(given.passage, given.start, given.end),
                                  linked.entities)
+        if refusal:
+            outcome = replace(outcome, answer=None, refusal=refusal)
+    if (given := outcome.answer) and "number_unstated" in params.answer.rules:
+        hit = next(h for h in hits if h.pos == given.passage)
+        refusal = number_unstated(question, given.text, hit.passage.text)
         if refusal:
             outcome = replace(outcome, answer=None, refusal=refusal)
     answer = outcome.answer

@@ -44,7 +44,7 @@ class ConfidenceWeights:
 
 @dataclass(frozen=True)
 class AnswerParams:
-    version: str = "rules-3"
+    version: str = "rules-4"
     weights: Weights = field(default_factory=Weights)
     confidence: ConfidenceWeights = field(default_factory=ConfidenceWeights)
     max_passages: int = 5  # candidates come from this many top passages
@@ -69,7 +69,8 @@ class AnswerParams:
     reader: bool = True
     # Refusal rules that are knowledge, not tuning (policy.py); each one's measured effect
     # is in BENCHMARKS.md ("Refusal rules"), measured by switching it off here.
-    rules: tuple[str, ...] = ("absent_names", "attribute_unstated", "value_of_other")
+    rules: tuple[str, ...] = ("absent_names", "attribute_unstated", "value_of_other",
+                               "number_unstated")
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,14 @@ a message for people) or ``None``.
 The service refuses when a named thing in the question is absent from the corpus, when no
 passage matches, when the best passages or the answer's own sentence state too little of
 the question, when no candidate of the expected type is found, for "what is the X of Y?"
-when the answer's sentence does not state X, or is not about Y, and when the answer is a
-value the text states of another entity of the kind the question asks about.
+when the answer's sentence does not state X, or is not about Y, when the answer is a
+value the text states of another entity of the kind the question asks about, and when the
+question states a number (a year: "the 2022 forecast") that the answer's passage does not.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..kb.entities import CanonicalEntity
@@ -30,6 +32,8 @@ CODES = {
     "attribute_of_other": "the answer's sentence states the attribute of something else",
     "value_of_other": "the parse states the answer's value of another entity of the kind "
                       "the question names",
+    "number_not_stated": "the question states a number (a year) that the answer's passage "
+                         "does not",
     "unsure": "the trained ranker's calibrated confidence in its best answer is too low",
 }
 
@@ -138,3 +142,21 @@ def value_of_other(answer: str, owners: list[CanonicalEntity],
     meant = [a.name for a in asked if a.label in {e.label for e in owners}]
     return Refusal("value_of_other", f"the text gives '{answer}' for {' and '.join(others)}, "
                                      f"not for {' or '.join(meant)}")
+
+
+# A number written in digits, "2022", "1,300" or "2.5" (not part of a word: "1990s", "G7").
+_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?!\w)")
+_DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def number_unstated(question: str, answer: str, passage: str) -> Refusal | None:
+    """A number the question states must be in the answer's passage: "What 2022 growth
+    forecast ...?" is not answered by a passage that gives only another year's. (The
+    article may name the year elsewhere; the answer must come from where it is.)"""
+    stated = {n.replace(",", "") for n in _DIGITS.findall(passage)}
+    missing = [n for n in _NUMBER.findall(question) if n.replace(",", "") not in stated]
+    if not missing:
+        return None
+    return Refusal("number_not_stated", f"the passage of the best answer ('{answer}') does "
+                                        f"not state {', '.join(missing)}, which the question "
+                                        f"names")
