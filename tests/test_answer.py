@@ -11,6 +11,7 @@ from conftest import indexed
 from citeqa.kb.entities import CanonicalEntity, slug
 from citeqa.qa.ask import ask as ask_with
 from citeqa.qa.candidates import clauses
+from citeqa.qa.extract import unpaired_marks
 from citeqa.qa.params import AnswerParams, QAParams
 from citeqa.qa.policy import number_unstated, value_of_other
 from citeqa.serve import schema
@@ -276,3 +277,20 @@ def test_a_number_must_be_stated_in_the_answers_passage():
     assert refused.code == "number_not_stated"
     assert refused.message == ("the passage of the best answer ('a memorandum') does not "
                                "state 2020, which the question names")
+
+
+@pytest.mark.parametrize(("span", "shown"), [
+    ('"permanent neutrality', "permanent neutrality"),
+    ('permanent neutrality"', "permanent neutrality"),
+    ('"permanent neutrality"', '"permanent neutrality"'),
+    ("\u201cSilent Stans", "Silent Stans"),
+    ("Majilis (the lower house", "Majilis (the lower house"),
+    ("the lower house)", "the lower house"),
+    ("(Majilis)", "(Majilis)"),
+    ("( 1990", "1990"),
+    ('"', ""),
+])
+def test_a_mark_whose_partner_is_outside_the_span_is_cut(span, shown):
+    text = f"said {span} today"
+    start, end = unpaired_marks(text, 5, 5 + len(span))
+    assert text[start:end] == shown

@@ -42,7 +42,7 @@ from citeqa.qa import reader as shipped  # noqa: E402
 LOG = logging.getLogger("ship_reader")
 MODELS = ROOT.parent / "src" / "citeqa" / "qa" / "models"
 PREFIX = "model."  # the export wrapper's attribute holding the model
-READER_VERSION = "reader-2"  # reader-1 without near-topic negatives; this one continues it
+READER_VERSION = "reader-3"  # reader-2 continued: a near-topic copy of every question, lr 2e-5
 
 
 def changes(state: dict[str, torch.Tensor], base: dict[str, np.ndarray]

@@ -254,6 +254,28 @@ def reading_windows(candidates: list[Candidate], params: ReaderParams) -> list[C
     return windows
 
 
+_PAIRS = {'"': '"', "\u201c": "\u201d", "\u2018": "\u2019", "(": ")", "[": "]"}
+_OPENERS = {closer: opener for opener, closer in _PAIRS.items()}
+
+
+def unpaired_marks(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span without a quotation mark or bracket at its edge whose partner is outside
+    it: the reader's '"permanent neutrality' is 'permanent neutrality'. (Answer keys
+    ignore punctuation, so this changes what is shown, not which answer wins.)"""
+    while end > start:
+        span = text[start:end]
+        first, last = span[0], span[-1]
+        if first in _PAIRS and (span.count(first) % 2 if _PAIRS[first] == first
+                                else _PAIRS[first] not in span):
+            start, end = strip(text[start + 1:end], start + 1)
+        elif last in _OPENERS and (span.count(last) % 2 if _OPENERS[last] == last
+                                   else _OPENERS[last] not in span):
+            start, end = strip(text[start:end - 1], start)
+        else:
+            break
+    return start, end
+
+
 def _as_candidate(hit: Hit, start: int, end: int, candidates: list[Candidate]) -> Candidate:
     """The reader's span as a candidate: the ranker's label for the same span or an entity
     mention at the same offsets, else a plain span."""
@@ -334,6 +356,7 @@ def read_best_sentences(question: Question, hits: list[Hit], params: AnswerParam
         ctx = contexts[sp.context]
         s, e = strip(ctx.hit.text[ctx.start + sp.start:ctx.start + sp.end],
                      ctx.start + sp.start)
+        s, e = unpaired_marks(ctx.hit.text, s, e)
         if e > s:
             found.append((ctx.hit, s, e, norm(ctx.hit.text[s:e]), sp.logit, sp.window_null))
     top = max((f[4] for f in found), default=0.0)
