@@ -1,7 +1,8 @@
 """Choose the refusal threshold on unanswerable questions built from the SQuAD train slice.
 
 Only the ranker's validation articles are used (train/ranker.py holds them out of the
-weights). Three sets of their questions:
+weights), and with the reader only those the reader was not trained on either. Three
+sets of their questions:
 
 - answerable: asked of the whole train slice;
 - not indexed: asked of the train slice without the validation articles;
@@ -33,6 +34,7 @@ from ranker import SEED, split_titles
 
 from citeqa.ingest.annotate import load_model
 from citeqa.qa.ask import ask
+from citeqa.qa.load import load_models
 from citeqa.qa.params import QAParams
 from citeqa.store.index import load
 
@@ -97,10 +99,13 @@ def main() -> None:
     params = QAParams()
     params = replace(params, answer=replace(params.answer, ranker=True, min_confidence=0.0),
                      reader=replace(params.reader, min_confidence=0.0))
+    kept = None
     if args.no_reader:
         params = params.without_reader()
+    else:  # the reader trained on the other articles, near-topic copies included
+        kept = set(load_models(params).reader.manifest["validation_articles"])
     results = {name: run(index, nlp, questions[:args.limit], params)
-               for name, (index, questions) in question_sets().items()}
+               for name, (index, questions) in question_sets(kept).items()}
     lines = []
     for t in THRESHOLDS:
         answerable = results["answerable"]
