@@ -85,8 +85,10 @@ def main() -> None:
             oof[fold == k] = C.confidences(x[fold == k], theta)
         confidences[f"out of fold, {folds} folds"] = oof
     rules = params.answer.rules
+    hard = [r for r in rules if r in RULE_OF.values()]
     variants = {"shipped rules": set(rules), "no hard rules": set(),
-                **{f"without {r}": set(rules) - {r} for r in rules if r in RULE_OF.values()}}
+                **{f"without {r}": set(rules) - {r} for r in hard},
+                **{f"only {r}": {r} for r in hard}}
     report = {}
     for name, kept in variants.items():
         refused = np.array([c in RULE_OF and RULE_OF[c] in kept for c in code])
