@@ -25,7 +25,7 @@ from squad import ROOT
 from tqdm import tqdm
 
 sys.path.insert(0, str(ROOT / "train"))
-import calibrate as C  # train/calibrate.py: collect, design, fit
+import calibrate as C  # train/calibrate.py: collect, design, fit, out_of_fold
 
 from citeqa.ingest.annotate import load_model
 from citeqa.qa.ask import ask
@@ -74,16 +74,10 @@ def main() -> None:
     code = codes(nlp, params)
     x, y, weight = C.design(rows, params.reader.ranker_weight)
     sets = np.array([r["set"] for r in rows])
-    titles = sorted({r["title"] for r in rows})
     right = y.astype(bool)
-    confidences = {"in fold": C.confidences(x, C.fit(x, y, weight))}
-    for folds in (2, 3, 6):
-        fold = np.array([titles.index(r["title"]) % folds for r in rows])
-        oof = np.zeros(len(rows))
-        for k in range(folds):
-            theta = C.fit(x[fold != k], y[fold != k], weight[fold != k])
-            oof[fold == k] = C.confidences(x[fold == k], theta)
-        confidences[f"out of fold, {folds} folds"] = oof
+    confidences = {"in fold": C.confidences(x, C.fit(x, y, weight)),
+                   **{f"out of fold, {folds} folds": C.out_of_fold(rows, x, y, weight, folds)
+                      for folds in (2, 3, 6)}}
     rules = params.answer.rules
     hard = [r for r in rules if r in RULE_OF.values()]
     variants = {"shipped rules": set(rules), "no hard rules": set(),

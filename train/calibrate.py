@@ -142,6 +142,18 @@ def table(rows: list[dict], conf: np.ndarray, right: np.ndarray, thresholds) -> 
     return out
 
 
+def out_of_fold(rows: list[dict], x: np.ndarray, y: np.ndarray, weight: np.ndarray,
+                folds: int) -> np.ndarray:
+    """Each row's confidence from the model fitted without its fold of articles."""
+    titles = sorted({r["title"] for r in rows})
+    fold = np.array([titles.index(r["title"]) % folds for r in rows])
+    oof = np.zeros(len(rows))
+    for k in range(folds):
+        theta = fit(x[fold != k], y[fold != k], weight[fold != k])
+        oof[fold == k] = confidences(x[fold == k], theta)
+    return oof
+
+
 def threshold(conf: np.ndarray, rows: list[dict]) -> float:
     """The highest confidence threshold that still answers ANSWERED of the answerable."""
     answerable = np.sort(conf[[r["set"] == "answerable" for r in rows]])[::-1]
@@ -172,11 +184,7 @@ def main() -> None:
 
     # out of fold: articles in two halves, each scored by the model of the other half
     titles = sorted({r["title"] for r in rows})
-    fold = np.array([titles.index(r["title"]) % 2 for r in rows])
-    oof = np.zeros(len(rows))
-    for k in (0, 1):
-        theta_k = fit(x[fold != k], y[fold != k], weight[fold != k])
-        oof[fold == k] = confidences(x[fold == k], theta_k)
+    oof = out_of_fold(rows, x, y, weight, 2)
 
     report = {"ranker_weight": w, "em_by_weight": em, "min_confidence": round(min_conf, 3),
               "counts": {s: sum(r["set"] == s for r in rows)
