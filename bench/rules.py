@@ -1,4 +1,5 @@
-"""What each hard refusal rule does: the default path with and without it.
+"""What each hard refusal rule does: the default path with and without it (an optional
+rule: with it added).
 
     .venv/bin/python bench/rules.py [--limit 400]
 
@@ -22,6 +23,7 @@ from citeqa.ingest.annotate import load_model
 from citeqa.qa.ask import ask
 from citeqa.qa.load import load_models
 from citeqa.qa.params import QAParams
+from citeqa.qa.policy import RULES
 from citeqa.store.index import load
 
 PROBES = ROOT / "bench" / "probes" / "seed-tuning.jsonl"
@@ -53,7 +55,9 @@ def main() -> None:
     seed = load(ROOT / "index")
     configs = {"all rules": base.answer.rules,
                **{f"without {rule}": tuple(r for r in base.answer.rules if r != rule)
-                  for rule in base.answer.rules}}
+                  for rule in base.answer.rules},
+               **{f"with {rule}": (*base.answer.rules, rule)
+                  for rule in RULES if rule not in base.answer.rules}}
     results = {}
     for name, rules in configs.items():
         params = replace(base, answer=replace(base.answer, rules=rules))

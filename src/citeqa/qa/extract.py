@@ -100,8 +100,8 @@ def extract(search: SearchIndex, question: Question, query: Query, hits: list[Hi
     window = _window(best)
     support = scorer.coverage(window)
     refusal = (policy.weak_answer_sentence(best, support, params)
-               or ("attribute_unstated" in params.rules
-                   and policy.attribute_unstated(search, question, query, best, window)))
+               or policy.attribute_unstated(search, question, query, best, window,
+                                            params.rules))
     if refusal:
         return Outcome(None, refusal, candidates, coverage, support)
     s, e = strip(best.hit.text[best.sentence[0]:best.sentence[1]], best.sentence[0])
@@ -197,8 +197,8 @@ def _extract_ranked(search: SearchIndex, question: Question, query: Query, hits:
     support = scorer.coverage(window)
     sure = ranker.confidence(probabilities[best.key], coverage)
     refusal = (policy.unsure(best, sure, params.min_confidence)
-               or ("attribute_unstated" in params.rules
-                   and policy.attribute_unstated(search, question, query, best, window)))
+               or policy.attribute_unstated(search, question, query, best, window,
+                                            params.rules))
     if refusal:
         return Outcome(None, refusal, candidates, coverage, support)
     s, e = strip(best.hit.text[best.sentence[0]:best.sentence[1]], best.sentence[0])
@@ -259,21 +259,42 @@ _OPENERS = {closer: opener for opener, closer in _PAIRS.items()}
 
 
 def unpaired_marks(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span without a quotation mark or bracket at its edge whose partner is outside
-    it: the reader's '"permanent neutrality' is 'permanent neutrality'. (Answer keys
-    ignore punctuation, so this changes what is shown, not which answer wins.)"""
+    """The span without a quotation mark or bracket whose partner is outside it: the
+    reader's '"permanent neutrality' is 'permanent neutrality', and its '4 billion tenge
+    (about 58.41 million yuan' is '4 billion tenge' (no answer of the SQuAD train slice
+    holds an unclosed bracket). The cut span's words then pool with the same words read
+    elsewhere."""
     while end > start:
         span = text[start:end]
         first, last = span[0], span[-1]
+        opened, closed = _inner_unpaired(span)
         if first in _PAIRS and (span.count(first) % 2 if _PAIRS[first] == first
                                 else _PAIRS[first] not in span):
             start, end = strip(text[start + 1:end], start + 1)
         elif last in _OPENERS and (span.count(last) % 2 if _OPENERS[last] == last
                                    else _OPENERS[last] not in span):
             start, end = strip(text[start:end - 1], start)
+        elif opened > 0:
+            start, end = strip(text[start:start + opened], start)
+        elif closed >= 0:
+            start, end = strip(text[start + closed + 1:end], start + closed + 1)
         else:
             break
     return start, end
+
+
+def _inner_unpaired(span: str) -> tuple[int, int]:
+    """Offsets in ``span`` of the last bracket it opens and never closes, and of the first
+    it closes and never opened (-1: none)."""
+    opened = closed = -1
+    for opener, closer in (("(", ")"), ("[", "]")):
+        i = span.rfind(opener)
+        if i >= 0 and closer not in span[i:]:
+            opened = max(opened, i)
+        j = span.find(closer)
+        if j >= 0 and opener not in span[:j] and (closed < 0 or j < closed):
+            closed = j
+    return opened, closed
 
 
 def _as_candidate(hit: Hit, start: int, end: int, candidates: list[Candidate]) -> Candidate:
@@ -429,9 +450,8 @@ def _extract_read(search: SearchIndex, question: Question, query: Query, hits: l
              "features": {k: round(v, 4) for k, v in values.items()},
              "confidence": round(sure, 4), "reader_ms": round(read.reader_ms, 3)}
     refusal = (policy.unsure(best, sure, reading.min_confidence)
-               or ("attribute_unstated" in params.rules
-                   and policy.attribute_unstated(search, question, query, best,
-                                                 _window(best))))
+               or policy.attribute_unstated(search, question, query, best, _window(best),
+                                            params.rules))
     if refusal:
         return Outcome(None, refusal, read.candidates, read.coverage, support, trace)
     hit = span.hit

@@ -12,6 +12,7 @@ question states a number (a year: "the 2022 forecast") that the answer's passage
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..kb.entities import CanonicalEntity
@@ -22,6 +23,11 @@ from .params import AnswerParams
 from .question import Question
 
 # code -> what it means; the README lists these.
+# The hard rules ``AnswerParams.rules`` may name, each with the refusal code it gives.
+RULES = {"absent_names": "not_in_corpus", "attribute_unstated": "attribute_not_stated",
+         "owner_unstated": "attribute_of_other", "value_of_other": "value_of_other",
+         "number_unstated": "number_not_stated"}
+
 CODES = {
     "not_in_corpus": "a name or the asked-for attribute never occurs in the documents",
     "no_match": "no passage contains any of the question's words",
@@ -105,20 +111,22 @@ def unsure(best: Candidate, confidence: float, threshold: float) -> Refusal | No
 
 
 def attribute_unstated(search: SearchIndex, question: Question, query: Query,
-                       best: Candidate, window: str) -> Refusal | None:
-    """'What is the X of Y?': the answer's sentence window must state X and be about Y."""
+                       best: Candidate, window: str, rules: Iterable[str]) -> Refusal | None:
+    """'What is the X of Y?': the answer's sentence window must state X (rule
+    ``attribute_unstated``) and be about Y (rule ``owner_unstated``)."""
+    rules = set(rules) & {"attribute_unstated", "owner_unstated"}
     analyzer = search.analyzer
-    attribute = analyzer.term(question.attribute) if question.attribute else None
+    attribute = analyzer.term(question.attribute) if question.attribute and rules else None
     if not attribute:
         return None
     window_terms = set(analyzer.terms(window))
-    if question.attribute not in GENERIC_HEADS and not (
+    if "attribute_unstated" in rules and question.attribute not in GENERIC_HEADS and not (
             window_terms & {attribute, *(t for t, _ in query.expansions.get(attribute, ()))}):
         return Refusal("attribute_not_stated",
                        f"no passage states the {question.attribute} asked about: the best "
                        f"candidate ('{best.text}') comes from a sentence that does not "
                        f"mention it")
-    owner = analyzer.terms(question.attribute_of or "")
+    owner = analyzer.terms(question.attribute_of or "") if "owner_unstated" in rules else []
     stands_for = query.matches()
     if owner and not any(stands_for.get(t) in owner or t in owner for t in window_terms):
         return Refusal("attribute_of_other",
