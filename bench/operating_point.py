@@ -29,6 +29,7 @@ import calibrate as C  # train/calibrate.py: collect, refusal_codes, design, fit
 from citeqa.ingest.annotate import load_model
 from citeqa.qa.load import load_models
 from citeqa.qa.params import QAParams
+from citeqa.qa.policy import RULES
 
 
 def at_85(conf: np.ndarray, refused: np.ndarray, rows: list[dict],
@@ -51,8 +52,7 @@ def main() -> None:
     params = QAParams()
     models = load_models(params)
     rows = C.collect(models, nlp, params, 0)
-    every = replace(params, answer=replace(params.answer, rules=params.answer.rules + tuple(
-        sorted(set(C.RULE_OF.values()) - set(params.answer.rules)))))
+    every = replace(params, answer=replace(params.answer, rules=tuple(RULES)))
     shipped_codes = C.refusal_codes(models, nlp, params, 0)
     every_codes = C.refusal_codes(models, nlp, every, 0)
     x, y, weight = C.design(rows, params.reader.ranker_weight)

@@ -22,12 +22,12 @@ from .candidates import Candidate
 from .params import AnswerParams
 from .question import Question
 
-# code -> what it means; the README lists these.
 # The hard rules ``AnswerParams.rules`` may name, each with the refusal code it gives.
 RULES = {"absent_names": "not_in_corpus", "attribute_unstated": "attribute_not_stated",
          "owner_unstated": "attribute_of_other", "value_of_other": "value_of_other",
          "number_unstated": "number_not_stated"}
 
+# code -> what it means; the README lists these.
 CODES = {
     "not_in_corpus": "a name or the asked-for attribute never occurs in the documents",
     "no_match": "no passage contains any of the question's words",
