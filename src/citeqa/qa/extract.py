@@ -101,7 +101,9 @@ def extract(search: SearchIndex, question: Question, query: Query, hits: list[Hi
     support = scorer.coverage(window)
     refusal = (policy.weak_answer_sentence(best, support, params)
                or policy.attribute_unstated(search, question, query, best, window,
-                                            params.rules))
+                                            params.rules)
+               or policy.role_of_other(question, best, params.rules)
+               or policy.count_of_other(search, question, query, best, window, params.rules))
     if refusal:
         return Outcome(None, refusal, candidates, coverage, support)
     s, e = strip(best.hit.text[best.sentence[0]:best.sentence[1]], best.sentence[0])
@@ -198,7 +200,9 @@ def _extract_ranked(search: SearchIndex, question: Question, query: Query, hits:
     sure = ranker.confidence(probabilities[best.key], coverage)
     refusal = (policy.unsure(best, sure, params.min_confidence)
                or policy.attribute_unstated(search, question, query, best, window,
-                                            params.rules))
+                                            params.rules)
+               or policy.role_of_other(question, best, params.rules)
+               or policy.count_of_other(search, question, query, best, window, params.rules))
     if refusal:
         return Outcome(None, refusal, candidates, coverage, support)
     s, e = strip(best.hit.text[best.sentence[0]:best.sentence[1]], best.sentence[0])
@@ -451,7 +455,10 @@ def _extract_read(search: SearchIndex, question: Question, query: Query, hits: l
              "confidence": round(sure, 4), "reader_ms": round(read.reader_ms, 3)}
     refusal = (policy.unsure(best, sure, reading.min_confidence)
                or policy.attribute_unstated(search, question, query, best, _window(best),
-                                            params.rules))
+                                            params.rules)
+               or policy.role_of_other(question, best, params.rules)
+               or policy.count_of_other(search, question, query, best, _window(best),
+                                        params.rules))
     if refusal:
         return Outcome(None, refusal, read.candidates, read.coverage, support, trace)
     hit = span.hit

@@ -44,7 +44,7 @@ class ConfidenceWeights:
 
 @dataclass(frozen=True)
 class AnswerParams:
-    version: str = "rules-5"
+    version: str = "rules-6"
     weights: Weights = field(default_factory=Weights)
     confidence: ConfidenceWeights = field(default_factory=ConfidenceWeights)
     max_passages: int = 5  # candidates come from this many top passages
@@ -73,7 +73,8 @@ class AnswerParams:
     # stating X) and "owner_unstated" (nor naming Y); at 85% of answerable questions
     # answered both together cost near-topic refusals on the train slice
     # (bench/operating_point.py).
-    rules: tuple[str, ...] = ("absent_names", "value_of_other", "number_unstated")
+    rules: tuple[str, ...] = ("absent_names", "value_of_other", "number_unstated",
+                              "role_of_other", "count_of_other")
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@ The service refuses when a named thing in the question is absent from the corpus
 passage matches, when the best passages or the answer's own sentence state too little of
 the question, when no candidate of the expected type is found, for "what is the X of Y?"
 when the answer's sentence does not state X, or is not about Y, when the answer is a
-value the text states of another entity of the kind the question asks about, and when the
-question states a number (a year: "the 2022 forecast") that the answer's passage does not.
+value the text states of another entity of the kind the question asks about, when the
+question states a number (a year: "the 2022 forecast") that the answer's passage does not,
+when "who is the X of Y?" is answered with a person the text gives another office, and
+when "what is the X of Y?" is answered with a number counting something else.
 """
 
 from __future__ import annotations
@@ -16,16 +18,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..kb.entities import CanonicalEntity
-from ..lexicon import GENERIC_HEADS, VALUE_LABELS
+from ..lexicon import GENERIC_HEADS, ROLE_WORDS, TITLE_NOUNS, TITLE_PREFIXES, VALUE_LABELS
 from ..search.retrieval import Query, SearchIndex
 from .candidates import Candidate
 from .params import AnswerParams
 from .question import Question
+from .spans import SentenceParse
 
 # The hard rules ``AnswerParams.rules`` may name, each with the refusal code it gives.
 RULES = {"absent_names": "not_in_corpus", "attribute_unstated": "attribute_not_stated",
          "owner_unstated": "attribute_of_other", "value_of_other": "value_of_other",
-         "number_unstated": "number_not_stated"}
+         "number_unstated": "number_not_stated", "role_of_other": "role_of_other",
+         "count_of_other": "count_of_other"}
 
 # code -> what it means; the README lists these.
 CODES = {
@@ -40,6 +44,10 @@ CODES = {
                       "the question names",
     "number_not_stated": "the question states a number (a year) that the answer's passage "
                          "does not",
+    "role_of_other": "the person the answer names holds another office in its sentence than "
+                     "the one asked about",
+    "count_of_other": "the answer's number counts something other than the attribute asked "
+                      "about",
     "unsure": "the trained ranker's calibrated confidence in its best answer is too low",
 }
 
@@ -110,6 +118,11 @@ def unsure(best: Candidate, confidence: float, threshold: float) -> Refusal | No
                              f"{confidence:.0%} only, below {threshold:.0%}")
 
 
+def _states(attribute: str, query: Query, window_terms: set[str]) -> bool:
+    """Whether a window's terms state an attribute's term or a close spelling of it."""
+    return bool(window_terms & {attribute, *(t for t, _ in query.expansions.get(attribute, ()))})
+
+
 def attribute_unstated(search: SearchIndex, question: Question, query: Query,
                        best: Candidate, window: str, rules: Iterable[str]) -> Refusal | None:
     """'What is the X of Y?': the answer's sentence window must state X (rule
@@ -120,8 +133,8 @@ def attribute_unstated(search: SearchIndex, question: Question, query: Query,
     if not attribute:
         return None
     window_terms = set(analyzer.terms(window))
-    if "attribute_unstated" in rules and question.attribute not in GENERIC_HEADS and not (
-            window_terms & {attribute, *(t for t, _ in query.expansions.get(attribute, ()))}):
+    if "attribute_unstated" in rules and question.attribute not in GENERIC_HEADS \
+            and not _states(attribute, query, window_terms):
         return Refusal("attribute_not_stated",
                        f"no passage states the {question.attribute} asked about: the best "
                        f"candidate ('{best.text}') comes from a sentence that does not "
@@ -134,6 +147,108 @@ def attribute_unstated(search: SearchIndex, question: Question, query: Query,
                        f"{question.attribute_of}: the best candidate ('{best.text}') comes "
                        f"from a passage about something else")
     return None
+
+
+def _head(best: Candidate) -> tuple[SentenceParse, int] | None:
+    """The parse of the answer's sentence and the answer's syntactic head: its word whose
+    head lies outside it."""
+    parse = best.hit.parse(best.sentence)
+    if parse is None:
+        return None
+    tokens = parse.tokens
+    inside = [i for i in range(parse.first, parse.last + 1)
+              if best.start <= tokens[i].start and tokens[i].end <= best.end]
+    heads = [i for i in inside if tokens[i].head == i
+             or not best.start <= tokens[tokens[i].head].start < best.end]
+    return (parse, heads[0]) if heads else None
+
+
+# Words qualifying an office: "Defense Minister" is no "Prime Minister" (temporal ones,
+# "former" and "acting", and ordinals, "first", are not offices of their own).
+_QUALIFIERS = (ROLE_WORDS - TITLE_NOUNS) - {"former", "acting", "first"}
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]+", text.lower()))
+
+
+def _titles(parse: SentenceParse, h: int, best: Candidate) -> set[str]:
+    """Title words the answer's sentence gives the person ``h`` heads: inside the answer,
+    in compounds before the name ("Defense Minister ruslan Zaksilkov"), and in an
+    apposition either way ("Valentina Matviyenko, Chairman of ...", "the ambassador to
+    the United States, Yerjan Ashkbayev" -- where the parser may hang the name on the
+    last noun of the title's phrase)."""
+    tokens = parse.tokens
+    around = [c for c in parse.children[h] if tokens[c].dep in ("appos", "compound")]
+    if tokens[h].dep == "appos" and parse.first <= tokens[h].head <= parse.last:
+        up = tokens[h].head
+        for _ in range(3):
+            around.append(up)
+            if tokens[up].dep not in ("pobj", "prep") or tokens[up].head == up:
+                break
+            up = tokens[up].head
+    found: set[str] = set()
+    for i in around:
+        lo, hi = parse.left_phrase(i)
+        for j in range(lo, hi + 1):
+            found |= _words(tokens[j].lemma)
+    found |= _words(best.text)
+    return found & (ROLE_WORDS | TITLE_NOUNS | TITLE_PREFIXES)
+
+
+def role_of_other(question: Question, best: Candidate, rules: Iterable[str]
+                  ) -> Refusal | None:
+    """"Who is the president of Y?" is not answered by a person whose own title in the
+    answer's sentence is another office: "Valentina Matviyenko, Chairman of the Russian
+    Federation Council, visited Tajikistan" names no president of Tajikistan; nor is it
+    by a vice-president, nor "Who is the prime minister?" by a defense minister."""
+    asked = question.attribute
+    if "role_of_other" not in rules or question.wh != "who" or asked not in TITLE_NOUNS:
+        return None
+    found = _head(best)
+    if found is None:
+        return None
+    titles = _titles(*found, best)
+    if not titles & TITLE_NOUNS:
+        return None
+    wanted = _words(question.text)
+    other = (asked not in titles or bool((titles & TITLE_PREFIXES) - wanted)
+             or bool(titles & _QUALIFIERS and wanted & _QUALIFIERS
+                     and not titles & wanted & _QUALIFIERS))
+    if not other:
+        return None
+    return Refusal("role_of_other", f"the text calls '{best.text}' "
+                                    f"{' '.join(sorted(titles))}, not the {asked} asked "
+                                    f"about")
+
+
+def count_of_other(search: SearchIndex, question: Question, query: Query, best: Candidate,
+                   window: str, rules: Iterable[str]) -> Refusal | None:
+    """"What is the population of Y?" is not answered by a number that counts something
+    the question does not name, in a sentence that does not state the attribute: "133,000
+    labor migrants from Uzbekistan" is no population of Uzbekistan ("the most populous
+    area (23.6 million residents)" may be one)."""
+    asked = question.attribute
+    if "count_of_other" not in rules or not asked or asked in GENERIC_HEADS:
+        return None
+    attribute = search.analyzer.term(asked)
+    if not attribute or _states(attribute, query, set(search.analyzer.terms(window))):
+        return None
+    found = _head(best)
+    if found is None:
+        return None
+    parse, h = found
+    tokens = parse.tokens
+    counted = tokens[h].head
+    if tokens[h].pos != "NUM" or tokens[h].dep not in ("nummod", "quantmod") \
+            or best.start <= tokens[counted].start < best.end \
+            or tokens[counted].pos not in ("NOUN", "PROPN"):
+        return None
+    noun = tokens[counted].lemma.lower()
+    if noun == asked or search.analyzer.term(noun) in question.terms:
+        return None
+    return Refusal("count_of_other", f"'{best.text}' counts {noun}, not the {asked} asked "
+                                     f"about")
 
 
 def value_of_other(answer: str, owners: list[CanonicalEntity],
