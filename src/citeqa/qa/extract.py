@@ -100,10 +100,7 @@ def extract(search: SearchIndex, question: Question, query: Query, hits: list[Hi
     window = _window(best)
     support = scorer.coverage(window)
     refusal = (policy.weak_answer_sentence(best, support, params)
-               or policy.attribute_unstated(search, question, query, best, window,
-                                            params.rules)
-               or policy.role_of_other(question, best, params.rules)
-               or policy.count_of_other(search, question, query, best, window, params.rules))
+               or policy.sentence_rules(search, question, query, best, window, params.rules))
     if refusal:
         return Outcome(None, refusal, candidates, coverage, support)
     s, e = strip(best.hit.text[best.sentence[0]:best.sentence[1]], best.sentence[0])
@@ -199,10 +196,7 @@ def _extract_ranked(search: SearchIndex, question: Question, query: Query, hits:
     support = scorer.coverage(window)
     sure = ranker.confidence(probabilities[best.key], coverage)
     refusal = (policy.unsure(best, sure, params.min_confidence)
-               or policy.attribute_unstated(search, question, query, best, window,
-                                            params.rules)
-               or policy.role_of_other(question, best, params.rules)
-               or policy.count_of_other(search, question, query, best, window, params.rules))
+               or policy.sentence_rules(search, question, query, best, window, params.rules))
     if refusal:
         return Outcome(None, refusal, candidates, coverage, support)
     s, e = strip(best.hit.text[best.sentence[0]:best.sentence[1]], best.sentence[0])
@@ -454,10 +448,7 @@ def _extract_read(search: SearchIndex, question: Question, query: Query, hits: l
              "features": {k: round(v, 4) for k, v in values.items()},
              "confidence": round(sure, 4), "reader_ms": round(read.reader_ms, 3)}
     refusal = (policy.unsure(best, sure, reading.min_confidence)
-               or policy.attribute_unstated(search, question, query, best, _window(best),
-                                            params.rules)
-               or policy.role_of_other(question, best, params.rules)
-               or policy.count_of_other(search, question, query, best, _window(best),
+               or policy.sentence_rules(search, question, query, best, _window(best),
                                         params.rules))
     if refusal:
         return Outcome(None, refusal, read.candidates, read.coverage, support, trace)

@@ -231,9 +231,6 @@ def count_of_other(search: SearchIndex, question: Question, query: Query, best: 
     asked = question.attribute
     if "count_of_other" not in rules or not asked or asked in GENERIC_HEADS:
         return None
-    attribute = search.analyzer.term(asked)
-    if not attribute or _states(attribute, query, set(search.analyzer.terms(window))):
-        return None
     found = _head(best)
     if found is None:
         return None
@@ -244,11 +241,22 @@ def count_of_other(search: SearchIndex, question: Question, query: Query, best: 
             or best.start <= tokens[counted].start < best.end \
             or tokens[counted].pos not in ("NOUN", "PROPN"):
         return None
-    noun = tokens[counted].lemma.lower()
-    if noun == asked or search.analyzer.term(noun) in question.terms:
+    analyzer = search.analyzer
+    noun, attribute = tokens[counted].lemma.lower(), analyzer.term(asked)
+    if noun == asked or analyzer.term(noun) in question.terms or not attribute \
+            or _states(attribute, query, set(analyzer.terms(window))):
         return None
     return Refusal("count_of_other", f"'{best.text}' counts {noun}, not the {asked} asked "
                                      f"about")
+
+
+def sentence_rules(search: SearchIndex, question: Question, query: Query, best: Candidate,
+                   window: str, rules: Iterable[str]) -> Refusal | None:
+    """The hard rules that read the best answer's sentence against "what/who is the X of
+    Y?", in the order every answer path applies them."""
+    return (attribute_unstated(search, question, query, best, window, rules)
+            or role_of_other(question, best, rules)
+            or count_of_other(search, question, query, best, window, rules))
 
 
 def value_of_other(answer: str, owners: list[CanonicalEntity],
