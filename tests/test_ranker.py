@@ -8,11 +8,12 @@ import sys
 import pytest
 from conftest import ROOT
 
-from citeqa.qa.ask import ask, retrieve
+from citeqa.qa.ask import ask, retrieve, sentence_parses
 from citeqa.qa.extract import featurize
 from citeqa.qa.features import QuestionScorer
 from citeqa.qa.params import AnswerParams, QAParams
 from citeqa.qa.ranker import FEATURE_SET, ModelError, RankerModel, known_feature
+from citeqa.qa.spans import SentenceParses
 
 sys.path.insert(0, str(ROOT / "train"))
 import ranker as training
@@ -117,3 +118,32 @@ def test_training_is_deterministic(acme, nlp, tmp_path):
     assert outputs[0] == outputs[1]
     loaded = RankerModel.load(tmp_path / "m0.json.gz")
     assert loaded.feature_set == FEATURE_SET and loaded.weights
+
+
+def test_sentence_parses_are_kept_between_questions_and_bounded(acme, nlp):
+    """A sentence read for one question is not parsed again for the next; the cache
+    belongs to the index version and holds at most ``sentences_cached`` sentences."""
+    params = QAParams()
+    parses = sentence_parses(acme, params)
+    parses.get.cache_clear()
+    _, _, first, _ = retrieve(acme, nlp, "Who founded Acme?", params)
+    sentence = first[0].annotation.sentences[0]
+    parse = first[0].parse(sentence)
+    _, _, second, _ = retrieve(acme, nlp, "When did John Smith found Acme?", params)
+    hit = next(h for h in second if h.pos == first[0].pos)
+    assert hit.parse(sentence) is parse
+    assert sentence_parses(acme, params) is parses
+    assert parses.get.cache_info().maxsize == params.answer.sentences_cached
+
+    read = []
+    small = SentenceParses(lambda pos: read.append(pos) or acme.store.annotation(pos).tokens,
+                           size=2)
+    sentences = [(pos, s) for pos in range(len(acme.store))
+                 for s in acme.store.annotation(pos).sentences][:3]
+    assert len(sentences) == 3
+    for pos, s in sentences:
+        assert small.get(pos, s).first <= small.get(pos, s).last
+    assert small.get.cache_info().currsize == 2
+    assert len(read) == 3  # one read per sentence, none for the repeated look-ups
+    small.get(*sentences[0])  # the oldest went first: reading it again reads the store
+    assert len(read) == 4

@@ -22,6 +22,7 @@ from .load import AnswerModels, load_models
 from .params import QAParams
 from .policy import Refusal, number_unstated, value_of_other
 from .question import Question, analyze
+from .spans import SentenceParses
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -46,14 +47,28 @@ class Response:
     took_ms: float = 0.0
 
 
-def _hits(index: Index, query: Query, k: int) -> list[Hit]:
+SENTENCE_PARSES = "qa.sentence_parses"  # its key in ``Index.derived``
+
+
+def sentence_parses(index: Index, params: QAParams) -> SentenceParses:
+    """The parses of ``index``'s sentences that this process keeps between questions."""
+    found = index.derived.get(SENTENCE_PARSES)
+    if found is None:
+        store = index.store
+        found = index.derived.setdefault(SENTENCE_PARSES, SentenceParses(
+            lambda pos: store.annotation(pos).tokens, params.answer.sentences_cached))
+    return found
+
+
+def _hits(index: Index, query: Query, k: int, params: QAParams) -> list[Hit]:
     store, search = index.store, index.search
+    parses = sentence_parses(index, params)
     hits = []
     for r in search.search(query, k):
         passage = store.passage(r.pos)
         hits.append(Hit(r.pos, r.rank, r.score, passage, store.annotation(r.pos),
                         store.text_of(r.pos), index.entities.at(r.pos),
-                        search.words(r.pos, passage.text, passage.start)))
+                        search.words(r.pos, passage.text, passage.start), parses))
     return hits
 
 
@@ -69,7 +84,7 @@ def retrieve(index: Index, nlp: Language, question: str, params: QAParams, k: in
     linked = link(analysis, index.entities, params.link_similarity)
     query = search.query(list(analysis.terms), linked.alias_terms(search.analyzer),
                          params.retrieval)
-    hits = _hits(index, query, max(k, params.answer.max_passages))
+    hits = _hits(index, query, max(k, params.answer.max_passages), params)
     lap("retrieval")
     return analysis, query, hits, linked
 

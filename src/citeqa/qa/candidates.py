@@ -7,6 +7,7 @@ Candidates made only of the question's own words are never proposed.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from ..lexicon import (
 from ..search.analyzer import Analyzer
 from .features import NAME, QuestionScorer, type_score
 from .question import Question
-from .spans import SentenceParse, sentence_tokens
+from .spans import SentenceParse, SentenceParses
 
 _LEADING = re.compile(r"(?:(?:" + "|".join(map(re.escape, LEADING_WORDS)) + r")\s+)+", re.I)
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
@@ -56,17 +57,12 @@ class Hit:
     text: str  # the document's text: every offset indexes it
     entities: dict[int, CanonicalEntity]  # mention start -> resolved entity
     words: list[tuple[int, int, str | None]]  # (start, end, BM25 term) of each word
-    _parses: dict[tuple[int, int], SentenceParse | None] = field(
-        default_factory=dict, init=False, repr=False, compare=False)
+    parses: SentenceParses = field(repr=False, compare=False)  # shared by the requests
 
     def parse(self, sentence: tuple[int, int]) -> SentenceParse | None:
-        """The parse of one of its sentences (None without tokens), built once: both the
-        candidate pool and the ranker's features read it."""
-        parses = self._parses
-        if sentence not in parses:
-            rng = sentence_tokens(self.annotation.tokens, sentence)
-            parses[sentence] = SentenceParse(self.annotation.tokens, *rng) if rng else None
-        return parses[sentence]
+        """The parse of one of its sentences (None without tokens): the candidate pool,
+        the ranker's features and the refusal rules all read it."""
+        return self.parses.get(self.pos, sentence)
 
 
 @dataclass
@@ -96,6 +92,16 @@ class Candidate:
                 "features": {k: round(v, 4) for k, v in self.features.items()}}
 
 
+@functools.lru_cache(maxsize=65_536)
+def _words(analyzer: Analyzer, text: str
+           ) -> tuple[list[tuple[int, int, str | None]], tuple[str, ...]]:
+    """The words of a span's text (offsets within it) and its index terms, which do not
+    depend on the question: the same spans come back question after question."""
+    words = analyzer.spans(text)
+    return words, tuple(t for _, _, t in words if t is not None)
+
+
+@functools.lru_cache(maxsize=65_536)  # the same spans come back question after question
 def norm(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
@@ -117,7 +123,7 @@ class Proposer:
         generators propose the same mention again and again)."""
         own = self._own.get(text)
         if own is None:
-            terms = self.analyzer.terms(text)
+            terms = _words(self.analyzer, text)[1]
             own = self._own[text] = not terms or all(t in self.excluded for t in terms)
         return own
 
@@ -126,12 +132,9 @@ class Proposer:
         lead = _LEADING.match(doc_text, start, end)
         if lead:
             start = lead.end()
-        words = self.analyzer.spans(doc_text[start:end], start)
-        while words and (words[0][2] is None or words[0][2] in self.excluded):
-            words.pop(0)
-        while words and (words[-1][2] is None or words[-1][2] in self.excluded):
-            words.pop()
-        return (words[0][0], words[-1][1]) if words else (start, start)
+        kept = [w for w in _words(self.analyzer, doc_text[start:end])[0]
+                if w[2] is not None and w[2] not in self.excluded]
+        return (start + kept[0][0], start + kept[-1][1]) if kept else (start, start)
 
     def quoted(self, hit: Hit, sent: tuple[int, int]) -> Iterator[Span]:
         """Short quoted spans: titles and names the model rarely tags ("Silent Stans")."""
@@ -318,11 +321,9 @@ def candidate_pool(question: Question, scorer: QuestionScorer, hits: list[Hit],
                 add("chunk", text, label, s, e)
         parse = hit.parse(sent)
         if parse is not None:
-            for span in parse.nominal_spans():
-                offsets = parse.offsets(span, hit.text)
-                if offsets and not proposer.question_words_only(
-                        hit.text[offsets[0]:offsets[1]]):
-                    add("parse", hit.text[offsets[0]:offsets[1]], "NOUN_PHRASE", *offsets)
+            for s, e in parse.proposed(hit.text):
+                if not proposer.question_words_only(hit.text[s:e]):
+                    add("parse", hit.text[s:e], "NOUN_PHRASE", s, e)
         if question.answer_kind == "clause":
             s, e = proposer.best_clause(hit.text, sent)
             add("clause", hit.text[s:e], "CLAUSE", s, e)

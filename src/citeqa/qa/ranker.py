@@ -139,7 +139,7 @@ class _Sentence:
         self.spans, self.matched_words, self.coverage = scorer.sentence(hit, sentence)
         self.parse = parse
         self.first, self.last = parse.first, parse.last
-        self.starts = [tokens[i].start for i in range(self.first, self.last + 1)]
+        self.starts = parse.starts
         term_at = {s: t for s, _, t in self.spans}
         stands_for = scorer.stands_for
         self.terms = [stands_for.get(term_at.get(t.start) or "")

@@ -9,7 +9,8 @@ still candidates.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 
 from ..ingest.annotate import Token
 
@@ -33,7 +34,9 @@ class SentenceParse:
             head = tokens[i].head
             if head != i and first <= head <= last:
                 self.children[head].append(i)
+        self.starts = [tokens[i].start for i in range(first, last + 1)]
         self._subtrees: dict[int, tuple[int, int]] = {}
+        self._proposed: list[tuple[int, int]] | None = None
 
     def subtree(self, i: int) -> tuple[int, int]:
         """First and last token index of ``i``'s subtree (projective parses); each is
@@ -93,6 +96,15 @@ class SentenceParse:
                 seen.add(span)
                 yield span
 
+    def proposed(self, text: str) -> list[tuple[int, int]]:
+        """Document offsets of every ``nominal_spans`` phrase (``offsets``), worked out
+        once per sentence: they do not depend on the question. ``text`` is the document's
+        text, the same for every call on one sentence."""
+        if self._proposed is None:
+            found = (self.offsets(span, text) for span in self.nominal_spans())
+            self._proposed = [o for o in found if o]
+        return self._proposed
+
     def offsets(self, span: tuple[int, int], text: str) -> tuple[int, int] | None:
         """Document offsets of a token range, without edge determiners or punctuation."""
         lo, hi = span
@@ -111,3 +123,21 @@ def sentence_tokens(tokens: list[Token], sentence: tuple[int, int]) -> tuple[int
     """Inclusive token index range of a sentence given by document offsets."""
     inside = [i for i, t in enumerate(tokens) if sentence[0] <= t.start and t.end <= sentence[1]]
     return (inside[0], inside[-1]) if inside else None
+
+
+class SentenceParses:
+    """The parses of retrieved sentences, shared by the requests of one process and one
+    index version: a sentence that answers many questions is read once, and what it
+    proposes (``SentenceParse.proposed``) is worked out once. Bounded to ``size`` sentences
+    (least recently used go first), so memory does not grow with the corpus."""
+
+    def __init__(self, tokens_of: Callable[[int], list[Token]], size: int) -> None:
+        self._tokens_of = tokens_of
+        self.get = functools.lru_cache(maxsize=size)(self._parse)
+
+    def _parse(self, pos: int, sentence: tuple[int, int]) -> SentenceParse | None:
+        """The parse of the sentence at document offsets ``sentence`` of passage ``pos``
+        (None when it has no tokens)."""
+        tokens = self._tokens_of(pos)
+        found = sentence_tokens(tokens, sentence)
+        return SentenceParse(tokens, *found) if found else None

@@ -35,12 +35,16 @@ class Analyzer:
     stem: bool = True
 
     def __post_init__(self) -> None:
-        stemmer = snowballstemmer.stemmer("english")
-        object.__setattr__(self, "_stem_word", functools.lru_cache(maxsize=200_000)(
-            stemmer.stemWord))
+        object.__setattr__(self, "_stem_word", snowballstemmer.stemmer("english").stemWord)
+        # indexing and answering ask for the terms of the same words again and again
+        object.__setattr__(self, "_cached_term", functools.lru_cache(maxsize=200_000)(
+            self._term))
 
     def term(self, word: str) -> str | None:
         """The index term of one word, or ``None`` for a stop word."""
+        return self._cached_term(word)
+
+    def _term(self, word: str) -> str | None:
         if word in COUNTRY_TOKENS:
             return COUNTRY_TOKENS[word]
         token = _fold(word.lower())

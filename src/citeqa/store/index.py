@@ -32,7 +32,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,9 @@ class Index:
     # The version's folder, and the files whose sha256 ``verify`` has yet to check.
     path: Path | None = None
     unverified: tuple[str, ...] = ()
+    # What later stages derive from this version and keep between requests (the answer
+    # stage's sentence parses), each bounded by its stage; it goes with the version.
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 def _write_json(path: Path, data: Any) -> None:
