@@ -44,7 +44,7 @@ class ConfidenceWeights:
 
 @dataclass(frozen=True)
 class AnswerParams:
-    version: str = "rules-6"
+    version: str = "rules-7"
     weights: Weights = field(default_factory=Weights)
     confidence: ConfidenceWeights = field(default_factory=ConfidenceWeights)
     max_passages: int = 5  # candidates come from this many top passages
@@ -86,7 +86,7 @@ class ReaderParams:
     Tuned on the reader's validation articles of the SQuAD train slice (train/calibrate.py),
     never on SQuAD dev or SQuADShifts."""
 
-    version: str = "read-5"
+    version: str = "read-6"
     # The reader reads this many sentences, those holding the ranker's best candidates,
     # each with `context` sentences either side (overlapping windows merge). On 600
     # train-slice questions 2, 3 and 4 sentences gave the same exact match (45.8, 45.7,

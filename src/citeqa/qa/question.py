@@ -84,6 +84,21 @@ def _owner(doc, i: int) -> str | None:
     return doc[nouns[0].i:nouns[-1].i + 1].text if nouns else None
 
 
+def _possessor(doc, start: int, end: int) -> str | None:
+    """The owner written with 's inside the phrase ``start``..``end`` (its words before the
+    's, without a determiner): "Kazakhstan" of "Kazakhstan's foreign minister"."""
+    marks = [t.i for t in doc[start:end] if t.tag_ == "POS"]
+    if not marks:
+        return None
+    words = [t for t in doc[start:marks[-1]] if t.pos_ != "DET"]
+    return doc[words[0].i:words[-1].i + 1].text if words else None
+
+
+def _ends(doc, i: int) -> bool:
+    """Whether nothing but punctuation follows token ``i``."""
+    return all(t.is_punct for t in doc[i:])
+
+
 def _names(entities: tuple[QuestionEntity, ...], text: str) -> tuple[str, ...]:
     """spaCy's entities of the question plus any demonym it uses ("the Kazakh tenge")."""
     words = [w.strip(".,;:?!\"'()") for w in text.split()]
@@ -105,10 +120,15 @@ def analyze(nlp: Language, analyzer: Analyzer, text: str) -> Question:
         nouns, after = _noun_run(doc, wh_i + 1)
         if not nouns and after < len(doc) and doc[after].lemma_ == "be":
             nouns, end = _noun_run(doc, after + 1)
-            # "What is the population of X?" asks for an attribute of X.
+            # "What is the population of X?" asks for an attribute of X, and so does
+            # "What is X's population?" (the whole question: "What are a dog's teeth used
+            # for?" asks something else).
             if nouns and end < len(doc) and doc[end].lower_ == "of":
                 attribute = nouns[-1].lemma_.lower()
                 attribute_of = _owner(doc, end + 1)
+            elif nouns and _ends(doc, end) and (owner := _possessor(doc, after + 1,
+                                                                    nouns[-1].i)):
+                attribute, attribute_of = nouns[-1].lemma_.lower(), owner
     elif wh == "how" and wh_i is not None and wh_i + 1 < len(doc):
         following = lowered[wh_i + 1]
         if following in HOW_X:
@@ -134,6 +154,8 @@ def analyze(nlp: Language, analyzer: Analyzer, text: str) -> Question:
                 if end < len(doc) and doc[end].lower_ == "of":
                     attribute = head
                     attribute_of = _owner(doc, end + 1)
+                elif _ends(doc, end) and (owner := _possessor(doc, after + 1, role[-1].i)):
+                    attribute, attribute_of = head, owner  # "Who is X's mayor?"
     elif wh == "why":
         kind = "clause"
 
