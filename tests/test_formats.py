@@ -117,3 +117,15 @@ def test_duplicate_ids_across_formats_are_reported(tmp_path):
     docs, skipped = load_corpus(make_corpus(tmp_path, {"a.txt": "T\nbody", "a.md": "T\nbody"}))
     assert len(docs) == 1
     assert "duplicate document id 'a'" in skipped[0].reason
+
+
+def test_an_indexed_document_keeps_its_id_whatever_sorts_first(tmp_path):
+    """A file added later with an indexed document's id is the one skipped."""
+    root = make_corpus(tmp_path, {"zeta.txt": "Zeta report\nThe dam was built in 2021.\n",
+                                  "a.jsonl": '{"id": "zeta", "title": "Note", "text": "x"}\n'})
+    docs, skipped = load_corpus(root)  # nothing indexed yet: path order decides
+    assert [d.path for d in docs] == ["a.jsonl:1"]
+    docs, skipped = load_corpus(root, incumbents={"zeta": "zeta.txt"})
+    assert [(d.id, d.path) for d in docs] == [("zeta", "zeta.txt")]
+    assert [(s.path, s.reason) for s in skipped] == [
+        ("a.jsonl:1", "duplicate document id 'zeta' (already used by zeta.txt)")]

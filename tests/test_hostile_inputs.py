@@ -33,7 +33,15 @@ DEEP = b"[" * 5000 + b"]" * 5000
     ("post", "/ask", {"json": {"question": "?" * 500}}, 400),
     ("post", "/ask", {"json": {"question": "<script>alert(1)</script>"}}, 200),
     ("post", "/ask", {"data": b"{" * 70_000, "content_type": "application/json"}, 413),
-    ("get", "/ask?q=%ED%A0%80tenge", {}, 200),
+    ("get", "/ask?q=%ED%A0%80tenge", {}, 400),  # not UTF-8 once %-decoded, as POST's
+    ("get", "/ask?q=%FFtenge", {}, 400),
+    ("get", "/ask?q=tenge&k=%EF%BC%95", {}, 400),  # a full-width 5 is no ASCII digit
+    ("get", "/ask?q=tenge&k=%205", {}, 400),
+    ("get", "/ask?q=tenge&k=5&k=6", {}, 400),
+    ("get", "/ask?q=tenge&k=3&explain=yes", {}, 200),
+    ("post", "/ask", {"json": {"question": "x", "k": "3"}}, 400),  # the schema's integer
+    ("post", "/ask", {"json": {"question": "x", "explain": "yes"}}, 400),
+    ("options", "/ask", {}, 405),
     ("get", "/ask?q=tenge&k=-1", {}, 400),
     ("get", "/ask?q=tenge&explain=maybe", {}, 400),
     ("put", "/ask", {}, 405),

@@ -140,6 +140,11 @@ def test_rebuild_switches_version_and_cleans_old_ones(tmp_path):
     assert len(set(versions)) == 3
     assert index_store.current_version(config.index) == versions[-1]
     kept = sorted(p for p in os.listdir(config.index) if p.startswith("v"))
+    # the first was superseded seconds ago: a worker may not have switched from it yet
+    assert kept == sorted(versions)
+    later = time.time() + index_store.Retention().superseded_seconds + 1
+    assert index_store.cleanup(config.index, keep=versions[1], now=later) == [versions[0]]
+    kept = sorted(p for p in os.listdir(config.index) if p.startswith("v"))
     assert kept == sorted(versions[1:])  # live one plus one previous
 
 
@@ -177,6 +182,9 @@ def test_version_names_sort_in_build_order(seed_index, tmp_path):
     root = tmp_path / "index"
     versions = [saved_copy(seed_index, root)[0] for _ in range(6)]
     assert versions == sorted(versions)
+    assert sorted(p for p in os.listdir(root) if p.startswith("v")) == versions
+    later = time.time() + index_store.Retention().superseded_seconds + 1
+    index_store.cleanup(root, keep=versions[-2], now=later)
     assert sorted(p for p in os.listdir(root) if p.startswith("v")) == versions[-2:]
 
 
@@ -305,6 +313,21 @@ def test_staleness_of_a_manifest_missing_sections_is_a_reason_not_a_crash():
     assert reason(corpus=None) == "the corpus changed since the index was built"
 
 
+def test_a_version_superseded_lately_is_kept_and_one_never_served_is_not(tmp_path):
+    root = tmp_path / "index"
+    for name in ("v1", "v2", "v3", "v4"):
+        (root / name).mkdir(parents=True)
+    (root / index_store.CURRENT).write_text("v3\n")
+    now = time.time()
+    os.utime(root / "v2", (now - 600, now - 600))  # v1 was superseded 10 minutes ago
+    removed = index_store.cleanup(root, keep="v2", now=now)
+    assert sorted(removed) == ["v1", "v4"]  # v4 was built after the live one: never served
+    # v2 is no longer named to keep, but v3, live, was written a moment ago
+    assert index_store.cleanup(root, now=now) == []
+    assert sorted(os.listdir(root)) == ["CURRENT", "v2", "v3"]
+    assert index_store.cleanup(root, now=now + 3600) == ["v2"]
+
+
 def test_cleanup_keeps_live_and_previous_and_reports_what_it_removed(tmp_path):
     root = tmp_path / "index"
     for name in ("v1", "v2", "v3", ".tmp-v4"):
@@ -313,6 +336,6 @@ def test_cleanup_keeps_live_and_previous_and_reports_what_it_removed(tmp_path):
     (root / ".CURRENT.1a2b").write_text("v4\n")
     (root / "README.txt").write_text("kept")
     (root / index_store.CURRENT).write_text("v3\n")
-    removed = index_store.cleanup(root, keep="v2")
+    removed = index_store.cleanup(root, keep="v2", now=time.time() + 3600)
     assert sorted(removed) == [".CURRENT.1a2b", ".tmp-v4", "v1"]
     assert sorted(os.listdir(root)) == ["CURRENT", "README.txt", "v2", "v3"]

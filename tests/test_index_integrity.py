@@ -4,8 +4,10 @@ running server keeps its last good version when a newer one is damaged."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -178,3 +180,29 @@ def test_a_version_opened_unchecked_is_refused_by_verify(pristine, tmp_path, kin
     with pytest.raises(index_store.IndexUnavailable,
                        match=r"store\.sqlite does not match its sha256.*citeqa index"):
         index_store.verify(opened)
+
+
+def test_an_idle_process_switches_versions_and_a_forked_one_watches_too(pristine, tmp_path):
+    """Builds remove versions superseded a while ago, so a worker that gets no request
+    must not stay on one: each process checks CURRENT from a thread of its own."""
+    shutil.copytree(pristine.corpus, tmp_path / "corpus")
+    shutil.copytree(pristine.index, tmp_path / "index")
+    config = Config.load({"corpus": tmp_path / "corpus", "index": tmp_path / "index"},
+                         environ={})
+    live = LiveIndex(config.index, 0.05, index_store.load(config.index))
+    first = live.get().version
+    (config.corpus / "c.txt").write_text("Gamma news\nTajikistan hosts a Russian base.\n")
+    newer = builder.build(config).version
+    deadline = time.monotonic() + 30
+    while live._index.version != newer and time.monotonic() < deadline:
+        time.sleep(0.05)  # no get(): nobody asks
+    assert first != newer and live._index.version == newer
+
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a gunicorn worker forked from the master
+        names = {t.name for t in threading.enumerate()}
+        os.write(writer, b"1" if "index-watch" in names else b"0")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(reader, 1) == b"1"

@@ -106,3 +106,6 @@ def test_running_server_picks_up_a_new_document_without_failing_requests(served)
     log = proc.communicate(timeout=20)[0]
     pids = set(re.findall(r'pid=<(\d+)> "GET /ask\?q=[^"]*k=3 ', log))
     assert len(pids) == 2, log[-2000:]
+    # both workers stop cleanly: no native thread pool torn down after the fork
+    assert proc.returncode == 0
+    assert "terminate called" not in log and "was sent SIG" not in log, log[-2000:]

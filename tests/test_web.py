@@ -5,16 +5,23 @@ Screenshots of every test land in tests/artifacts/ (git-ignored) for a person to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import make_corpus
 from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
+from citeqa.config import Config
 from citeqa.serve.app import create_app
+from citeqa.store import build as builder
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -23,16 +30,44 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SOM = "By how much did the Kyrgyz som fall?"
+TURKMEN = "Who is the new president of Turkmenistan?"
+# Characters outside the Basic Multilingual Plane before the answer: one code point each
+# in the API's offsets, two UTF-16 units each in a JavaScript string.
+ROCKETS = "The launch 🚀 went well 🎉 and the crowd 😀 cheered. " \
+          "In 1990 🛰 John Smith founded Acme in Boston, after leaving the navy."
+
+
+@contextlib.contextmanager
+def serving(app) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
 
 
 @pytest.fixture(scope="module")
 def live_url(seed_config, seed_index, nlp):
-    app = create_app(seed_config, seed_index, nlp)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serving(create_app(seed_config, seed_index, nlp)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def ranker_url(seed_config, seed_index, nlp):
+    """The seed index answered by the trained ranker alone (the neural reader off)."""
+    with serving(create_app(replace(seed_config, reader=False), seed_index, nlp)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def rockets_url(tmp_path_factory, nlp):
+    base = tmp_path_factory.mktemp("rockets")
+    corpus = make_corpus(base / "corpus", {"rockets.txt": f"Rocket notes 🚀\n{ROCKETS}\n"})
+    config = Config.load({"corpus": corpus, "index": base / "index"}, environ={})
+    builder.build(config)
+    with serving(create_app(config, None, nlp)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +99,37 @@ def page(browser, request):
 def ask_by_typing(page: Page, question: str) -> None:
     page.locator("#q").fill(question)
     page.keyboard.press("Enter")
+
+
+def asked(url: str, question: str, explain: bool = False) -> dict:
+    """The API's own response, to check the page against."""
+    request = urllib.request.Request(
+        url + "/ask", data=json.dumps({"question": question, "explain": explain}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as resp:
+        return json.loads(resp.read())
+
+
+def open_explanation(page: Page, url: str, question: str):
+    page.goto(url + "/?q=" + question.replace(" ", "+"))
+    expect(page.locator(".answer-text")).not_to_have_count(0)
+    page.locator("#explain summary").click()
+    body = page.locator("#explain-body")
+    expect(body).to_contain_text("Decision: ")
+    return body
+
+
+def texts_of(locator) -> list[str]:
+    """The texts of marked-up stretches without the entity labels the page adds."""
+    return locator.evaluate_all("""nodes => nodes.map((node) => {
+        const copy = node.cloneNode(true);
+        copy.querySelectorAll(".ent-label").forEach((label) => label.remove());
+        return copy.textContent;
+    })""")
+
+
+def column(table, n: int) -> list[str]:
+    return table.locator(f"tbody tr > :nth-child({n})").all_text_contents()
 
 
 def test_ask_by_typing_and_pressing_enter(page, live_url):
@@ -206,8 +272,6 @@ def test_unknown_document_page_says_so(page, live_url):
 
 
 def test_page_headers_are_strict(live_url):
-    import urllib.request
-
     with urllib.request.urlopen(live_url + "/") as resp:
         csp = resp.headers["Content-Security-Policy"]
         assert "default-src 'self'" in csp and "'unsafe-inline'" not in csp
@@ -233,3 +297,83 @@ def test_explanation_on_request(page, live_url):
     expect(page.locator("#explain")).not_to_have_attribute("open", "")
     page.locator("#explain summary").click()
     expect(page.locator("#explain-body")).to_contain_text("never mention")
+
+
+def test_offsets_count_characters_beyond_the_basic_plane(page, rockets_url):
+    question = "Who founded Acme?"
+    [shown] = asked(rockets_url, question)["passages"]
+    assert shown["text"] == ROCKETS
+    page.goto(rockets_url + "/")
+    ask_by_typing(page, question)
+    expect(page.locator(".answer-text")).to_have_text("John Smith")
+    expect(page.locator(".answer-sentence .answer-hl")).to_have_text("John Smith")
+    passage = page.locator(".passage-text")
+    assert texts_of(passage.locator(".answer-hl")) == ["John Smith"]
+    expect(passage.locator(".term")).to_have_text(
+        [ROCKETS[a - shown["start"]:b - shown["start"]] for a, b in shown["matches"]])
+    assert texts_of(passage.locator("mark.ent")) == [e["text"] for e in shown["entities"]]
+    assert "Boston" in texts_of(passage.locator("mark.ent"))
+    assert texts_of(passage) == [ROCKETS]
+    page.locator(".answer-meta a.cite").click()
+    target = page.locator(".doc-passage.target p").first
+    expect(target).to_be_visible()
+    assert target.text_content() == ROCKETS
+
+
+def test_a_newer_question_replaces_the_one_in_flight(page, live_url):
+    held = []
+
+    def hold_the_first(route):
+        if held:
+            route.continue_()
+        else:
+            held.append(route)  # never answered: only aborting it lets the page move on
+
+    page.route("**/ask", hold_the_first)
+    page.goto(live_url + "/")
+    ask_by_typing(page, SOM)
+    expect(page.locator("#status")).to_contain_text("Searching")
+    ask_by_typing(page, TURKMEN)
+    expect(page.locator(".answer-text")).to_have_text("Kalldahl Berdymukhamedov")
+    expect(page).to_have_url(re.compile(r"/\?q=Who(\+|%20)is"))
+    expect(page.locator("#q")).to_have_value(TURKMEN)
+    expect(page.locator("#recent-list button")).to_have_text([TURKMEN])
+    expect(page.locator("#status")).to_contain_text("Answer: Kalldahl Berdymukhamedov")
+    assert len(held) == 1
+
+
+def test_explanation_names_the_reader_that_chose(page, live_url):
+    expected = asked(live_url, SOM, explain=True)["explain"]
+    body = open_explanation(page, live_url, SOM)
+    reader, ranker = expected["reader"]["version"], expected["ranker"]["version"]
+    expect(body).to_contain_text(f"Answer chosen by the neural reader ({reader})")
+    expect(body).not_to_contain_text("Answer chosen by the trained ranker")
+    expect(body).to_contain_text("Decision: " + expected["decision"])
+    spans = body.locator("table.spans")
+    expect(spans.locator("caption")).to_contain_text("The neural reader's best spans, by score")
+    best = sorted(expected["reading"]["spans"], key=lambda s: -s["score"])
+    expect(spans.locator("tbody th")).to_have_text([s["text"] for s in best])
+    assert column(spans, 2) == [f"{s['score']:.2f}" for s in best]
+    assert column(spans, 4) == [f"{round(s['reader_p'] * 100)}%" for s in best]
+    candidates = body.locator("table.candidates")
+    expect(candidates.locator("caption")).to_have_text(
+        f"The trained ranker's candidates ({ranker}), by its score")
+    by_score = sorted(expected["candidates"], key=lambda c: -c["score"])
+    assert [c["score"] for c in expected["candidates"]] != [c["score"] for c in by_score], \
+        "the API already sorts the candidates: this test no longer shows the page sorts them"
+    expect(candidates.locator("tbody th")).to_have_text([c["text"] for c in by_score])
+    assert column(candidates, 3) == [f"{c['score']:.2f}" for c in by_score]
+
+
+def test_explanation_without_the_reader_names_the_ranker(page, ranker_url):
+    expected = asked(ranker_url, SOM, explain=True)["explain"]
+    assert "reading" not in expected
+    body = open_explanation(page, ranker_url, SOM)
+    expect(body).to_contain_text(
+        f"Answer chosen by the trained ranker ({expected['ranker']['version']})")
+    expect(body).not_to_contain_text("neural reader")
+    expect(body.locator("table.spans")).to_have_count(0)
+    by_score = sorted(expected["candidates"], key=lambda c: -c["score"])
+    candidates = body.locator("table.candidates")
+    expect(candidates.locator("tbody th")).to_have_text([c["text"] for c in by_score])
+    assert column(candidates, 3) == [f"{c['score']:.2f}" for c in by_score]

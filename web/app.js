@@ -42,10 +42,18 @@ function labelClass(label) {
   return "ent-" + String(label).replace(/[^A-Z_]/g, "");
 }
 
+// The API's offsets count code points (Python string indexes); JavaScript strings count
+// UTF-16 units, two for an emoji or any other character outside the BMP. Cut text by this.
+function codePoints(text) {
+  const chars = Array.from(text);
+  return {length: chars.length, slice: (start, end) => chars.slice(start, end).join("")};
+}
+
 // Text of [start, end) in document coordinates, with spans marked. Each span:
 // {start, end, kind: "entity" | "answer" | "term", label?}.
 function marked(text, base, spans) {
-  const end = base + text.length;
+  const chars = codePoints(text);
+  const end = base + chars.length;
   const cuts = new Set([base, end]);
   for (const s of spans) {
     if (s.end <= base || s.start >= end) continue;
@@ -57,7 +65,7 @@ function marked(text, base, spans) {
   for (let i = 0; i < points.length - 1; i++) {
     const a = points[i];
     const b = points[i + 1];
-    let node = document.createTextNode(text.slice(a - base, b - base));
+    let node = document.createTextNode(chars.slice(a - base, b - base));
     const covering = spans.filter((s) => s.start <= a && s.end >= b);
     if (covering.some((s) => s.kind === "term")) node = el("span", {className: "term"}, node);
     const entity = covering.find((s) => s.kind === "entity");
@@ -118,13 +126,15 @@ function go(question) {
   ask(question);
 }
 
+// The newest question wins: asking again aborts the question in flight. The button only
+// looks busy, since a disabled submit button would also block asking with Enter.
 async function ask(question) {
   if (inFlight) inFlight.abort();
   const controller = new AbortController();
   inFlight = controller;
   const timer = setTimeout(() => controller.abort("timeout"), TIMEOUT_MS);
   $("results").setAttribute("aria-busy", "true");
-  $("ask-button").disabled = true;
+  $("ask-button").classList.add("busy");
   setStatus("Searching the documents…", "loading");
   try {
     const response = await fetch("/ask", {
@@ -143,8 +153,9 @@ async function ask(question) {
       const message = data && data.error ? data.error.message : `HTTP ${response.status}`;
       throw new Error(message);
     }
-    remember(question);
     await labelsLoaded;
+    if (inFlight !== controller) return;  // answered after a newer question was asked
+    remember(question);
     render(data);
   } catch (error) {
     if (controller.signal.aborted && controller.signal.reason !== "timeout") return;
@@ -160,9 +171,11 @@ async function ask(question) {
     }
   } finally {
     clearTimeout(timer);
-    if (inFlight === controller) inFlight = null;
-    $("results").removeAttribute("aria-busy");
-    $("ask-button").disabled = false;
+    if (inFlight === controller) {
+      inFlight = null;
+      $("results").removeAttribute("aria-busy");
+      $("ask-button").classList.remove("busy");
+    }
   }
 }
 
@@ -334,6 +347,7 @@ function explanation(trace) {
   // The trained ranker reports its strongest features; the hand-set rules their weights.
   const features = trace.ranker ? [] : Object.keys(trace.weights);
   const signed = (x) => (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(2);
+  const reading = trace.reading;
   return [
     el("p", {}, el("strong", {}, "Decision: "), trace.decision),
     el("ul", {className: "explain-facts"},
@@ -342,29 +356,57 @@ function explanation(trace) {
       el("li", {}, "Searched for: ", trace.terms.join(", ") || "nothing",
         ...Object.entries(trace.expansions).map(([term, targets]) =>
           ` · “${term}” also as ${targets.map(([t, w]) => `“${t}” (${w})`).join(", ")}`)),
-      trace.ranker
-        ? el("li", {}, `Answer chosen by the trained ranker (${trace.ranker.version}); `,
-          `the service refuses below ${pct(trace.min_confidence)} confidence. `,
-          `The best passages cover ${pct(trace.coverage)} of the question.`)
-        : el("li", {}, `The best passages cover ${pct(trace.coverage)} of the question `,
-          `(at least ${pct(trace.min_coverage)} needed); the answer's sentence `,
-          `${pct(trace.answer_coverage)} (at least ${pct(trace.min_answer_coverage)}).`),
+      chooser(trace, pct),
       ...Object.entries(trace.contributions || {}).map(([text, parts]) =>
-        el("li", {}, `Strongest features for “${text}”: `,
+        el("li", {}, `The ranker's strongest features for “${text}”: `,
           parts.map(([name, value]) => `${name} ${signed(value)}`).join(", "), "."))),
-    trace.candidates.length ? el("table", {className: "candidates"},
-      el("caption", {}, "Best candidates, by score",
-        features.length ? " (feature weights: " +
-          features.map((f) => `${f} ×${trace.weights[f]}`).join(", ") + ")" : ""),
-      el("thead", {}, el("tr", {},
-        el("th", {scope: "col"}, "Candidate"), el("th", {scope: "col"}, "Type"),
-        el("th", {scope: "col"}, "Score"),
-        ...features.map((f) => el("th", {scope: "col"}, f)))),
-      el("tbody", {}, trace.candidates.map((c) => el("tr", {},
-        el("th", {scope: "row"}, c.text), el("td", {}, c.label),
-        el("td", {}, c.score.toFixed(2)),
-        ...features.map((f) => el("td", {}, (c.features[f] ?? 0).toFixed(2))))))) : null,
+    reading && reading.spans.length ? scoreTable("spans",
+      "The neural reader's best spans, by score (its logit plus the ranker's opinion of " +
+        "the same words)",
+      ["Span", "Score", "Reader logit", "Reader probability", "Ranker probability"],
+      reading.spans,
+      (s) => [s.score.toFixed(2), s.logit.toFixed(2), pct(s.reader_p), pct(s.ranker_p)]) : null,
+    trace.candidates.length ? scoreTable("candidates",
+      trace.ranker
+        ? `The trained ranker's candidates (${trace.ranker.version}), by its score`
+        : "Candidates, by the hand-set rules' score (feature weights: " +
+          features.map((f) => `${f} ×${trace.weights[f]}`).join(", ") + ")",
+      ["Candidate", "Type", "Score", ...features], trace.candidates,
+      (c) => [c.label, c.score.toFixed(2),
+              ...features.map((f) => (c.features[f] ?? 0).toFixed(2))]) : null,
   ];
+}
+
+// Which model chose: the neural reader when it read (the ranker picks what it reads),
+// else the trained ranker, else the hand-set rules and their coverage thresholds.
+function chooser(trace, pct) {
+  const covered = `The best passages cover ${pct(trace.coverage)} of the question.`;
+  const refuses = `the service refuses below ${pct(trace.min_confidence)} confidence`;
+  if (!trace.ranker) {
+    return el("li", {}, `The best passages cover ${pct(trace.coverage)} of the question `,
+      `(at least ${pct(trace.min_coverage)} needed); the answer's sentence `,
+      `${pct(trace.answer_coverage)} (at least ${pct(trace.min_answer_coverage)}).`);
+  }
+  if (!trace.reader) {
+    return el("li", {}, `Answer chosen by the trained ranker (${trace.ranker.version}); `,
+      `${refuses}. `, covered);
+  }
+  const reads = `the neural reader (${trace.reader.version}), from the sentences the trained ` +
+    `ranker (${trace.ranker.version}) rates best`;
+  return trace.reading
+    ? el("li", {}, `Answer chosen by ${reads}; ${refuses} `,
+      `(the best span's: ${pct(trace.reading.confidence)}). `, covered)
+    : el("li", {}, `Answers are chosen by ${reads}; here it had none to choose from. `,
+      covered);
+}
+
+// A table of scored rows, best first whatever order the trace gives them in.
+function scoreTable(className, caption, columns, rows, cells) {
+  return el("table", {className: "scores " + className},
+    el("caption", {}, caption),
+    el("thead", {}, el("tr", {}, columns.map((c) => el("th", {scope: "col"}, c)))),
+    el("tbody", {}, [...rows].sort((a, b) => b.score - a.score).map((row) =>
+      el("tr", {}, el("th", {scope: "row"}, row.text), cells(row).map((c) => el("td", {}, c))))));
 }
 
 function jumpToPassage(event, passageId) {
@@ -420,6 +462,7 @@ async function startReadView() {
     const response = await fetch("/documents/" + docId.split("/").map(encodeURIComponent).join("/"));
     const doc = await response.json();
     if (!response.ok) throw new Error(doc.error ? doc.error.message : `HTTP ${response.status}`);
+    const text = codePoints(doc.text);
     document.title = doc.title + " — citeqa";
     $("doc-title").textContent = doc.title;
     const meta = [doc.metadata.date, doc.metadata.source, doc.path].filter(Boolean).join(" · ");
@@ -427,7 +470,7 @@ async function startReadView() {
     $("doc-body").replaceChildren(...doc.passages.map((p) =>
       el("section", {id: "p" + p.n, className: "doc-passage", tabindex: "-1",
                      "aria-label": `Passage ${p.n}`},
-        el("p", {}, doc.text.slice(p.start, p.end)),
+        el("p", {}, text.slice(p.start, p.end)),
         el("p", {className: "meta"}, doc.id + "#" + p.n))));
     status.textContent = "";
     highlightTarget();

@@ -7,7 +7,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -291,15 +291,19 @@ def corpus_files(root: Path) -> list[Path]:
     return scan_corpus(root)[0]
 
 
-def load_corpus(root: Path, max_bytes: int | None = None
+def load_corpus(root: Path, max_bytes: int | None = None,
+                incumbents: Mapping[str, str] | None = None
                 ) -> tuple[list[Document], list[Skipped]]:
-    """Every document below ``root``; files over ``max_bytes`` are skipped unread."""
+    """Every document below ``root``; files over ``max_bytes`` are skipped unread. Two
+    documents with one id: the one read from the path ``incumbents`` (id -> path in the
+    live index) names keeps it, so a file added later never replaces an indexed document
+    by sorting first; otherwise the first in path order does."""
     max_bytes = MAX_FILE_BYTES if max_bytes is None else max_bytes
+    incumbents = incumbents or {}
     if not root.is_dir():
         raise FileNotFoundError(f"corpus folder {root} does not exist")
-    documents: list[Document] = []
+    documents: dict[str, Document] = {}
     files, skipped = scan_corpus(root)
-    seen: dict[str, str] = {}
     for relative in files:
         parser = PARSERS.get(relative.suffix.lower())
         if parser is None:
@@ -325,13 +329,17 @@ def load_corpus(root: Path, max_bytes: int | None = None
                                    f"could not be parsed ({type(exc).__name__}: {exc})"))
             continue
         for doc in parsed:
-            if doc.id in seen:
-                skipped.append(Skipped(doc.path, f"duplicate document id {doc.id!r} "
-                                                 f"(already used by {seen[doc.id]})"))
+            held = documents.get(doc.id)
+            if held is None:
+                documents[doc.id] = doc
                 continue
-            seen[doc.id] = doc.path
-            documents.append(doc)
-    return documents, skipped
+            winner, loser = held, doc
+            if incumbents.get(doc.id) == doc.path != held.path:
+                winner, loser = doc, held  # the indexed one keeps its id
+                documents[doc.id] = doc
+            skipped.append(Skipped(loser.path, f"duplicate document id {doc.id!r} "
+                                               f"(already used by {winner.path})"))
+    return list(documents.values()), skipped
 
 
 def _file_key(path: Path, max_bytes: int) -> str:

@@ -4,8 +4,10 @@ Bodies are the structs of ``schema``; errors are always the JSON error envelope.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 import msgspec
 from flask import Blueprint, Flask, Response, request
@@ -44,22 +46,27 @@ def _index() -> Index:
         raise ApiError(503, "index_unavailable", str(exc)) from None
 
 
-def _int_param(value: Any, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
+def _int_param(value: Any, name: str, low: int, high: int, text: bool = True) -> int:
+    """An integer: a JSON number, or with ``text`` (a query string) ASCII digits."""
+    if isinstance(value, str) and text and _INTEGER.fullmatch(value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
         raise ApiError(400, "invalid_parameter", f"'{name}' must be an integer")
-    try:
-        number = int(value)
-    except ValueError:
-        raise ApiError(400, "invalid_parameter", f"'{name}' must be an integer") from None
-    if not low <= number <= high:
+    if not low <= value <= high:
         raise ApiError(400, "invalid_parameter", f"'{name}' must be between {low} and {high}")
-    return number
+    return value
 
 
-def _bool_param(value: Any, name: str) -> bool:
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def _bool_param(value: Any, name: str, text: bool = True) -> bool:
+    """A boolean: JSON true or false, or with ``text`` (a query string) 1/0, true/false,
+    yes/no or empty."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no", ""):
+    if text and isinstance(value, str) and value.lower() in ("1", "true", "yes", "0",
+                                                              "false", "no", ""):
         return value.lower() in ("1", "true", "yes")
     raise ApiError(400, "invalid_parameter", f"'{name}' must be true or false")
 
@@ -99,7 +106,9 @@ def _ask_params() -> tuple[str, int, bool]:
     if question_tokens(question) > config.max_question_tokens:
         raise ApiError(400, "question_too_long", f"the question has more than "
                        f"{config.max_question_tokens} words and symbols")
-    return question, _int_param(k, "k", 1, config.max_k), _bool_param(explain, "explain")
+    text = request.method != "POST"  # a JSON body says what type it means
+    return (question, _int_param(k, "k", 1, config.max_k, text),
+            _bool_param(explain, "explain", text))
 
 
 @bp.route("/ask", methods=["GET", "POST"])
@@ -177,6 +186,20 @@ def register_errors(app: Flask) -> None:
         if not host_allowed(request.host, state().config.allowed_hosts):
             raise ApiError(400, "host_not_allowed", "this server does not answer to that "
                                                     "Host name (see CITEQA_ALLOWED_HOSTS)")
+
+    @app.before_request
+    def _check_query():
+        if request.method == "OPTIONS":  # no cross-origin use, so no preflight to answer
+            raise ApiError(405, "method_not_allowed", "OPTIONS is not supported here")
+        try:
+            names = [name for name, _ in parse_qsl(request.query_string.decode("latin-1"),
+                                                   keep_blank_values=True, errors="strict")]
+        except UnicodeDecodeError:
+            raise ApiError(400, "invalid_parameter",
+                           "the query string is not valid UTF-8 once %-decoded") from None
+        twice = next((n for n in names if names.count(n) > 1), None)
+        if twice is not None:
+            raise ApiError(400, "invalid_parameter", f"'{twice}' is given more than once")
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import sys
 from dataclasses import dataclass
 
 from gunicorn.app.base import BaseApplication
@@ -41,6 +43,17 @@ def settle_collector(params: CollectorParams = CollectorParams()) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(params.young, params.middle, params.old)
+
+
+def _exit_now(arbiter, worker) -> None:
+    """gunicorn's last call in a worker that is stopping (its requests are done, its log
+    line written): leave without running native destructors. ONNX Runtime's and the BLAS
+    thread pools were built in the master before the fork, and tearing them down at
+    interpreter exit in a worker aborts it (``std::system_error``, SIGABRT)."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 class _Gunicorn(BaseApplication):
@@ -81,4 +94,5 @@ def run(config: Config, index: Index) -> None:
         "errorlog": "-",
         "proc_name": "citeqa",
         "control_socket_disable": True,  # gunicorn's runtime control socket is unused
+        "worker_exit": _exit_now,
     }, limits).run()

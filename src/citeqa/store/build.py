@@ -62,13 +62,15 @@ class BuildReport:
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _previous_documents(root: Path) -> dict[str, str]:
-    """id -> content hash of the live index's documents (empty when there is none)."""
+def _previous_documents(root: Path, read: Callable[[Path], dict[str, str]]
+                        = disk.document_hashes) -> dict[str, str]:
+    """What ``read`` tells of the live index's documents: id -> content hash, or id ->
+    path (empty when there is no live index)."""
     try:
         version = index_store.current_version(root)
         if version is None:
             return {}
-        return disk.document_hashes(root / version / disk.STORE_FILE)
+        return read(root / version / disk.STORE_FILE)
     except (OSError, sqlite3.Error, index_store.IndexUnavailable):
         return {}
 
@@ -103,7 +105,9 @@ def assemble(config: Config, params: BM25Params = DEFAULT_BM25,
 
     fingerprint = corpus_fingerprint(config.corpus, config.max_document_bytes)
     try:
-        documents, skipped = load_corpus(config.corpus, config.max_document_bytes)
+        documents, skipped = load_corpus(config.corpus, config.max_document_bytes,
+                                         _previous_documents(Path(config.index),
+                                                             disk.document_paths))
     except FileNotFoundError as exc:
         raise BuildError(str(exc)) from None
     if not documents:

@@ -167,6 +167,13 @@ def document_hashes(path: Path) -> dict[str, str]:
     return dict(_Database(path).query("SELECT id, sha256 FROM documents"))
 
 
+def document_paths(path: Path) -> dict[str, str]:
+    """Document id -> the corpus path it was read from (``a.jsonl:3`` for a JSONL line)."""
+    if not path.is_file():
+        return {}
+    return dict(_Database(path).query("SELECT id, path FROM documents"))
+
+
 class _Database:
     """Read-only connections to one file: one per thread and process (a connection must
     not cross a fork, and the app's threads each get their own)."""

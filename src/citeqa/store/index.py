@@ -226,19 +226,39 @@ def remove_leftovers(root: Path) -> list[str]:
     return removed
 
 
-def cleanup(root: Path, keep: str | None = None) -> list[str]:
-    """Remove leftovers of interrupted builds and every version but the live one and
-    ``keep`` (the one live before it: a server may still be loading it). When no version
-    is named live (``CURRENT`` missing or unreadable), no version is removed."""
+@dataclass(frozen=True)
+class Retention:
+    """How long a version outlives its successor. A serving worker switches within
+    seconds (``LiveIndex`` checks ``CURRENT`` every ``reload_interval``, idle or not, then
+    checks the new version's sha256: ~7 s at 1M passages); until it has, it still reads
+    the old version's files, and removing them fails its requests."""
+
+    superseded_seconds: float = 300.0
+
+
+def cleanup(root: Path, keep: str | None = None, retention: Retention = Retention(),
+            now: float | None = None) -> list[str]:
+    """Remove leftovers of interrupted builds and every version but the live one, ``keep``
+    (the one live before it: a server may still be loading it) and those superseded less
+    than ``retention.superseded_seconds`` ago (when the next version's files were
+    written). Versions built after ``keep`` (or after the live one) other than the live
+    one were never served (their build died before switching) and go at once. When no
+    version is named live (``CURRENT`` missing or unreadable), no version is removed."""
     removed = remove_leftovers(root)
     live = _live_or_none(root)
     if live is None:
         return removed
-    for path in root.iterdir():
-        if (path.is_dir() and not path.is_symlink() and path.name.startswith("v")
-                and path.name not in (live, keep)):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path.name)
+    now = time.time() if now is None else now
+    versions = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()
+                      and p.name.startswith("v"))  # names sort by build time
+    for i, path in enumerate(versions):
+        if path.name in (live, keep):
+            continue
+        if path.name < min(live, keep or live) and now - versions[i + 1].stat().st_mtime \
+                < retention.superseded_seconds:
+            continue  # it was served lately: a worker may not have switched from it yet
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
     return removed
 
 
