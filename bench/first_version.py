@@ -22,33 +22,20 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from latency import percentiles, post, questions
-from squad import ROOT, free_port, start_server
+from squad import ROOT, start_server
 
 FIRST_VERSION = "9c097f0"  # the last commit before the answers issue's work
 
 
 def serve_first(source: Path, workdir: Path) -> tuple[subprocess.Popen, str]:
     """The first version's `citeqa serve` (its own index of ./corpus, built on start)."""
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(source / "src")}
-    proc = subprocess.Popen([sys.executable, "-m", "citeqa.cli", "serve", "--port", str(port),
-                             "--corpus", str(ROOT / "corpus"), "--index",
-                             str(workdir / "index"), "--workers", "2"], cwd=workdir, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            urllib.request.urlopen(url + "/health", timeout=2)
-            return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("the first version's citeqa serve did not start")
+    return start_server("--corpus", str(ROOT / "corpus"), "--index", str(workdir / "index"),
+                        "--workers", "2", cwd=workdir,
+                        env={**os.environ, "PYTHONPATH": str(source / "src")},
+                        program=[sys.executable, "-m", "citeqa.cli"])
 
 
 def main() -> None:

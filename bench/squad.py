@@ -89,12 +89,16 @@ def free_port() -> int:
 
 
 def start_server(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-                 seconds: float = 600) -> tuple[subprocess.Popen, str]:
+                 seconds: float = 600, program: list[str] | None = None
+                 ) -> tuple[subprocess.Popen, str]:
     """A real `citeqa serve ARGS` on a free 127.0.0.1 port, once its /health answers (the
-    first start may build the index); the process and its URL."""
+    first start may build the index); the process and its URL. ``program`` runs another
+    citeqa (default: this checkout's)."""
     port = free_port()
-    proc = subprocess.Popen(citeqa("serve", "--port", str(port), *args), cwd=cwd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [*program, "serve", "--port", str(port), *args] if program else \
+        citeqa("serve", "--port", str(port), *args)
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and proc.poll() is None:
