@@ -88,3 +88,27 @@ def test_cli_add_with_a_link_is_one_error_line(tmp_path, outside):
     assert result.exit_code == 1
     assert result.stderr.startswith("citeqa: error: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_add_never_replaces_a_different_corpus_file_unless_asked(tmp_path):
+    corpus = make_corpus(tmp_path / "c", {"note.txt": GOOD})
+    other = make_corpus(tmp_path / "in", {"note.txt": "Other\nAnother text entirely.\n"})
+    with pytest.raises(FileExistsError, match=r"note\.txt is already in the corpus"):
+        add_to_corpus([other / "note.txt"], corpus)
+    assert (corpus / "note.txt").read_text() == GOOD
+    same = make_corpus(tmp_path / "same", {"note.txt": GOOD})
+    assert add_to_corpus([same / "note.txt"], corpus)  # the same bytes: nothing to lose
+    add_to_corpus([other / "note.txt"], corpus, replace=True)
+    assert (corpus / "note.txt").read_text() == "Other\nAnother text entirely.\n"
+
+
+def test_cli_add_over_a_different_file_is_one_error_line_and_copies_nothing(tmp_path):
+    corpus = make_corpus(tmp_path / "c", {"note.txt": GOOD})
+    other = make_corpus(tmp_path / "in", {"note.txt": "Other\nAnother text entirely.\n",
+                                          "new.txt": GOOD})
+    result = CliRunner().invoke(main, ["add", str(other / "new.txt"), str(other / "note.txt"),
+                                       "--corpus", str(corpus), "--index", str(tmp_path / "i")],
+                                env={})
+    assert result.exit_code == 1
+    assert result.stderr.startswith("citeqa: error: note.txt is already in the corpus")
+    assert sorted(os.listdir(corpus)) == ["note.txt"]

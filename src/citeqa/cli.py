@@ -110,13 +110,15 @@ def index_cmd(corpus, index_dir, model, full, as_json, dask) -> None:
 
 @main.command("add")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--replace", is_flag=True,
+              help="replace corpus files of the same name that hold other content")
 @corpus_options
 @_handle_errors
-def add_cmd(paths, corpus, index_dir, model) -> None:
+def add_cmd(paths, replace, corpus, index_dir, model) -> None:
     """Copy files or folders into the corpus, then re-index."""
     config = _config(corpus=corpus, index=index_dir, model=model)
     try:
-        for source, target in add_to_corpus(paths, Path(config.corpus)):
+        for source, target in add_to_corpus(paths, Path(config.corpus), replace):
             click.echo(f"added {source} -> {target}", err=True)
     except OSError as exc:
         raise CliError(str(exc)) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import hashlib
 import json
 import os
@@ -402,16 +403,24 @@ def _copies(path: Path, root: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def add_to_corpus(paths: list[Path], root: Path) -> list[tuple[Path, Path]]:
+def add_to_corpus(paths: list[Path], root: Path, replace: bool = False
+                  ) -> list[tuple[Path, Path]]:
     """Copy files or folders into the corpus folder; (source, target) of each.
 
-    Every path is checked before anything is copied, so a typo or a link copies nothing.
+    Every path is checked before anything is copied, so a typo, a link or (unless
+    ``replace``) a different file already in the corpus under the same name copies nothing.
     """
     for path in paths:
         if not path.exists() and not path.is_symlink():
             raise FileNotFoundError(f"{path}: no such file or folder")
     root.mkdir(parents=True, exist_ok=True)
     plans = [(path, _copies(path, root)) for path in paths]
+    if not replace:
+        for source, target in (pair for _, pairs in plans for pair in pairs):
+            if target.is_file() and not filecmp.cmp(source, target, shallow=False):
+                raise FileExistsError(f"{target.relative_to(root)} is already in the corpus "
+                                      f"with other content: rename {source}, or add it with "
+                                      f"--replace to replace the corpus file")
     added = []
     for path, pairs in plans:
         try:
