@@ -94,10 +94,11 @@ class Candidate:
 
 @functools.lru_cache(maxsize=65_536)
 def _words(analyzer: Analyzer, text: str
-           ) -> tuple[list[tuple[int, int, str | None]], tuple[str, ...]]:
+           ) -> tuple[tuple[tuple[int, int, str | None], ...], tuple[str, ...]]:
     """The words of a span's text (offsets within it) and its index terms, which do not
-    depend on the question: the same spans come back question after question."""
-    words = analyzer.spans(text)
+    depend on the question: the same spans come back question after question (tuples:
+    every caller shares them)."""
+    words = tuple(analyzer.spans(text))
     return words, tuple(t for _, _, t in words if t is not None)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from tqdm import tqdm
 
@@ -62,15 +62,15 @@ class BuildReport:
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _previous_documents(root: Path, read: Callable[[Path], dict[str, str]]
-                        = disk.document_hashes) -> dict[str, str]:
-    """What ``read`` tells of the live index's documents: id -> content hash, or id ->
-    path (empty when there is no live index)."""
+def _previous_documents(root: Path, column: Literal["sha256", "path"] = "sha256"
+                        ) -> dict[str, str]:
+    """id -> content hash (or corpus path) of the live index's documents (empty when
+    there is none)."""
     try:
         version = index_store.current_version(root)
         if version is None:
             return {}
-        return read(root / version / disk.STORE_FILE)
+        return disk.documents_column(root / version / disk.STORE_FILE, column)
     except (OSError, sqlite3.Error, index_store.IndexUnavailable):
         return {}
 
@@ -106,8 +106,7 @@ def assemble(config: Config, params: BM25Params = DEFAULT_BM25,
     fingerprint = corpus_fingerprint(config.corpus, config.max_document_bytes)
     try:
         documents, skipped = load_corpus(config.corpus, config.max_document_bytes,
-                                         _previous_documents(Path(config.index),
-                                                             disk.document_paths))
+                                         _previous_documents(Path(config.index), "path"))
     except FileNotFoundError as exc:
         raise BuildError(str(exc)) from None
     if not documents:

@@ -23,6 +23,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 from rapidfuzz import fuzz, process
@@ -160,18 +161,12 @@ def write(path: Path, store: PassageStore, table: EntityTable, analyzer: Analyze
         os.close(fd)
 
 
-def document_hashes(path: Path) -> dict[str, str]:
-    """Document id -> content hash, for an incremental build to compare against."""
-    if not path.is_file():
+def documents_column(path: Path, column: Literal["sha256", "path"]) -> dict[str, str]:
+    """Document id -> its content hash (for an incremental build to compare against) or
+    the corpus path it was read from (``a.jsonl:3`` for a JSONL line)."""
+    if column not in ("sha256", "path") or not path.is_file():
         return {}
-    return dict(_Database(path).query("SELECT id, sha256 FROM documents"))
-
-
-def document_paths(path: Path) -> dict[str, str]:
-    """Document id -> the corpus path it was read from (``a.jsonl:3`` for a JSONL line)."""
-    if not path.is_file():
-        return {}
-    return dict(_Database(path).query("SELECT id, path FROM documents"))
+    return dict(_Database(path).query(f"SELECT id, {column} FROM documents"))
 
 
 class _Database:
