@@ -1,6 +1,7 @@
 import json
 import shutil
 
+import pytest
 from click.testing import CliRunner
 from conftest import SEED, make_corpus
 
@@ -74,3 +75,18 @@ def test_ask_prints_answer_sentence_and_refusal(tmp_path):
     refused = run("ask", "Who is the prime minister of Canada?", *common).stdout
     assert refused.startswith("No answer: the documents do not cover this question.\n")
     assert "Why: the documents never mention" in refused and "Canada" in refused
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["ask", "-k", "0", "q"], "Invalid value for '-k': 0 is not in the range 1<=x<=50; "
+                              "see 'citeqa ask --help'"),
+    (["ask"], "Missing argument 'QUESTION'; see 'citeqa ask --help'"),
+    (["frobnicate"], "No such command 'frobnicate'; see 'citeqa --help'"),
+    (["index", "--fast"], "No such option '--fast'"),
+])
+def test_a_usage_mistake_is_one_error_line(args, message):
+    result = run(*args)
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("citeqa: error: ")
+    assert message in line

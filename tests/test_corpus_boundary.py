@@ -28,7 +28,7 @@ def outside(tmp_path):
 
 
 def test_links_out_of_the_corpus_are_skipped_and_never_served(tmp_path, outside):
-    corpus = make_corpus(tmp_path / "corpus", {"a.txt": GOOD, "sub/b.txt": GOOD})
+    corpus = make_corpus(tmp_path / "corpus", {"a.txt": GOOD, "sub/b.txt": GOOD + "More.\n"})
     (corpus / "passwd.txt").symlink_to(outside / "secret.txt")
     (corpus / "linked-dir").symlink_to(outside / "more")
     (corpus / "dangling.txt").symlink_to(tmp_path / "nowhere.txt")
@@ -39,9 +39,10 @@ def test_links_out_of_the_corpus_are_skipped_and_never_served(tmp_path, outside)
         "passwd.txt": "a symbolic link to outside the corpus (not followed)",
         "linked-dir": "a symbolic link to outside the corpus (not followed)",
         "dangling.txt": "a symbolic link to outside the corpus (not followed)",
+        "sub/b.txt": "the same title and text as alias.txt",  # one text is indexed once
     }
     index = index_store.load(config.index)
-    assert sorted(index.store.documents) == ["a", "alias", "sub/b"]
+    assert sorted(index.store.documents) == ["a", "alias"]
     assert not any("hunter2" in d.text for d in index.store.documents.values())
 
 
@@ -112,3 +113,47 @@ def test_cli_add_over_a_different_file_is_one_error_line_and_copies_nothing(tmp_
     assert result.exit_code == 1
     assert result.stderr.startswith("citeqa: error: note.txt is already in the corpus")
     assert sorted(os.listdir(corpus)) == ["note.txt"]
+
+
+def test_add_refuses_a_hidden_file_and_leaves_hidden_files_of_a_folder(tmp_path):
+    corpus = tmp_path / "c"
+    incoming = make_corpus(tmp_path / "in", {".draft.txt": GOOD, "note.txt": GOOD,
+                                             ".git/config.txt": SECRET})
+    with pytest.raises(OSError, match=r"is hidden: the index reads no hidden files"):
+        add_to_corpus([incoming / ".draft.txt"], corpus)
+    assert not corpus.exists() or not any(corpus.iterdir())
+    added = add_to_corpus([incoming], corpus)
+    assert [t.relative_to(corpus).as_posix() for _, t in added.copied] == ["in"]
+    assert sorted(p.name for p in added.hidden) == [".draft.txt", ".git"]
+    assert sorted(p.relative_to(corpus).as_posix() for p in corpus.rglob("*")) == [
+        "in", "in/note.txt"]
+
+
+def test_add_copies_nothing_when_a_file_cannot_be_indexed(tmp_path):
+    corpus = make_corpus(tmp_path / "c", {"note.txt": GOOD})
+    incoming = make_corpus(tmp_path / "in", {"ok.txt": GOOD + "More.\n", "empty.txt": "",
+                                             "photo.png": b"\x89PNG"})
+    result = CliRunner().invoke(main, ["add", str(incoming), "--corpus", str(corpus),
+                                       "--index", str(tmp_path / "i")], env={})
+    assert result.exit_code == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("citeqa: error: 2 file(s) cannot be indexed, so nothing was added")
+    assert "empty.txt: empty file" in line and "photo.png: unsupported file type '.png'" in line
+    assert sorted(os.listdir(corpus)) == ["note.txt"]
+
+
+def test_cli_add_exits_1_when_an_added_document_was_not_indexed(tmp_path):
+    """A duplicate of an indexed document is copied (the file is fine) but not indexed:
+    the maintainer hears it in the exit code, not only in the report."""
+    corpus = make_corpus(tmp_path / "c", {"note.txt": GOOD})
+    incoming = make_corpus(tmp_path / "in", {"copy.txt": GOOD, "new.txt": GOOD + "More.\n"})
+    args = ["--corpus", str(corpus), "--index", str(tmp_path / "i")]
+    assert CliRunner().invoke(main, ["index", *args], env={}).exit_code == 0
+    result = CliRunner().invoke(main, ["add", str(incoming / "new.txt"), *args], env={})
+    assert result.exit_code == 0, result.stderr
+    result = CliRunner().invoke(main, ["add", str(incoming / "copy.txt"), *args], env={})
+    assert result.exit_code == 1
+    assert "skipped copy.txt: the same title and text as note.txt" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "citeqa: error: 1 of the added documents were not indexed (see 'skipped' above): "
+        "copy.txt")

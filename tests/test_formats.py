@@ -129,3 +129,41 @@ def test_an_indexed_document_keeps_its_id_whatever_sorts_first(tmp_path):
     assert [(d.id, d.path) for d in docs] == [("zeta", "zeta.txt")]
     assert [(s.path, s.reason) for s in skipped] == [
         ("a.jsonl:1", "duplicate document id 'zeta' (already used by zeta.txt)")]
+
+
+@pytest.mark.parametrize(("written", "iso"), [
+    ("2022-04-20", "2022-04-20"), ("'20 April 2022'", "2022-04-20"),
+    ("April 2022", "2022-04"), ("'2022'", "2022"),
+    ("2022-04-20T09:30:00+06:00", "2022-04-20T09:30:00+06:00")])
+def test_a_front_matter_date_is_served_as_iso_8601(tmp_path, written, iso):
+    md = f"---\ntitle: T\ndate: {written}\n---\n{BODY}\n"
+    [doc] = only(make_corpus(tmp_path, {"a.md": md}))
+    assert doc.metadata["date"] == iso
+
+
+@pytest.mark.parametrize("written", ["2099-13-45", "not-a-date", "yesterday", "20 April"])
+def test_a_date_that_is_not_one_skips_the_file_whatever_its_shape(tmp_path, written):
+    """YAML reads 2099-13-45 as a timestamp and "not-a-date" as text: both are bad dates,
+    said the same way, and so is a relative date or one without a year."""
+    root = make_corpus(tmp_path, {"a.md": f"---\ntitle: T\ndate: {written}\n---\n{BODY}\n",
+                                  "b.jsonl": json.dumps({"id": "b", "text": BODY,
+                                                         "date": written}) + "\n"})
+    docs, skipped = load_corpus(root)
+    assert docs == []
+    assert {s.path: s.reason for s in skipped} == {
+        "a.md": f"the date {written!r} is not a date with a year (write it as YYYY-MM-DD)",
+        "b.jsonl": f"line 1: the date {written!r} is not a date with a year "
+                   f"(write it as YYYY-MM-DD)"}
+
+
+def test_the_same_text_under_two_names_is_indexed_once(tmp_path):
+    text = "Tenge report\n" + BODY + "\n"
+    root = make_corpus(tmp_path, {"b.txt": text, "a.txt": text, "c.txt": "Other\n" + BODY})
+    docs, skipped = load_corpus(root)
+    assert [d.id for d in docs] == ["a", "c"]
+    assert [(s.path, s.reason) for s in skipped] == [
+        ("b.txt", "the same title and text as a.txt")]
+    docs, skipped = load_corpus(root, incumbents={"b": "b.txt"})  # b.txt was indexed first
+    assert [d.id for d in docs] == ["b", "c"]
+    assert [(s.path, s.reason) for s in skipped] == [
+        ("a.txt", "the same title and text as b.txt")]

@@ -271,6 +271,16 @@ def test_unknown_document_page_says_so(page, live_url):
     expect(page.locator("#read-status")).to_contain_text("no document with id 'no-such-doc'")
 
 
+def test_a_passage_the_document_lacks_is_said_and_the_document_shown(page, live_url):
+    page.goto(live_url + "/read/central-asia-russia-ukraine#p999")
+    count = page.locator(".doc-passage").count()
+    assert count > 1
+    expect(page.locator("#read-status")).to_have_text(
+        f"This document has no passage 999: it has {count} passages, shown below from the "
+        f"start.")
+    expect(page.locator(".doc-passage.target")).to_have_count(0)
+
+
 def test_page_headers_are_strict(live_url):
     with urllib.request.urlopen(live_url + "/") as resp:
         csp = resp.headers["Content-Security-Policy"]

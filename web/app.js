@@ -487,12 +487,20 @@ function highlightTarget() {
     n.removeAttribute("aria-current");
   });
   const target = location.hash ? document.getElementById(location.hash.slice(1)) : null;
-  if (!target) return;
+  const status = $("read-status");
+  if (!target) {
+    const count = $("doc-body").children.length;
+    status.textContent = /^#p\d+$/.test(location.hash)
+      ? `This document has no passage ${location.hash.slice(2)}: it has ${count} ` +
+        `passage${count === 1 ? "" : "s"}, shown below from the start.`
+      : "";
+    return;
+  }
   target.classList.add("target");
   target.setAttribute("aria-current", "location");
   target.scrollIntoView({block: "center"});
   target.focus({preventScroll: true});
-  $("read-status").textContent = "Showing the cited passage, highlighted.";
+  status.textContent = "Showing the cited passage, highlighted.";
 }
 
 document.addEventListener("DOMContentLoaded", () => {

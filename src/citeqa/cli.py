@@ -12,7 +12,7 @@ import click
 
 from .config import Config, ConfigError
 from .ingest.annotate import ModelError, load_model
-from .ingest.documents import add_to_corpus, invalid_unicode
+from .ingest.documents import BadDocument, add_to_corpus, invalid_unicode
 from .kb.linker import LinkerError
 from .qa.ranker import ModelError as RankerError
 from .store import build as builder
@@ -22,6 +22,39 @@ from .store import index as index_store
 class CliError(click.ClickException):
     def show(self, file=None) -> None:
         click.echo(f"citeqa: error: {self.message}", err=True)
+
+
+class UsageProblem(CliError):
+    """A bad flag or argument, in the same one-line format as every other error (exit 2,
+    as click's own usage errors)."""
+
+    exit_code = 2
+
+    def __init__(self, exc: click.UsageError) -> None:
+        path = exc.ctx.command_path if exc.ctx else "citeqa"
+        super().__init__(f"{exc.format_message().rstrip('.')}; see '{path} --help'")
+
+
+class _OneLineUsage:
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise UsageProblem(exc) from None
+
+
+class _Command(_OneLineUsage, click.Command):
+    pass
+
+
+class _Group(_OneLineUsage, click.Group):
+    command_class = _Command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            raise UsageProblem(exc) from None
 
 
 def _handle_errors(func):
@@ -85,7 +118,7 @@ def _progress() -> bool:
     return sys.stderr.isatty()
 
 
-@click.group()
+@click.group(cls=_Group, name="citeqa")
 @click.version_option(package_name="citeqa")
 def main() -> None:
     """Answer questions over a folder of news documents, with citations."""
@@ -115,14 +148,29 @@ def index_cmd(corpus, index_dir, model, full, as_json, dask) -> None:
 @corpus_options
 @_handle_errors
 def add_cmd(paths, replace, corpus, index_dir, model) -> None:
-    """Copy files or folders into the corpus, then re-index."""
+    """Copy files or folders into the corpus, then re-index. Exits 1 when a file it added
+    was not indexed (a bad line of a JSON Lines file, a duplicate); it stays in the corpus,
+    named in the build report."""
     config = _config(corpus=corpus, index=index_dir, model=model)
+    root = Path(config.corpus)
     try:
-        for source, target in add_to_corpus(paths, Path(config.corpus), replace):
-            click.echo(f"added {source} -> {target}", err=True)
-    except OSError as exc:
+        added = add_to_corpus(paths, root, replace, config.max_document_bytes)
+    except (OSError, BadDocument) as exc:
         raise CliError(str(exc)) from None
-    _report(builder.build(config, progress=_progress(), on_wait=_say))
+    for source, target in added.copied:
+        click.echo(f"added {source} -> {target}", err=True)
+    for hidden in added.hidden:
+        click.echo(f"  not copied {hidden}: hidden (the index reads no hidden files)",
+                   err=True)
+    report = builder.build(config, progress=_progress(), on_wait=_say)
+    _report(report)
+    names = [target.relative_to(root).as_posix() for _, target in added.copied]
+    missed = [s.path for s in report.skipped
+              if any(s.path == n or s.path.startswith((n + "/", n + ":")) for n in names)]
+    if missed:
+        raise CliError(f"{len(missed)} of the added documents were not indexed (see "
+                       f"'skipped' above): {', '.join(missed[:5])}"
+                       + (", ..." if len(missed) > 5 else ""))
 
 
 @main.command()

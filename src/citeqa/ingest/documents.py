@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import filecmp
 import hashlib
 import json
@@ -11,6 +12,7 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9._/-]+")
@@ -110,10 +112,40 @@ def make_document(doc_id: str, title: str, body: str, path: str,
         first = body.strip().split("\n", 1)[0]
         title = first if len(first) <= 200 else first[:200].rsplit(" ", 1)[0] + "\u2026"
     meta = {k: str(v) for k, v in (metadata or {}).items() if k in METADATA_KEYS and v}
+    if "date" in meta:
+        meta["date"] = metadata_date((metadata or {})["date"])
     text = title + "\n" + body
     digest = hashlib.sha256(json.dumps([doc_id, text, meta], sort_keys=True).encode())
     return Document(id=doc_id, title=title, text=text, path=path, sha256=digest.hexdigest(),
                     body_start=len(title), metadata=meta)
+
+
+def metadata_date(value: object) -> str:
+    """A document's date as ISO 8601: ``2022-03-02``, ``2022-03``, ``2022`` or a full
+    timestamp when one is given. Written dates ("2 March 2022") are read by ``dateparser``
+    (a slashed date is month first); one that names no year, is relative ("yesterday") or
+    is no date at all makes the file a bad document, so every served date is one the facts
+    stage can resolve relative dates against."""
+    text = " ".join(str(value).split())
+    try:
+        return (dt.date.fromisoformat(text) if len(text) == 10
+                else dt.datetime.fromisoformat(text)).isoformat()
+    except ValueError:
+        pass
+    from dateparser.date import DateDataParser
+
+    bad = BadDocument(f"the date {text[:40]!r} is not a date with a year (write it as "
+                      f"YYYY-MM-DD)")
+    if not re.search(r"\b\d{4}\b", text):
+        raise bad  # dateparser would read "20 April" as April 2020
+    data = DateDataParser(languages=["en"], settings={
+        "PARSERS": ["custom-formats", "absolute-time"], "REQUIRE_PARTS": ["year"],
+        "PREFER_DAY_OF_MONTH": "first"}).get_date_data(text)
+    if data.date_obj is None:
+        raise bad
+    when = data.date_obj
+    return {"year": f"{when.year:04d}", "month": f"{when.year:04d}-{when.month:02d}"}.get(
+        data.period or "day", when.date().isoformat())
 
 
 def parse_txt(relative: Path, data: bytes) -> list[Document]:
@@ -137,6 +169,9 @@ def _front_matter(source: str) -> object:
     import yaml
 
     class NoAliasLoader(yaml.SafeLoader):
+        """Dates stay text: ``metadata_date`` reads them, and "2099-13-45" is then a bad
+        date rather than a YAML error."""
+
         def compose_node(self, parent, index):
             if self.check_event(yaml.AliasEvent):
                 mark = self.peek_event().start_mark
@@ -144,6 +179,8 @@ def _front_matter(source: str) -> object:
                     None, None, "aliases (*name) are not allowed in front matter", mark)
             return super().compose_node(parent, index)
 
+    NoAliasLoader.add_constructor("tag:yaml.org,2002:timestamp",
+                                  yaml.SafeLoader.construct_yaml_str)
     return yaml.load(source, Loader=NoAliasLoader)  # a SafeLoader: no Python objects
 
 
@@ -292,55 +329,68 @@ def corpus_files(root: Path) -> list[Path]:
     return scan_corpus(root)[0]
 
 
+def read_document_file(path: Path, relative: Path, max_bytes: int | None = None
+                       ) -> tuple[list[Document], Skipped | None]:
+    """The documents of one file, and why it (or part of it) was skipped. ``relative`` is
+    its path below the corpus root, which names its documents."""
+    max_bytes = MAX_FILE_BYTES if max_bytes is None else max_bytes
+    name = relative.as_posix()
+    parser = PARSERS.get(relative.suffix.lower())
+    if parser is None:
+        return [], Skipped(name, f"unsupported file type {relative.suffix or '(none)'!r}")
+    try:
+        if path.stat().st_size > max_bytes:
+            raise BadDocument(f"larger than {max_bytes // (1024 * 1024)} MiB")
+        return parser(relative, path.read_bytes()), None
+    except PartialDocument as exc:
+        return exc.documents, Skipped(name, str(exc))
+    except BadDocument as exc:
+        return [], Skipped(name, str(exc))
+    except OSError as exc:
+        return [], Skipped(name, f"unreadable: {exc.strerror or exc}")
+    except Exception as exc:  # a parsing library's failure on one file must not stop a build
+        return [], Skipped(name, f"could not be parsed ({type(exc).__name__}: {exc})")
+
+
 def load_corpus(root: Path, max_bytes: int | None = None,
                 incumbents: Mapping[str, str] | None = None
                 ) -> tuple[list[Document], list[Skipped]]:
-    """Every document below ``root``; files over ``max_bytes`` are skipped unread. Two
-    documents with one id: the one read from the path ``incumbents`` (id -> path in the
-    live index) names keeps it, so a file added later never replaces an indexed document
-    by sorting first; otherwise the first in path order does."""
-    max_bytes = MAX_FILE_BYTES if max_bytes is None else max_bytes
+    """Every document below ``root``; files over ``max_bytes`` are skipped unread.
+
+    Two documents with one id, or with the same title and text under two names: the one
+    read from the path ``incumbents`` (id -> path in the live index) names is kept, so a
+    file added later never replaces an indexed document by sorting first; otherwise the
+    first in path order is.
+    """
     incumbents = incumbents or {}
     if not root.is_dir():
         raise FileNotFoundError(f"corpus folder {root} does not exist")
     documents: dict[str, Document] = {}
+    texts: dict[str, Document] = {}  # hash of title and text -> the document kept
     files, skipped = scan_corpus(root)
     for relative in files:
-        parser = PARSERS.get(relative.suffix.lower())
-        if parser is None:
-            skipped.append(Skipped(relative.as_posix(),
-                                   f"unsupported file type {relative.suffix or '(none)'!r}"))
-            continue
-        path = root / relative
-        try:
-            if path.stat().st_size > max_bytes:
-                raise BadDocument(f"larger than {max_bytes // (1024 * 1024)} MiB")
-            parsed = parser(relative, path.read_bytes())
-        except PartialDocument as exc:
-            skipped.append(Skipped(relative.as_posix(), str(exc)))
-            parsed = exc.documents
-        except BadDocument as exc:
-            skipped.append(Skipped(relative.as_posix(), str(exc)))
-            continue
-        except OSError as exc:
-            skipped.append(Skipped(relative.as_posix(), f"unreadable: {exc.strerror or exc}"))
-            continue
-        except Exception as exc:  # a parsing library's failure on one file must not stop a build
-            skipped.append(Skipped(relative.as_posix(),
-                                   f"could not be parsed ({type(exc).__name__}: {exc})"))
-            continue
+        parsed, problem = read_document_file(root / relative, relative, max_bytes)
+        if problem:
+            skipped.append(problem)
         for doc in parsed:
-            held = documents.get(doc.id)
+            same_id, same_text = documents.get(doc.id), texts.get(_text_key(doc))
+            held = same_id or same_text
             if held is None:
-                documents[doc.id] = doc
+                documents[doc.id] = texts[_text_key(doc)] = doc
                 continue
             winner, loser = held, doc
             if incumbents.get(doc.id) == doc.path != held.path:
-                winner, loser = doc, held  # the indexed one keeps its id
-                documents[doc.id] = doc
-            skipped.append(Skipped(loser.path, f"duplicate document id {doc.id!r} "
-                                               f"(already used by {winner.path})"))
+                winner, loser = doc, held  # the indexed one keeps its place
+                del documents[held.id], texts[_text_key(held)]
+                documents[doc.id] = texts[_text_key(doc)] = doc
+            why = (f"duplicate document id {doc.id!r} (already used by {winner.path})"
+                   if same_id else f"the same title and text as {winner.path}")
+            skipped.append(Skipped(loser.path, why))
     return list(documents.values()), skipped
+
+
+def _text_key(doc: Document) -> str:
+    return hashlib.sha256(doc.text.encode()).hexdigest()
 
 
 def _file_key(path: Path, max_bytes: int) -> str:
@@ -370,8 +420,9 @@ def corpus_fingerprint(root: Path, max_bytes: int | None = None) -> str:
     return digest.hexdigest()[:16]
 
 
-def _copies(path: Path, root: Path) -> list[tuple[Path, Path]]:
-    """(source file, corpus file) pairs to copy ``path`` into ``root``; refuses links.
+def _copies(path: Path, root: Path) -> tuple[list[tuple[Path, Path]], list[Path]]:
+    """(source file, corpus file) pairs to copy ``path`` into ``root``, and the hidden
+    files and folders inside it, which are left out; refuses links.
 
     A link's target could be any file of this machine (``shadow.txt -> /etc/shadow``), and
     a link already in the corpus would make the copy write outside it; neither is followed.
@@ -382,15 +433,17 @@ def _copies(path: Path, root: Path) -> list[tuple[Path, Path]]:
 
     if path.is_symlink():
         refuse_link(path, "")
-    pairs = []
+    pairs, hidden = [], []
     if path.is_dir():
         for folder, dirs, names in os.walk(path):
             base = Path(folder)
             for name in [*dirs, *names]:
                 if (base / name).is_symlink():
                     refuse_link(base / name, f" inside {path}")
+            hidden += [base / n for n in sorted([*dirs, *names]) if n.startswith(".")]
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
             pairs += [(base / n, root / path.name / (base / n).relative_to(path))
-                      for n in sorted(names)]
+                      for n in sorted(names) if not n.startswith(".")]
     else:
         pairs.append((path, root / path.name))
     for _, target in pairs:
@@ -400,34 +453,56 @@ def _copies(path: Path, root: Path) -> list[tuple[Path, Path]]:
             if inside.is_symlink():
                 raise OSError(f"{inside} in the corpus is a symbolic link: remove it "
                               f"before adding {path}")
-    return pairs
+    return pairs, hidden
 
 
-def add_to_corpus(paths: list[Path], root: Path, replace: bool = False
-                  ) -> list[tuple[Path, Path]]:
-    """Copy files or folders into the corpus folder; (source, target) of each.
+class Added(NamedTuple):
+    """What ``add_to_corpus`` did: (given path, its place in the corpus) of each copy, and
+    the hidden files inside given folders, which were not copied (no build reads them)."""
 
-    Every path is checked before anything is copied, so a typo, a link or (unless
+    copied: list[tuple[Path, Path]]
+    hidden: list[Path]
+
+
+def add_to_corpus(paths: list[Path], root: Path, replace: bool = False,
+                  max_bytes: int | None = None) -> Added:
+    """Copy files or folders into the corpus folder.
+
+    Every path is checked before anything is copied, so a typo, a link, a hidden file, a
+    file no build could index (empty, not UTF-8, an unsupported type ...) or (unless
     ``replace``) a different file already in the corpus under the same name copies nothing.
     """
     for path in paths:
         if not path.exists() and not path.is_symlink():
             raise FileNotFoundError(f"{path}: no such file or folder")
+        if path.name.startswith("."):
+            raise OSError(f"{path} is hidden: the index reads no hidden files or folders; "
+                          f"rename it without the leading dot")
     root.mkdir(parents=True, exist_ok=True)
     plans = [(path, _copies(path, root)) for path in paths]
+    pairs = [(source, target) for _, (copies, _) in plans for source, target in copies]
+    unreadable = []
+    for source, target in pairs:
+        docs, problem = read_document_file(source, target.relative_to(root), max_bytes)
+        if problem and not docs:
+            unreadable.append(f"{source}: {problem.reason}")
+    if unreadable:
+        raise BadDocument(f"{len(unreadable)} file(s) cannot be indexed, so nothing was "
+                          f"added: " + "; ".join(unreadable[:10])
+                          + ("; ..." if len(unreadable) > 10 else ""))
     if not replace:
-        for source, target in (pair for _, pairs in plans for pair in pairs):
+        for source, target in pairs:
             if target.is_file() and not filecmp.cmp(source, target, shallow=False):
                 raise FileExistsError(f"{target.relative_to(root)} is already in the corpus "
                                       f"with other content: rename {source}, or add it with "
                                       f"--replace to replace the corpus file")
     added = []
-    for path, pairs in plans:
+    for path, (copies, _) in plans:
         try:
-            for source, target in pairs:
+            for source, target in copies:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, target)
         except OSError as exc:
             raise OSError(f"{path}: could not copy into {root}: {exc.strerror or exc}") from None
         added.append((path, root / path.name))
-    return added
+    return Added(added, [hidden for _, (_, skipped) in plans for hidden in skipped])
