@@ -90,3 +90,24 @@ def test_a_usage_mistake_is_one_error_line(args, message):
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("citeqa: error: ")
     assert message in line
+
+
+def test_a_folder_setting_naming_a_file_is_one_error_line(tmp_path):
+    note = tmp_path / "note.txt"
+    note.write_text("not a folder")
+    for args, said in [(["index", "--index", str(note)], f"{note} is a file, not a folder"),
+                       (["ask", "q", "--index", str(note / "sub")],
+                        f"{note / 'sub'} is below the file {note}, not a folder"),
+                       (["index", "--corpus", str(note)], f"{note} is a file, not a folder")]:
+        result = run(*args)
+        assert result.exit_code == 1
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith("citeqa: error: CITEQA_") and line.endswith(said)
+
+
+def test_ask_applies_the_api_question_limits(tmp_path):
+    result = run("ask", "Who? " * 101, "--index", str(tmp_path / "i"))
+    assert result.exit_code == 1
+    assert result.stderr.strip() == ("citeqa: error: the question has more than 100 words "
+                                     "and symbols")
+    assert not (tmp_path / "i").exists()  # refused before any index is built

@@ -98,7 +98,8 @@ def test_add_never_replaces_a_different_corpus_file_unless_asked(tmp_path):
         add_to_corpus([other / "note.txt"], corpus)
     assert (corpus / "note.txt").read_text() == GOOD
     same = make_corpus(tmp_path / "same", {"note.txt": GOOD})
-    assert add_to_corpus([same / "note.txt"], corpus)  # the same bytes: nothing to lose
+    added = add_to_corpus([same / "note.txt"], corpus)  # the same bytes: nothing to lose
+    assert (added.copied, added.same) == ([], [same / "note.txt"])
     add_to_corpus([other / "note.txt"], corpus, replace=True)
     assert (corpus / "note.txt").read_text() == "Other\nAnother text entirely.\n"
 
@@ -157,3 +158,32 @@ def test_cli_add_exits_1_when_an_added_document_was_not_indexed(tmp_path):
     assert result.stderr.strip().splitlines()[-1] == (
         "citeqa: error: 1 of the added documents were not indexed (see 'skipped' above): "
         "copy.txt")
+
+
+def test_index_and_add_with_nothing_new_keep_the_live_version(tmp_path):
+    corpus = make_corpus(tmp_path / "c", {"note.txt": GOOD})
+    args = ["--corpus", str(corpus), "--index", str(tmp_path / "i")]
+    first = json.loads(CliRunner().invoke(main, ["index", "--json", *args], env={}).stdout)
+    again = CliRunner().invoke(main, ["index", "--json", *args], env={})
+    assert again.exit_code == 0
+    assert json.loads(again.stdout) == {"version": first["version"], "up_to_date": True}
+    assert "the index is up to date" in again.stderr
+    result = CliRunner().invoke(main, ["add", str(corpus / "note.txt"), *args], env={})
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        f"already in the corpus with the same content: {corpus / 'note.txt'}",
+        f"the index is up to date: version {first['version']}"]
+    rebuilt = json.loads(CliRunner().invoke(main, ["index", "--full", "--json", *args],
+                                            env={}).stdout)
+    assert rebuilt["version"] != first["version"] and not rebuilt["up_to_date"]
+
+
+def test_index_rebuilds_a_damaged_live_version_even_when_nothing_changed(tmp_path):
+    corpus = make_corpus(tmp_path / "c", {"note.txt": GOOD})
+    args = ["--corpus", str(corpus), "--index", str(tmp_path / "i")]
+    first = json.loads(CliRunner().invoke(main, ["index", "--json", *args], env={}).stdout)
+    store = tmp_path / "i" / first["version"] / "store.sqlite"
+    store.write_bytes(store.read_bytes()[:-10] + b"x" * 10)
+    again = json.loads(CliRunner().invoke(main, ["index", "--json", *args], env={}).stdout)
+    assert again["version"] != first["version"] and not again["up_to_date"]
+    assert index_store.load(tmp_path / "i").version == again["version"]

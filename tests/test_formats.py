@@ -141,19 +141,53 @@ def test_a_front_matter_date_is_served_as_iso_8601(tmp_path, written, iso):
     assert doc.metadata["date"] == iso
 
 
-@pytest.mark.parametrize("written", ["2099-13-45", "not-a-date", "yesterday", "20 April"])
-def test_a_date_that_is_not_one_skips_the_file_whatever_its_shape(tmp_path, written):
+@pytest.mark.parametrize(("written", "why"), [
+    ("2099-13-45", "is not a real date (month must be in 1..12)"),
+    ("2022-02-30", "is not a real date (day is out of range for month)"),
+    ("not-a-date", "cannot be read as a date (write it as YYYY-MM-DD)"),
+    ("yesterday", "cannot be read as a date (write it as YYYY-MM-DD)"),
+    ("20 April", "has no four-digit year (write it as YYYY-MM-DD)")])
+def test_a_date_that_is_not_one_skips_the_file_whatever_its_shape(tmp_path, written, why):
     """YAML reads 2099-13-45 as a timestamp and "not-a-date" as text: both are bad dates,
-    said the same way, and so is a relative date or one without a year."""
+    said the same way in front matter and JSON Lines, and so are a relative date and one
+    without a year."""
     root = make_corpus(tmp_path, {"a.md": f"---\ntitle: T\ndate: {written}\n---\n{BODY}\n",
                                   "b.jsonl": json.dumps({"id": "b", "text": BODY,
                                                          "date": written}) + "\n"})
     docs, skipped = load_corpus(root)
     assert docs == []
     assert {s.path: s.reason for s in skipped} == {
-        "a.md": f"the date {written!r} is not a date with a year (write it as YYYY-MM-DD)",
-        "b.jsonl": f"line 1: the date {written!r} is not a date with a year "
-                   f"(write it as YYYY-MM-DD)"}
+        "a.md": f"the date {written!r} {why}", "b.jsonl": f"line 1: the date {written!r} {why}"}
+
+
+def test_a_compact_or_numeric_date_is_a_date_not_a_time(tmp_path):
+    root = make_corpus(tmp_path, {"b.jsonl": json.dumps({"id": "b", "text": BODY,
+                                                         "date": 20220101}) + "\n"})
+    [doc] = only(root)
+    assert doc.metadata["date"] == "2022-01-01"
+
+
+def test_a_title_or_field_that_is_not_text_is_named(tmp_path):
+    root = make_corpus(tmp_path, {
+        "a.md": f"---\ntitle: [a, b]\n---\n{BODY}\n",
+        "b.jsonl": json.dumps({"id": "b", "title": ["x"], "text": BODY}) + "\n"
+        + json.dumps({"id": "c", "source": {"u": 1}, "text": BODY + " More."}) + "\n"})
+    docs, skipped = load_corpus(root)
+    assert docs == []
+    assert {s.path: s.reason for s in skipped} == {
+        "a.md": "'title' must be text, not a list",
+        "b.jsonl": "line 1: 'title' must be text, not a list; "
+                   "line 2: 'source' must be text, not a mapping"}
+
+
+def test_front_matter_left_open_is_a_bad_file_but_a_leading_rule_is_text(tmp_path):
+    root = make_corpus(tmp_path, {"open.md": f"---\ntitle: T\ndate: 2022-04-20\n{BODY}\n",
+                                  "rule.md": f"---\n# Parade\n\n{BODY}\n"})
+    docs, skipped = load_corpus(root)
+    assert [(s.path, s.reason) for s in skipped] == [
+        ("open.md", "the YAML front matter opened by '---' is never closed (end it with a "
+                    "line '---')")]
+    assert [(d.id, d.title) for d in docs] == [("rule", "Parade")]
 
 
 def test_the_same_text_under_two_names_is_indexed_once(tmp_path):
@@ -167,3 +201,13 @@ def test_the_same_text_under_two_names_is_indexed_once(tmp_path):
     assert [d.id for d in docs] == ["b", "c"]
     assert [(s.path, s.reason) for s in skipped] == [
         ("a.txt", "the same title and text as b.txt")]
+
+
+def test_names_in_any_script_keep_their_letters_in_the_id(tmp_path):
+    root = make_corpus(tmp_path, {"новости/путь.txt": "Путь\n" + BODY,
+                                  "odd/u\u0308ber.txt": "Uber\n" + BODY + " Two.",
+                                  "odd/a b#1.txt": "A\n" + BODY + " Three.",
+                                  "wire.jsonl": json.dumps({"id": "wire/юникод",
+                                                            "text": BODY + " Four."}) + "\n"})
+    assert sorted(d.id for d in only(root)) == [
+        "odd/a-b-1", "odd/\u00fcber", "wire/юникод", "новости/путь"]

@@ -112,3 +112,50 @@ def test_a_question_is_capped_in_tokens_not_only_characters(client):
                      "did the Kyrgyz som fall against the US dollar after the sanctions, "
                      "according to the central bank of the Kyrgyz Republic?")
     assert client.post("/ask", json={"question": long_but_real}).status_code == 200
+
+
+@pytest.mark.parametrize(("question", "status"), [
+    ("\U0001f1f0\U0001f1ff" * 100, 200),  # a flag is one symbol (two regional indicators)
+    ("\U0001f468\u200d\U0001f469\u200d\U0001f467" * 100, 200),  # one ZWJ family emoji each
+    ("tenge" + "\u0301" * 99, 200),  # a letter with its accents is one word
+    ("\U0001f1f0\U0001f1ff" * 101, 400)])
+def test_each_emoji_counts_as_one_symbol_as_the_readme_says(client, question, status):
+    assert client.post("/ask", json={"question": question}).status_code == status
+
+
+def test_a_question_of_many_word_pieces_is_answered_not_a_server_error(client):
+    """Chinese text is one "word" to the limit but a word piece per character to the
+    reader, whose windows hold 256: the question is cut for the reader, not refused."""
+    response = client.post("/ask", json={"question": "By how much has the som in "
+                                                     "Kyrgyzstan fallen? " + "\u4e2d" * 300})
+    assert response.status_code == 200
+    assert "passages" in response.get_json()
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b'{"question": "Who?", "question": "Why?"}', "'question' is given more than once"),
+    (b'{"question": "Who?", "k": 1, "k": 2}', "'k' is given more than once"),
+    (b'{"question": "Who?", "k": ' + b"9" * 5000 + b"}",
+     "a number in the request body is too long to read"),
+    (b'{"question": "Who?",}', "the request body is not valid JSON (Expecting property name "
+                               "enclosed in double quotes at character 20)")])
+def test_a_json_body_says_what_is_wrong_with_it(client, body, message):
+    response = client.post("/ask", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == message
+
+
+def test_a_body_without_the_json_content_type_is_told_to_send_it(client):
+    response = client.post("/ask", data=b'{"question": "Who?"}', content_type="text/plain")
+    assert response.get_json()["error"] == {
+        "code": "invalid_json", "message": "the request body must be a JSON object, sent "
+                                           "with Content-Type: application/json"}
+
+
+@pytest.mark.parametrize("coding", ["gzip, chunked", "identity", "deflate"])
+def test_a_transfer_coding_other_than_chunked_is_not_implemented(client, coding):
+    response = client.post("/ask", data=b'{"question": "Who?"}',
+                           content_type="application/json",
+                           headers={"Transfer-Encoding": coding})
+    assert response.status_code == 501
+    assert response.get_json()["error"]["code"] == "not_implemented"

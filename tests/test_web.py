@@ -281,6 +281,27 @@ def test_a_passage_the_document_lacks_is_said_and_the_document_shown(page, live_
     expect(page.locator(".doc-passage.target")).to_have_count(0)
 
 
+def test_back_to_the_empty_page_leaves_no_answer_behind(page, live_url):
+    page.goto(live_url + "/")
+    ask_by_typing(page, SOM)
+    expect(page.locator("#status")).to_contain_text("Answer: 15%")
+    page.go_back()
+    expect(page).to_have_url(live_url + "/")
+    expect(page.locator("#results")).to_be_hidden()
+    expect(page.locator("#status")).to_have_text("")
+    expect(page.locator("#q")).to_have_value("")
+
+
+def test_a_malformed_document_link_is_said(page, live_url):
+    errors = []
+    page.on("pageerror", lambda error: errors.append(error))
+    page.goto(live_url + "/read/%E0%A4%A")
+    expect(page.locator("#read-status")).to_have_text(
+        "This document could not be opened: its address is not a valid link (a broken "
+        "%-escape)")
+    assert errors == []
+
+
 def test_page_headers_are_strict(live_url):
     with urllib.request.urlopen(live_url + "/") as resp:
         csp = resp.headers["Content-Security-Policy"]

@@ -179,6 +179,17 @@ async function ask(question) {
   }
 }
 
+// Back to the page without a question: nothing of the last answer stays, not even its
+// status line (screen readers would still announce it), and a question in flight stops.
+function clearAnswer() {
+  if (inFlight) inFlight.abort();
+  inFlight = null;
+  $("results").hidden = true;
+  $("results").removeAttribute("aria-busy");
+  $("ask-button").classList.remove("busy");
+  setStatus("", "");
+}
+
 let explained = null;  // the question whose trace is shown
 
 function render(data) {
@@ -439,7 +450,7 @@ function startAskView() {
     const q = new URLSearchParams(location.search).get("q") || "";
     input.value = q;
     if (q) ask(q);
-    else $("results").hidden = true;
+    else clearAnswer();
   });
   showRecent();
   const q = new URLSearchParams(location.search).get("q");
@@ -454,11 +465,11 @@ function startAskView() {
 async function startReadView() {
   $("ask-view").hidden = true;
   $("read-view").hidden = false;
-  const docId = location.pathname.slice("/read/".length).split("/")
-    .map(decodeURIComponent).join("/");
   const status = $("read-status");
   status.textContent = "Loading the document…";
   try {
+    const docId = location.pathname.slice("/read/".length).split("/")
+      .map(decodeURIComponent).join("/");  // throws on a malformed %-escape
     const response = await fetch("/documents/" + docId.split("/").map(encodeURIComponent).join("/"));
     const doc = await response.json();
     if (!response.ok) throw new Error(doc.error ? doc.error.message : `HTTP ${response.status}`);
@@ -476,7 +487,8 @@ async function startReadView() {
     highlightTarget();
     window.addEventListener("hashchange", highlightTarget);
   } catch (error) {
-    status.textContent = "This document could not be opened: " + error.message;
+    status.textContent = "This document could not be opened: " + (error instanceof URIError
+      ? "its address is not a valid link (a broken %-escape)" : error.message);
     status.className = "status error";
   }
 }

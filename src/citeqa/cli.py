@@ -12,9 +12,10 @@ import click
 
 from .config import Config, ConfigError
 from .ingest.annotate import ModelError, load_model
-from .ingest.documents import BadDocument, add_to_corpus, invalid_unicode
+from .ingest.documents import BadDocument, add_to_corpus
 from .kb.linker import LinkerError
 from .qa.ranker import ModelError as RankerError
+from .serve.guard import BadQuestion, checked_question
 from .store import build as builder
 from .store import index as index_store
 
@@ -133,12 +134,31 @@ def main() -> None:
                    "local:N worker processes here [CITEQA_DASK]")
 @_handle_errors
 def index_cmd(corpus, index_dir, model, full, as_json, dask) -> None:
-    """Build the index from the corpus folder (incrementally)."""
-    report = builder.build(_config(corpus=corpus, index=index_dir, model=model, dask=dask),
-                           full=full, progress=_progress(), on_wait=_say)
+    """Build the index from the corpus folder (incrementally); nothing to do when the live
+    index is intact and nothing changed, unless --full."""
+    config = _config(corpus=corpus, index=index_dir, model=model, dask=dask)
+    if not full and (live := _up_to_date(config)):
+        click.echo(f"the index is up to date: version {live.version}, "
+                   f"{live.manifest['counts']['documents']} documents; nothing changed since "
+                   f"it was built ('citeqa index --full' rebuilds it)", err=True)
+        if as_json:
+            click.echo(json.dumps({"version": live.version, "up_to_date": True}))
+        return
+    report = builder.build(config, full=full, progress=_progress(), on_wait=_say)
     _report(report)
     if as_json:
-        click.echo(json.dumps(dataclasses.asdict(report)))
+        click.echo(json.dumps({**dataclasses.asdict(report), "up_to_date": False}))
+
+
+def _up_to_date(config: Config) -> index_store.Index | None:
+    """The live index when it was built from the corpus as it is and every file of it
+    checks out; ``None`` when a build is due (a damaged version is rebuilt)."""
+    if builder.needs_build(config) is not None:
+        return None
+    try:
+        return index_store.load(Path(config.index))
+    except index_store.IndexUnavailable:
+        return None
 
 
 @main.command("add")
@@ -159,9 +179,14 @@ def add_cmd(paths, replace, corpus, index_dir, model) -> None:
         raise CliError(str(exc)) from None
     for source, target in added.copied:
         click.echo(f"added {source} -> {target}", err=True)
+    for source in added.same:
+        click.echo(f"already in the corpus with the same content: {source}", err=True)
     for hidden in added.hidden:
         click.echo(f"  not copied {hidden}: hidden (the index reads no hidden files)",
                    err=True)
+    if live := _up_to_date(config):
+        click.echo(f"the index is up to date: version {live.version}", err=True)
+        return
     report = builder.build(config, progress=_progress(), on_wait=_say)
     _report(report)
     names = [target.relative_to(root).as_posix() for _, target in added.copied]
@@ -206,12 +231,12 @@ def ask_cmd(question, k, as_json, explain, reader, corpus, index_dir, model) -> 
     from .serve import schema
 
     config = _config(corpus=corpus, index=index_dir, model=model, reader=reader)
+    try:  # the API's limits
+        question = checked_question(question, config.max_question_chars,
+                                    config.max_question_tokens)
+    except BadQuestion as exc:
+        raise CliError(exc.message) from None
     index = ensure_index(config)
-    question = " ".join(question.split())
-    if not question:
-        raise CliError("the question is empty")
-    if invalid_unicode(question):
-        raise CliError(f"the question is not valid UTF-8 text ({invalid_unicode(question)})")
     params = QAParams() if config.reader else QAParams().without_reader()
     response = ask(index, load_model(config.model), question, k or config.default_k, explain,
                    params, load_models(params, config.reader_threads))

@@ -84,6 +84,20 @@ class Config:
             raise ConfigError(f"reader_threads must be at least 1, got {self.reader_threads}")
         if self.dask:
             _check_dask(self.dask)
+        for name in ("corpus", "index"):
+            _check_folder(name, Path(getattr(self, name)))
+
+
+def _check_folder(name: str, path: Path) -> None:
+    """A folder setting must name a folder, or a place one can be made: not a file, nor
+    a path below one."""
+    for place in (path, *path.parents):
+        if place.exists() and not place.is_dir():
+            where = "is a file" if place == path else f"is below the file {place}"
+            raise ConfigError(f"{ENV_PREFIX}{name.upper()} / --{name}: {path} {where}, "
+                              f"not a folder")
+        if place.exists():
+            return
 
 
 def _check_dask(address: str) -> None:

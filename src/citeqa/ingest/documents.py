@@ -9,13 +9,15 @@ import json
 import os
 import re
 import shutil
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
-_ID_UNSAFE = re.compile(r"[^A-Za-z0-9._/-]+")
+# Letters and digits of any script are kept ("новости/путь"); any other run becomes "-".
+_ID_UNSAFE = re.compile(r"[^\w./-]+")
 # Half of a UTF-16 pair on its own: JSON ("\\ud800") and YAML escapes can produce one, and
 # it cannot be encoded, stored or sent; such text is refused with a reason.
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -57,7 +59,9 @@ def doc_id_for(relative: Path) -> str:
 
 
 def _clean_id(raw: str) -> str:
-    return _ID_UNSAFE.sub("-", raw).strip("-") or "document"
+    """NFC first, so a name typed on one system and saved decomposed on another (macOS)
+    is one id."""
+    return _ID_UNSAFE.sub("-", unicodedata.normalize("NFC", raw)).strip("-") or "document"
 
 
 def unsafe_id(doc_id: str) -> str | None:
@@ -92,11 +96,13 @@ def invalid_unicode(text: str) -> str | None:
     return f"a lone surrogate U+{ord(found.group()):04X} at character {found.start()}"
 
 
-def make_document(doc_id: str, title: str, body: str, path: str,
+def make_document(doc_id: str, title: object, body: str, path: str,
                   metadata: dict[str, object] | None = None) -> Document:
     """Normalise one document: title line + body, metadata reduced to known string keys."""
-    fields = {"id": doc_id, "title": str(title or ""), "text": body,
-              **{k: str(v) for k, v in (metadata or {}).items() if k in METADATA_KEYS and v}}
+    title = _text_field("title", title)
+    given = {k: _text_field(k, v) for k, v in (metadata or {}).items()
+             if k in METADATA_KEYS and v}
+    fields = {"id": doc_id, "title": title, "text": body, **given}
     for name, value in fields.items():
         why = invalid_unicode(value)
         if why:
@@ -104,45 +110,62 @@ def make_document(doc_id: str, title: str, body: str, path: str,
     why = unsafe_id(doc_id)
     if why:
         raise BadDocument(f"unsafe document id {doc_id[:MAX_ID_CHARS]!r}: {why}")
-    title = " ".join(str(title or "").split())
+    title = " ".join(title.split())
     body = body.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
     if not body.strip():
         raise BadDocument("no body text")
     if not title:
         first = body.strip().split("\n", 1)[0]
         title = first if len(first) <= 200 else first[:200].rsplit(" ", 1)[0] + "\u2026"
-    meta = {k: str(v) for k, v in (metadata or {}).items() if k in METADATA_KEYS and v}
+    meta = {k: v for k, v in given.items() if v}
     if "date" in meta:
-        meta["date"] = metadata_date((metadata or {})["date"])
+        meta["date"] = metadata_date(meta["date"])
     text = title + "\n" + body
     digest = hashlib.sha256(json.dumps([doc_id, text, meta], sort_keys=True).encode())
     return Document(id=doc_id, title=title, text=text, path=path, sha256=digest.hexdigest(),
                     body_start=len(title), metadata=meta)
 
 
-def metadata_date(value: object) -> str:
+def _text_field(name: str, value: object) -> str:
+    """A title or metadata value as text: a string or a number, never a list or a
+    mapping, whose Python spelling would be served."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        kind = {list: "a list", dict: "a mapping", bool: "true/false"}.get(type(value),
+                                                                          type(value).__name__)
+        raise BadDocument(f"{name!r} must be text, not {kind}")
+    return str(value)
+
+
+_ISO_SHAPED = re.compile(r"\d{4}-?\d{2}-?\d{2}(?:[T ].*)?")
+
+
+def metadata_date(text: str) -> str:
     """A document's date as ISO 8601: ``2022-03-02``, ``2022-03``, ``2022`` or a full
     timestamp when one is given. Written dates ("2 March 2022") are read by ``dateparser``
-    (a slashed date is month first); one that names no year, is relative ("yesterday") or
-    is no date at all makes the file a bad document, so every served date is one the facts
-    stage can resolve relative dates against."""
-    text = " ".join(str(value).split())
-    try:
-        return (dt.date.fromisoformat(text) if len(text) == 10
-                else dt.datetime.fromisoformat(text)).isoformat()
-    except ValueError:
-        pass
+    (a slashed date is month first); one that names no year, is relative ("yesterday"),
+    does not exist ("2022-02-30") or is no date at all makes the file a bad document, so
+    every served date is one the facts stage can resolve relative dates against."""
+    text = " ".join(text.split())
+    if _ISO_SHAPED.fullmatch(text):
+        try:
+            when = (dt.datetime.fromisoformat(text) if len(text) > 10
+                    else dt.date.fromisoformat(text))
+            return when.isoformat()
+        except ValueError as exc:
+            raise BadDocument(f"the date {text[:40]!r} is not a real date ({exc})") from None
     from dateparser.date import DateDataParser
 
-    bad = BadDocument(f"the date {text[:40]!r} is not a date with a year (write it as "
-                      f"YYYY-MM-DD)")
-    if not re.search(r"\b\d{4}\b", text):
-        raise bad  # dateparser would read "20 April" as April 2020
     data = DateDataParser(languages=["en"], settings={
         "PARSERS": ["custom-formats", "absolute-time"], "REQUIRE_PARTS": ["year"],
         "PREFER_DAY_OF_MONTH": "first"}).get_date_data(text)
     if data.date_obj is None:
-        raise bad
+        raise BadDocument(f"the date {text[:40]!r} cannot be read as a date (write it as "
+                          f"YYYY-MM-DD)")
+    if not re.search(r"\b\d{4}\b", text):  # dateparser reads "20 April" as April 2020
+        raise BadDocument(f"the date {text[:40]!r} has no four-digit year (write it as "
+                          f"YYYY-MM-DD)")
     when = data.date_obj
     return {"year": f"{when.year:04d}", "month": f"{when.year:04d}-{when.month:02d}"}.get(
         data.period or "day", when.date().isoformat())
@@ -158,6 +181,10 @@ def parse_txt(relative: Path, data: bytes) -> list[Document]:
 
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+# "---" then a "key:" line, and no closing line: front matter whose end was forgotten (a
+# Markdown rule "---" at the top is followed by text, not a key).
+_UNCLOSED_FRONT_MATTER = re.compile(r"\A---[ \t]*\n[\w-]+[ \t]*:")
+_MD_LEADING_RULES = re.compile(r"\A(?:[ \t]*(?:-{3,}|\*{3,}|_{3,})[ \t]*\n|[ \t]*\n)+")
 _MD_HEADING = re.compile(r"^#{1,6}\s+", re.M)
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_EMPHASIS = re.compile(r"(\*{1,3}|_{2,3}|`+)(\S.*?\S|\S)\1")
@@ -199,7 +226,11 @@ def parse_md(relative: Path, data: bytes) -> list[Document]:
         if not isinstance(meta, dict):
             raise BadDocument("YAML front matter is not a mapping")
         text = text[match.end():]
+    elif _UNCLOSED_FRONT_MATTER.match(text):
+        raise BadDocument("the YAML front matter opened by '---' is never closed (end it "
+                          "with a line '---')")
     body = _MD_EMPHASIS.sub(r"\2", _MD_LINK.sub(r"\1", _MD_HEADING.sub("", text)))
+    body = _MD_LEADING_RULES.sub("", body)  # a rule above the title is not the title
     title = meta.get("title")
     if not title:
         title, _, body = body.strip().partition("\n")
@@ -462,6 +493,7 @@ class Added(NamedTuple):
 
     copied: list[tuple[Path, Path]]
     hidden: list[Path]
+    same: list[Path]  # given paths whose every file was already in the corpus, unchanged
 
 
 def add_to_corpus(paths: list[Path], root: Path, replace: bool = False,
@@ -496,13 +528,18 @@ def add_to_corpus(paths: list[Path], root: Path, replace: bool = False,
                 raise FileExistsError(f"{target.relative_to(root)} is already in the corpus "
                                       f"with other content: rename {source}, or add it with "
                                       f"--replace to replace the corpus file")
-    added = []
+    added, same = [], []
     for path, (copies, _) in plans:
+        new = [(source, target) for source, target in copies
+               if not (target.is_file() and filecmp.cmp(source, target, shallow=False))]
         try:
-            for source, target in copies:
+            for source, target in new:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, target)
         except OSError as exc:
             raise OSError(f"{path}: could not copy into {root}: {exc.strerror or exc}") from None
-        added.append((path, root / path.name))
-    return Added(added, [hidden for _, (_, skipped) in plans for hidden in skipped])
+        if new or not copies:
+            added.append((path, root / path.name))
+        else:
+            same.append(path)
+    return Added(added, [hidden for _, (_, skipped) in plans for hidden in skipped], same)

@@ -185,6 +185,10 @@ class ReaderModel:
         self.manifest = manifest
         self.session = session
         self.tokenizer = tokenizer
+        # The question alone is measured untruncated: the shared tokenizer truncates the
+        # second sequence only, and raises on a lone sequence longer than a window.
+        self._pieces = type(tokenizer).from_str(tokenizer.to_str())
+        self._pieces.no_truncation()
         self.digests = digests
         self.max_length = int(manifest["max_length"])
         self.stride = int(manifest["doc_stride"])
@@ -230,7 +234,7 @@ class ReaderModel:
 
     def _question(self, question: str) -> str:
         """The question cut to MAX_QUESTION_TOKENS word pieces, so a context always fits."""
-        enc = self.tokenizer.encode(question, add_special_tokens=False)
+        enc = self._pieces.encode(question, add_special_tokens=False)
         if len(enc.ids) <= MAX_QUESTION_TOKENS:
             return question
         return question[:enc.offsets[MAX_QUESTION_TOKENS - 1][1]]

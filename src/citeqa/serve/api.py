@@ -4,6 +4,7 @@ Bodies are the structs of ``schema``; errors are always the JSON error envelope.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -13,13 +14,12 @@ import msgspec
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from ..ingest.documents import invalid_unicode
 from ..kb.facts import FactBook
 from ..lexicon import LABEL_NAMES
 from ..qa.ask import ask
 from ..store.index import Index, IndexUnavailable
 from . import schema
-from .guard import host_allowed, json_depth, question_tokens
+from .guard import BadQuestion, checked_question, host_allowed, json_depth
 from .state import state
 
 bp = Blueprint("api", __name__)
@@ -77,13 +77,7 @@ def _ask_params() -> tuple[str, int, bool]:
         if json_depth(request.get_data(cache=True)) > config.max_json_depth:
             raise ApiError(400, "invalid_json", f"the JSON body is nested deeper than "
                                                 f"{config.max_json_depth} levels")
-        body = request.get_json(silent=True)
-        if body is None:
-            raise ApiError(400, "invalid_json",
-                           "the request body must be a JSON object, sent with "
-                           "Content-Type: application/json")
-        if not isinstance(body, dict):
-            raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+        body = _json_body()
         question, k = body.get("question"), body.get("k", config.default_k)
         explain = body.get("explain", False)
     else:
@@ -94,21 +88,42 @@ def _ask_params() -> tuple[str, int, bool]:
                        if request.method == "POST" else "the 'q' parameter is required")
     if not isinstance(question, str):
         raise ApiError(400, "invalid_parameter", "'question' must be a string")
-    if invalid_unicode(question):
-        raise ApiError(400, "invalid_parameter", "'question' is not valid Unicode text: "
-                                                 f"{invalid_unicode(question)}")
-    question = " ".join(question.split())
-    if not question:
-        raise ApiError(400, "empty_question", "the question is empty")
-    if len(question) > config.max_question_chars:
-        raise ApiError(400, "question_too_long",
-                       f"the question is longer than {config.max_question_chars} characters")
-    if question_tokens(question) > config.max_question_tokens:
-        raise ApiError(400, "question_too_long", f"the question has more than "
-                       f"{config.max_question_tokens} words and symbols")
+    try:
+        question = checked_question(question, config.max_question_chars,
+                                    config.max_question_tokens)
+    except BadQuestion as exc:
+        raise ApiError(400, exc.code, exc.message) from None
     text = request.method != "POST"  # a JSON body says what type it means
     return (question, _int_param(k, "k", 1, config.max_k, text),
             _bool_param(explain, "explain", text))
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    twice = next((n for n in names if names.count(n) > 1), None)
+    if twice is not None:
+        raise ApiError(400, "invalid_parameter", f"'{twice}' is given more than once")
+    return dict(pairs)
+
+
+def _json_body() -> dict[str, Any]:
+    """The request body as a JSON object; each way it can fail says which."""
+    if not request.is_json:
+        raise ApiError(400, "invalid_json", "the request body must be a JSON object, sent "
+                                            "with Content-Type: application/json")
+    try:
+        body = json.loads(request.get_data(cache=True), object_pairs_hook=_pairs)
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_json", "the request body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"the request body is not valid JSON "
+                                            f"({exc.msg} at character {exc.pos})") from None
+    except ValueError:  # Python refuses integers of more than 4,300 digits
+        raise ApiError(400, "invalid_json", "a number in the request body is too long "
+                                            "to read") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+    return body
 
 
 @bp.route("/ask", methods=["GET", "POST"])
@@ -191,6 +206,10 @@ def register_errors(app: Flask) -> None:
     def _check_query():
         if request.method == "OPTIONS":  # no cross-origin use, so no preflight to answer
             raise ApiError(405, "method_not_allowed", "OPTIONS is not supported here")
+        codings = request.headers.get("Transfer-Encoding", "").lower().split(",")
+        if any(c.strip() not in ("", "chunked") for c in codings):
+            raise ApiError(501, "not_implemented",
+                           "the request uses a transfer coding citeqa does not support")
         try:
             names = [name for name, _ in parse_qsl(request.query_string.decode("latin-1"),
                                                    keep_blank_values=True, errors="strict")]
