@@ -256,6 +256,17 @@ def test_value_of_other_needs_an_owner_of_the_asked_kind():
     assert value_of_other("15%", [world_bank], [uzbekistan]) is None  # another kind
     assert value_of_other("15%", [], [uzbekistan]) is None  # the parse names no owner
     assert value_of_other("15%", [kyrgyzstan], []) is None  # the question names nobody
+    # a date several of the asked kind share is their event's (a vote's), so it is not
+    # refused for the one the question names; a measure stays each one's
+    kazakhstan, russia = entity("Kazakhstan", "GPE"), entity("Russia", "GPE")
+    assert value_of_other("March 2", [kazakhstan, kyrgyzstan], [russia], "DATE") is None
+    assert value_of_other("March 2", [kazakhstan, kyrgyzstan, world_bank], [russia],
+                          "DATE") is None
+    assert value_of_other("30%", [kazakhstan, kyrgyzstan], [uzbekistan],
+                          "PERCENT").message == (
+        "the text gives '30%' for Kazakhstan and Kyrgyzstan, not for Uzbekistan")
+    assert value_of_other("March 2", [kazakhstan, world_bank], [russia], "DATE").message == (
+        "the text gives 'March 2' for Kazakhstan, not for Russia")
 
 
 @pytest.mark.parametrize("params", [RULES, QAParams()], ids=["rules", "reader"])

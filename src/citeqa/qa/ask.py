@@ -114,7 +114,7 @@ def ask(index: Index, nlp: Language, question: str, k: int, explain: bool = Fals
         # whose value the answer is needs the facts stage's parse links
         refusal = value_of_other(given.text,
                                  book.owners(given.passage, given.start, given.end),
-                                 linked.entities)
+                                 linked.entities, given.label)
         if refusal:
             outcome = replace(outcome, answer=None, refusal=refusal)
     if (given := outcome.answer) and "number_unstated" in params.answer.rules:

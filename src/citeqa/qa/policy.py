@@ -259,16 +259,24 @@ def sentence_rules(search: SearchIndex, question: Question, query: Query, best: 
             or count_of_other(search, question, query, best, window, rules))
 
 
+# Values that an event gives everyone in it: its date and time.
+SHARED_LABELS = frozenset({"DATE", "TIME"})
+
+
 def value_of_other(answer: str, owners: list[CanonicalEntity],
-                   asked: list[CanonicalEntity]) -> Refusal | None:
+                   asked: list[CanonicalEntity], label: str = "") -> Refusal | None:
     """A value the parse states of another entity of a kind the question names, and of
     none the question names: "the som in Kyrgyzstan has fallen by 15%" does not say by how
-    much the Uzbek som fell. ``owners`` are the entities the answer's value is stated of
+    much the Uzbek som fell. A date stated of two or more such entities together is a
+    shared event's, not another entity's: "Kazakhstan, Kyrgyzstan and Tajikistan abstained
+    in the vote ... on March 2" dates the vote, whoever the question names. A measure
+    stays each one's ("30% of GDP in Kyrgyzstan and Tajikistan" is not Uzbekistan's).
+    ``owners`` are the entities the answer's value (of entity ``label``) is stated of
     (kb/facts.py), ``asked`` the question's linked entities."""
     if not owners or not asked or {e.id for e in owners} & {e.id for e in asked}:
         return None
     others = [e.name for e in owners if e.label in {a.label for a in asked}]
-    if not others:
+    if not others or (len(others) > 1 and label in SHARED_LABELS):
         return None
     meant = [a.name for a in asked if a.label in {e.label for e in owners}]
     return Refusal("value_of_other", f"the text gives '{answer}' for {' and '.join(others)}, "
