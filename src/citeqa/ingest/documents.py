@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import filecmp
+import functools
 import hashlib
 import json
 import os
@@ -155,11 +156,7 @@ def metadata_date(text: str) -> str:
             return when.isoformat()
         except ValueError as exc:
             raise BadDocument(f"the date {text[:40]!r} is not a real date ({exc})") from None
-    from dateparser.date import DateDataParser
-
-    data = DateDataParser(languages=["en"], settings={
-        "PARSERS": ["custom-formats", "absolute-time"], "REQUIRE_PARTS": ["year"],
-        "PREFER_DAY_OF_MONTH": "first"}).get_date_data(text)
+    data = _date_parser().get_date_data(text)
     if data.date_obj is None:
         raise BadDocument(f"the date {text[:40]!r} cannot be read as a date (write it as "
                           f"YYYY-MM-DD)")
@@ -169,6 +166,17 @@ def metadata_date(text: str) -> str:
     when = data.date_obj
     return {"year": f"{when.year:04d}", "month": f"{when.year:04d}-{when.month:02d}"}.get(
         data.period or "day", when.date().isoformat())
+
+
+@functools.cache
+def _date_parser():
+    """One parser of absolute written dates for every document (building one costs more
+    than reading a date)."""
+    from dateparser.date import DateDataParser
+
+    return DateDataParser(languages=["en"], settings={
+        "PARSERS": ["custom-formats", "absolute-time"], "REQUIRE_PARTS": ["year"],
+        "PREFER_DAY_OF_MONTH": "first"})
 
 
 def parse_txt(relative: Path, data: bytes) -> list[Document]:
@@ -404,16 +412,17 @@ def load_corpus(root: Path, max_bytes: int | None = None,
         if problem:
             skipped.append(problem)
         for doc in parsed:
-            same_id, same_text = documents.get(doc.id), texts.get(_text_key(doc))
+            key = _text_key(doc)
+            same_id, same_text = documents.get(doc.id), texts.get(key)
             held = same_id or same_text
             if held is None:
-                documents[doc.id] = texts[_text_key(doc)] = doc
+                documents[doc.id] = texts[key] = doc
                 continue
             winner, loser = held, doc
             if incumbents.get(doc.id) == doc.path != held.path:
                 winner, loser = doc, held  # the indexed one keeps its place
                 del documents[held.id], texts[_text_key(held)]
-                documents[doc.id] = texts[_text_key(doc)] = doc
+                documents[doc.id] = texts[key] = doc
             why = (f"duplicate document id {doc.id!r} (already used by {winner.path})"
                    if same_id else f"the same title and text as {winner.path}")
             skipped.append(Skipped(loser.path, why))
@@ -522,16 +531,17 @@ def add_to_corpus(paths: list[Path], root: Path, replace: bool = False,
         raise BadDocument(f"{len(unreadable)} file(s) cannot be indexed, so nothing was "
                           f"added: " + "; ".join(unreadable[:10])
                           + ("; ..." if len(unreadable) > 10 else ""))
+    present = {target: filecmp.cmp(source, target, shallow=False)  # same content?
+               for source, target in pairs if target.is_file()}
     if not replace:
         for source, target in pairs:
-            if target.is_file() and not filecmp.cmp(source, target, shallow=False):
+            if present.get(target) is False:
                 raise FileExistsError(f"{target.relative_to(root)} is already in the corpus "
                                       f"with other content: rename {source}, or add it with "
                                       f"--replace to replace the corpus file")
     added, same = [], []
     for path, (copies, _) in plans:
-        new = [(source, target) for source, target in copies
-               if not (target.is_file() and filecmp.cmp(source, target, shallow=False))]
+        new = [(source, target) for source, target in copies if not present.get(target)]
         try:
             for source, target in new:
                 target.parent.mkdir(parents=True, exist_ok=True)

@@ -98,11 +98,15 @@ def _ask_params() -> tuple[str, int, bool]:
             _bool_param(explain, "explain", text))
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    names = [name for name, _ in pairs]
+def _given_once(names: list[str]) -> None:
+    """A parameter named twice (query string or JSON body) is refused, not resolved."""
     twice = next((n for n in names if names.count(n) > 1), None)
     if twice is not None:
         raise ApiError(400, "invalid_parameter", f"'{twice}' is given more than once")
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    _given_once([name for name, _ in pairs])
     return dict(pairs)
 
 
@@ -216,9 +220,7 @@ def register_errors(app: Flask) -> None:
         except UnicodeDecodeError:
             raise ApiError(400, "invalid_parameter",
                            "the query string is not valid UTF-8 once %-decoded") from None
-        twice = next((n for n in names if names.count(n) > 1), None)
-        if twice is not None:
-            raise ApiError(400, "invalid_parameter", f"'{twice}' is given more than once")
+        _given_once(names)
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
