@@ -196,7 +196,7 @@ def replicate(source: Path, size: int, out: Path, reuse: bool) -> tuple[Path, di
     src = index_store.load(source)
     n_src = len(src.store)
     copies = max(1, round(size / n_src))
-    if reuse and (out / index_store.CURRENT).exists():
+    if reuse and _readable(out):
         return out, {"passages": n_src * copies, "copies": copies, "reused": True}
     if out.exists():
         shutil.rmtree(out)
@@ -224,6 +224,15 @@ def replicate(source: Path, size: int, out: Path, reuse: bool) -> tuple[Path, di
                  "build_s": round(time.perf_counter() - started, 1)}
 
 
+def _readable(index: Path) -> bool:
+    """Whether an earlier run's index opens with this citeqa (its format may be older)."""
+    try:
+        index_store.load(index, verify=False)
+    except index_store.IndexUnavailable:
+        return False
+    return True
+
+
 def _replicate_store(source: Path, target: Path, copies: int) -> None:
     """Every row of the source database once per copy, positions and ids shifted."""
     shutil.copy(source, target)
@@ -242,7 +251,7 @@ def _replicate_store(source: Path, target: Path, copies: int) -> None:
     db.execute("INSERT INTO documents SELECT pos + k * ?, id || '~' || k, title, text, path, "
                "sha256, body_start, metadata FROM copies, d0 ORDER BY k, pos", (n_docs,))
     db.execute("INSERT INTO passages SELECT p.pos + k * ?, d.id || '~' || k || '#' || p.n, "
-               "p.doc + k * ?, p.n, p.start, p.\"end\", p.data FROM copies, p0 p "
+               "p.doc + k * ?, p.n, p.start, p.\"end\", p.data, p.links FROM copies, p0 p "
                "JOIN d0 d ON d.pos = p.doc ORDER BY k, p.pos", (n_pass, n_docs))
     db.execute("DELETE FROM mentions")
     db.execute("INSERT INTO mentions SELECT m.entity, k * c.cnt + m.n, m.passage + k * ?, "
@@ -337,13 +346,14 @@ def mixed_pool() -> tuple[Path, Path]:
     article: 5,555 real annotated passages to replicate, so that a large index has the
     vocabulary and term frequencies of varied text rather than 44 passages' 840 terms."""
     corpus, index = WORK / "pool" / "corpus", WORK / "pool" / "index"
-    if not (index / index_store.CURRENT).exists():
+    if not corpus.is_dir():
         passages = [p for name in ("dev", "train")
                     for p in read_jsonl(EXTERNAL / SETS[name], "passages")]
         write_corpus(passages, {p["title"] for p in passages}, corpus)
         shutil.copy(ROOT / "corpus" / "central-asia-russia-ukraine.txt", corpus)
-        subprocess.run(citeqa("index", "--corpus", str(corpus), "--index", str(index)),
-                       check=True)
+    # builds nothing when the index is up to date; re-derives it (spaCy's annotations
+    # cached) when this citeqa's index format is newer
+    subprocess.run(citeqa("index", "--corpus", str(corpus), "--index", str(index)), check=True)
     return corpus, index
 
 

@@ -9,6 +9,7 @@ import rank_bm25
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from citeqa.search import bm25
 from citeqa.search.bm25 import BM25Params, Postings
 
 words = st.sampled_from(["kazakh", "tenge", "fell", "russia", "bank", "som", "uzbek", "visa"])
@@ -163,3 +164,31 @@ def test_document_frequency_is_the_number_of_passages_with_the_term():
     for term in postings.vocab:
         assert postings.document_frequency(term) == sum(term in doc for doc in corpus), term
     assert postings.document_frequency("absent") == 0
+
+
+@pytest.mark.parametrize("floor_postings", [200, 2_000])
+@pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"{p.variant}-{p.k1}-{p.b}")
+def test_top_skips_no_passage_on_a_large_skewed_corpus(params, floor_postings, monkeypatch):
+    """top() reads a frequent term's postings only for the passages its rarer terms found
+    (MaxScore); on Zipf-like text with repeated and boosted terms it must still return
+    exactly the brute-force ranking, scores equal to the last bit. A small floor budget
+    makes the floor weak and the dense and look-up sums both run."""
+    monkeypatch.setattr(bm25, "FLOOR_POSTINGS", floor_postings)
+    monkeypatch.setattr(bm25, "LOOKUP_BELOW", floor_postings)
+    rng = np.random.default_rng(7)
+    vocab = [f"w{i}" for i in range(400)]
+    ranks = np.arange(1, len(vocab) + 1)
+    p = (1 / ranks) / (1 / ranks).sum()
+    corpus = [list(rng.choice(vocab, size=rng.integers(1, 40), p=p)) for _ in range(3000)]
+    postings = Postings.compile(corpus, params)
+    for trial in range(60):
+        n = int(rng.integers(1, 6))
+        query = list(rng.choice(vocab[:5], size=1)) + list(rng.choice(vocab, size=n))
+        if trial % 3 == 0:
+            query.append(query[0])  # a repeated term counts again
+        boosts = [float(b) for b in rng.choice([1.0, 0.8, 0.35], size=len(query))]
+        for k in (1, 3, 10, 50):
+            total, matched = postings.scores(query, boosts)
+            ranked = sorted(np.flatnonzero(matched), key=lambda i: (-total[i], i))[:k]
+            assert postings.top(query, k, boosts) == [(int(i), float(total[i]))
+                                                       for i in ranked]

@@ -1,6 +1,9 @@
 """Facts in /ask and the /entities endpoints, over the seed corpus."""
 
-from citeqa.kb.facts import FactBook
+import dataclasses
+
+from citeqa.kb.facts import FactBook, FactParams, passage_links
+from citeqa.kb.linker import links_key
 from citeqa.kb.table import EntityTable
 from citeqa.qa.params import QAParams
 
@@ -138,3 +141,22 @@ def test_stored_mention_places_are_the_first_distinct_ones_in_corpus_order(seed_
         for limit in (None, 1, 3, 20):
             expected = EntityTable.mention_places(table, entity, store, limit)
             assert table.mention_places(entity, store, limit) == expected, (entity.id, limit)
+
+
+def test_the_index_stores_each_passages_value_links_as_the_parse_states_them(seed_index):
+    """A sheet reads value links the build stored; they must be the links the parse gives
+    now, and links made by other parameters are recomputed, not read."""
+    store, table = seed_index.store, seed_index.entities
+    params = FactParams().links
+    key = links_key(params)
+    stated = 0
+    for p in range(len(store)):
+        stored = table.stored_links(p, key)
+        assert stored == passage_links(store, p, params)
+        stated += len(stored)
+    assert stated > 100  # the seed article states many values
+    other = dataclasses.replace(params, max_climb=params.max_climb + 1, version="links-x")
+    assert table.stored_links(0, links_key(other)) is None
+    book = FactBook(store, table, dataclasses.replace(FactParams(), links=other))
+    russia = lookup(seed_index, "Russia")
+    assert book.sheet(russia).values  # computed from the parse, as the build would

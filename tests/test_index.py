@@ -12,6 +12,8 @@ from conftest import make_corpus
 
 from citeqa.config import Config
 from citeqa.kb.entities import ResolutionParams
+from citeqa.kb.facts import FactParams
+from citeqa.kb.linker import links_key
 from citeqa.store import build as builder
 from citeqa.store import index as index_store
 
@@ -287,6 +289,7 @@ def test_built_at_is_utc_whatever_the_local_timezone(seed_index, far_timezone):
 FRESH = {"format_version": index_store.FORMAT_VERSION,
          "pipeline_version": index_store.PIPELINE_VERSION,
          "derived_version": index_store.DERIVED_VERSION,
+         "links": links_key(FactParams().links),
          "model": {"package": "pkg_now"}, "corpus": {"fingerprint": "fp"}}
 
 
@@ -302,6 +305,9 @@ def test_staleness_names_what_differs():
     assert index_store.PIPELINE_VERSION in reason(pipeline_version="old-7")
     assert "build version old-9 " in reason(derived_version="old-9")
     assert index_store.DERIVED_VERSION in reason(derived_version="old-9")
+    # value links made by other rules or weights would be recomputed on every first read
+    assert reason(links="links-1+linker-0") == \
+        f"value links made by links-1+linker-0 != {links_key(FactParams().links)}"
     assert reason(model={"package": "pkg_then"}) == \
         "built with model 'pkg_then', configured 'pkg_now'"
     assert reason(corpus={"fingerprint": "other"}) == \

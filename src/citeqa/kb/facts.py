@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ..ingest.corpus import PassageStore
 from .entities import CanonicalEntity, Role
-from .linker import link_values
+from .linker import link_values, links_key
 from .links import LinkParams, ValueLink
 from .normalize import Normalized, normalize, resolvable
 from .table import EntityTable
@@ -84,6 +84,14 @@ class FactSheet:
     reason: str | None = None
 
 
+def passage_links(store: PassageStore, p: int, params: LinkParams) -> list[ValueLink]:
+    """The values the parse of passage ``p`` states of its mentions: read once, when the
+    index is built, and again only by a reader whose link parameters differ."""
+    date = store.document_of(p).metadata.get("date")
+    return link_values(store.annotation(p), store.text_of(p), params,
+                       lambda t: resolvable(t, date))
+
+
 class FactBook:
     """Fact sheets read from the passage store and the entity table."""
 
@@ -128,13 +136,14 @@ class FactBook:
         return out
 
     def links(self, p: int) -> dict[int, list[ValueLink]]:
-        """Mention start -> the value links of one passage, computed once per index."""
+        """Mention start -> the value links of one passage: as the index stored them when
+        they were made with these parameters, else computed; kept per index."""
         memo = self.table.value_links.setdefault(self.params.links, {})
         if p not in memo:
-            date = self.store.document_of(p).metadata.get("date")
+            found = self.table.stored_links(p, links_key(self.params.links))
             by_mention: dict[int, list[ValueLink]] = {}
-            for link in link_values(self.store.annotation(p), self.store.text_of(p),
-                                    self.params.links, lambda t: resolvable(t, date)):
+            for link in (passage_links(self.store, p, self.params.links) if found is None
+                         else found):
                 by_mention.setdefault(link.mention[0], []).append(link)
             memo[p] = by_mention
         return memo[p]

@@ -121,6 +121,14 @@ def load_model(name: str) -> LinkerModel:
         raise LinkerError(f"cannot read the value linker {MODELS / name}: {exc}") from None
 
 
+@functools.cache
+def links_key(params: LinkParams) -> str:
+    """Names the links ``params`` make (rules and learned weights): an index stores its
+    passages' links under this key, and a reader with other parameters recomputes them."""
+    learned = load_model(params.learned).version if params.learned else "rules"
+    return f"{params.version}+{learned}"
+
+
 def link_values(annotation: Annotation, text: str, params: LinkParams,
                 resolves: Callable[[str], bool] = lambda _: False) -> list[ValueLink]:
     """The rules' links of one passage and the pairs the model adds."""

@@ -16,6 +16,7 @@ from .entities import CanonicalEntity, clean_surface, demonym_place
 
 if TYPE_CHECKING:
     from ..ingest.corpus import PassageStore
+    from .links import ValueLink
 
 
 def first_places(mentions: Iterable[tuple[int, str]], limit: int | None
@@ -66,6 +67,12 @@ class EntityTable:
         # link parameters -> passage position -> {mention start: value links}, filled
         # lazily by FactBook: each passage's parse is read once per index, not per question.
         self.value_links: dict[object, dict[int, dict]] = {}
+
+    def stored_links(self, pos: int, key: str) -> list[ValueLink] | None:
+        """Passage ``pos``'s value links as saved with the index under ``key``
+        (``linker.links_key``); None when none were (a table built in memory, or links
+        made by other parameters)."""
+        return None
 
     def __len__(self) -> int:
         return len(self.entities)

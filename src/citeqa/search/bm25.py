@@ -12,10 +12,15 @@ kept apart (``baseline``) so postings stay sparse.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import rank_bm25
+
+# At most this many postings of a question's rarest terms are scored to find ``top``'s floor.
+FLOOR_POSTINGS = 20_000
+UNION_BY_SORT = 50_000  # fewer postings than this are merged by sorting, more by marking
+LOOKUP_BELOW = 2_000  # fewer passages than this are scored by look-ups alone
 
 VARIANTS = {"okapi": rank_bm25.BM25Okapi, "plus": rank_bm25.BM25Plus, "l": rank_bm25.BM25L}
 
@@ -48,6 +53,8 @@ class Postings:
     weights: np.ndarray  # float32
     baseline: np.ndarray  # float32, len(vocab): added to every passage
     n_passages: int
+    # each term's (smallest, largest) weight, found the first time a question uses it
+    _extremes: dict[int, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def compile(cls, corpus: list[list[str]], params: BM25Params) -> Postings:
@@ -123,14 +130,118 @@ class Postings:
 
     def top(self, terms: list[str], k: int,
             boosts: list[float] | None = None) -> list[tuple[int, float]]:
-        """Best ``k`` passages that contain at least one term; ties go to the earlier passage."""
-        total, matched = self.scores(terms, boosts)
-        candidates = np.flatnonzero(matched)
-        if candidates.size == 0 or k <= 0:
+        """Best ``k`` passages that contain at least one term; ties go to the earlier passage.
+
+        Exact and equal to ranking ``scores`` (same sums, same order) without reading every
+        posting of a frequent term (MaxScore): the k-th best score among the passages of
+        the rarest terms is a floor, and the terms whose largest contributions together
+        stay below it cannot lift a passage that has none of the other terms into the top
+        ``k``. Only the other terms' postings are read whole; the rest are looked up for
+        the passages found.
+        """
+        items = [(t, 1.0 if boosts is None else boosts[i]) for i, term in enumerate(terms)
+                 if (t := self.vocab.get(term)) is not None]
+        if not items or k <= 0:
             return []
-        if candidates.size > k:
-            part = np.argpartition(-total[candidates], k - 1)[:k]
-            kth = total[candidates[part]].min()
-            candidates = candidates[total[candidates] >= kth]
-        order = np.lexsort((candidates, -total[candidates]))[:k]
-        return [(int(candidates[i]), float(total[candidates[i]])) for i in order]
+        if sum(self._df(t) for t, _ in items) <= FLOOR_POSTINGS:  # too few to prune
+            total, matched = self.scores(terms, boosts)
+            passages = np.flatnonzero(matched)
+            return self._best(passages, total[passages], k)
+        constant = 0.0
+        for t, boost in items:
+            constant += boost * float(self.baseline[t])
+        floor = self._floor(items, k)
+        bounds = [self._bound(t, boost) for t, boost in items]
+        # a margin far wider than the rounding of sums taken in another order
+        floor -= 1e-9 * abs(floor) + 1e-12
+        essential, below = [], 0.0
+        for j in sorted(range(len(items)), key=bounds.__getitem__):
+            below += bounds[j]
+            if below >= floor:
+                essential.append(items[j][0])
+        essential = sorted(set(essential))
+        passages = self._union(essential)
+        return self._best(passages, self._sums(items, passages, essential) + constant, k)
+
+    @staticmethod
+    def _best(passages: np.ndarray, total: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The ``k`` best of ``passages`` by ``total``, ties to the earlier passage."""
+        if passages.size > k:
+            part = np.argpartition(-total, k - 1)[:k]
+            keep = total >= total[part].min()
+            passages, total = passages[keep], total[keep]
+        order = np.lexsort((passages, -total))[:k]
+        return [(int(passages[i]), float(total[i])) for i in order]
+
+    def _df(self, t: int) -> int:
+        return int(self.offsets[t + 1] - self.offsets[t])
+
+    def _docs(self, t: int) -> np.ndarray:
+        return self.doc_ids[self.offsets[t]:self.offsets[t + 1]]
+
+    def _union(self, terms: list[int]) -> np.ndarray:
+        """The passages holding any of ``terms``, sorted."""
+        if len(terms) == 1:
+            return self._docs(terms[0])
+        if sum(map(self._df, terms)) < UNION_BY_SORT:
+            return np.unique(np.concatenate([self._docs(t) for t in terms]))
+        seen = np.zeros(self.n_passages, dtype=bool)
+        for t in terms:
+            seen[self._docs(t)] = True
+        return np.flatnonzero(seen)
+
+    def _sums(self, items: list[tuple[int, float]], passages: np.ndarray,
+              whole: list[int] = ()) -> np.ndarray:
+        """``passages``' (sorted) summed contributions, added in question order from 0.0 as
+        ``scores`` adds them, so the floats are the same. The postings of ``whole`` terms,
+        and of terms with few more postings than there are passages, are added whole to a
+        dense array; the others are looked up for ``passages`` alone."""
+        if not whole and passages.size < LOOKUP_BELOW:
+            total = np.zeros(passages.size)
+            for t, boost in items:
+                present, at = self._lookup(t, passages)
+                found = np.zeros(passages.size)  # float64, as np.bincount sums
+                found[present] = boost * self.weights[self.offsets[t] + at[present]]
+                total += found
+            return total
+        dense = np.zeros(self.n_passages)
+        for t, boost in items:
+            lo = self.offsets[t]
+            if t in whole or self._df(t) < 4 * passages.size:
+                dense[self._docs(t)] += boost * self.weights[lo:self.offsets[t + 1]]
+            else:
+                present, at = self._lookup(t, passages)
+                dense[passages[present]] += boost * self.weights[lo + at[present]]
+        return dense[passages]
+
+    def _lookup(self, t: int, passages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of ``passages`` hold term ``t``, and where in its postings."""
+        docs = self._docs(t)
+        at = np.searchsorted(docs, passages)
+        present = at < docs.size
+        present[present] = docs[at[present]] == passages[present]
+        return present, at
+
+    def _floor(self, items: list[tuple[int, float]], k: int) -> float:
+        """A score at most the k-th best: the k-th best among the passages of the rarest
+        terms (up to ``FLOOR_POSTINGS`` postings read); minus infinity if fewer than k."""
+        read, rare = 0, []
+        for t in sorted({t for t, _ in items}, key=self._df):
+            read += self._df(t)
+            if read > FLOOR_POSTINGS and rare:
+                break
+            rare.append(self._docs(t))
+        passages = np.unique(np.concatenate(rare))
+        if passages.size < k:
+            return -np.inf
+        sums = self._sums(items, passages)
+        return float(np.partition(sums, passages.size - k)[passages.size - k])
+
+    def _bound(self, t: int, boost: float) -> float:
+        """The largest contribution term ``t`` scaled by ``boost`` makes to a passage (0 for
+        one without it), as ``scores`` computes contributions."""
+        extremes = self._extremes.get(t)
+        if extremes is None:
+            docs_weights = self.weights[self.offsets[t]:self.offsets[t + 1]]
+            extremes = self._extremes[t] = np.array([docs_weights.min(), docs_weights.max()])
+        return max(0.0, float((boost * extremes).max()))

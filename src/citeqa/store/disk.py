@@ -20,7 +20,7 @@ import os
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -33,6 +33,7 @@ from ..ingest.corpus import PassageStore
 from ..ingest.documents import Document
 from ..ingest.passages import Passage
 from ..kb.entities import CanonicalEntity, Mention, Role
+from ..kb.links import ValueLink
 from ..kb.table import EntityTable, first_places, matching_entity, name_surface
 from ..search.analyzer import Analyzer
 
@@ -44,7 +45,9 @@ CREATE TABLE documents (pos INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title 
     text TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL, body_start INTEGER NOT NULL,
     metadata TEXT NOT NULL);
 CREATE TABLE passages (pos INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc INTEGER NOT NULL,
-    n INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, data BLOB NOT NULL);
+    n INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, data BLOB NOT NULL,
+    links BLOB NOT NULL);
+CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE entities (pos INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
     label TEXT NOT NULL, mentions INTEGER NOT NULL, sheet BLOB NOT NULL);
 CREATE TABLE mentions (entity INTEGER NOT NULL, n INTEGER NOT NULL, passage INTEGER NOT NULL,
@@ -76,6 +79,18 @@ class _Row(msgspec.Struct, array_like=True):
     mentions: list[tuple[int, int, str]]
 
 
+class _Link(msgspec.Struct, array_like=True):
+    """One value link (``kb.links.ValueLink``), its value's entity spelled out."""
+
+    text: str
+    label: str
+    start: int
+    end: int
+    mention: tuple[int, int]
+    subject: tuple[int, int]
+    relation: tuple[int, int]
+
+
 class _Sheet(msgspec.Struct, array_like=True):
     aliases: list[str]
     roles: list[tuple[str, str | None, int]]
@@ -84,6 +99,7 @@ class _Sheet(msgspec.Struct, array_like=True):
 
 _row_decoder = msgspec.msgpack.Decoder(_Row)
 _sheet_decoder = msgspec.msgpack.Decoder(_Sheet)
+_links_decoder = msgspec.msgpack.Decoder(list[_Link])
 _encoder = msgspec.msgpack.Encoder()
 
 
@@ -111,13 +127,16 @@ def grams(key: str) -> set[str]:
     return {key[i:i + 2] for i in range(len(key) - 1)}
 
 
-def write(path: Path, store: PassageStore, table: EntityTable, analyzer: Analyzer) -> None:
-    """Write ``store`` and ``table`` (either kind) to a new SQLite file at ``path``."""
+def write(path: Path, store: PassageStore, table: EntityTable, analyzer: Analyzer,
+          links: Callable[[int], list[ValueLink]], links_key: str) -> None:
+    """Write ``store`` and ``table`` (either kind) to a new SQLite file at ``path``, with
+    each passage's value ``links`` (made as ``links_key`` names)."""
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=4096;")
         db.executescript(SCHEMA)
         db.execute("BEGIN")
+        db.execute("INSERT INTO meta VALUES ('links', ?)", (links_key,))
         doc_pos = {}
         for pos, d in enumerate(store.documents.values()):
             doc_pos[d.id] = pos
@@ -129,9 +148,11 @@ def write(path: Path, store: PassageStore, table: EntityTable, analyzer: Analyze
             row = _Row([(e.start, e.end, e.label) for e in a.entities],
                        [tuple(s) for s in a.sentences], [tuple(c) for c in a.noun_chunks],
                        list(a.tokens), analyzer.spans(p.text, p.start), table.mentions_in(pos))
-            db.execute("INSERT INTO passages VALUES (?,?,?,?,?,?,?)",
+            stated = [_Link(k.value.text, k.value.label, k.value.start, k.value.end,
+                            k.mention, k.subject, k.relation) for k in links(pos)]
+            db.execute("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)",
                        (pos, p.id, doc_pos[p.doc_id], p.n, p.start, p.end,
-                        _encoder.encode(row)))
+                        _encoder.encode(row), _encoder.encode(stated)))
         keys: dict[str, list[int]] = {}
         for pos, e in enumerate(table.entities):
             sheet = _Sheet(list(e.aliases), [(r.role, r.affiliation, r.passage) for r in e.roles],
@@ -423,6 +444,16 @@ class DiskEntityTable(EntityTable):
         self._pos_of = functools.lru_cache(maxsize=params.entities_cached)(self._find)
         self._places = functools.lru_cache(maxsize=params.places_cached)(self._read_places)
         self.value_links = _Memo(params.value_links_cached)
+        self._links_key = db.one("SELECT value FROM meta WHERE name = 'links'")[0]
+
+    def stored_links(self, pos: int, key: str) -> list[ValueLink] | None:
+        if key != self._links_key:
+            return None
+        found = self._db.one("SELECT links FROM passages WHERE pos = ?", (int(pos),))
+        if found is None:
+            raise IndexError(f"no passage at position {pos}")
+        return [ValueLink(Entity(k.text, k.label, k.start, k.end), k.mention, k.subject,
+                          k.relation) for k in _links_decoder.decode(found[0])]
 
     def _read(self, pos: int) -> CanonicalEntity:
         found = self._db.one("SELECT id, name, label, mentions, sheet FROM entities "

@@ -41,6 +41,8 @@ import numpy as np
 
 from ..ingest.corpus import PassageStore
 from ..kb.entities import ResolutionParams
+from ..kb.facts import FactParams, passage_links
+from ..kb.linker import links_key
 from ..kb.table import EntityTable
 from ..search.analyzer import Analyzer
 from ..search.bm25 import BM25Params, Postings
@@ -49,7 +51,8 @@ from . import disk
 
 # 4: manifest records each file's size and sha256; CURRENT the manifest's sha256.
 # 5: passages, documents and entities in SQLite, postings as memory-mapped .npy arrays.
-FORMAT_VERSION = 5
+# 6: each passage's value links stored with it (made once, at build time).
+FORMAT_VERSION = 6
 # Bump when segmentation or annotation change: it keys the annotation cache too.
 PIPELINE_VERSION = "3"
 # Bump when what is derived from annotations at every build changes (entity resolution,
@@ -125,8 +128,10 @@ def save(index: Index, root: Path, on_step: OnStep | None = None,
     pointer = root / f".{CURRENT}.{secrets.token_hex(4)}"
     switched = False
     try:
+        links = FactParams().links  # what a server's fact sheets read
         disk.write(tmp / disk.STORE_FILE, index.store, index.entities,
-                   index.search.analyzer)
+                   index.search.analyzer,
+                   lambda pos: passage_links(index.store, pos, links), links_key(links))
         post = index.search.postings
         _write_json(tmp / "vocab.json", sorted(post.vocab, key=post.vocab.__getitem__))
         for name in ARRAYS:
@@ -387,6 +392,7 @@ def make_manifest(*, fingerprint: str, model: dict[str, str], model_package: str
         "analyzer": analyzer.settings(),
         "bm25": asdict(params),
         "resolution": asdict(resolution),
+        "links": links_key(FactParams().links),
         "counts": {"documents": documents, "passages": passages, "entity_mentions": entities,
                    "entities": canonical, "skipped_files": skipped},
     }
@@ -404,6 +410,8 @@ def staleness(manifest: dict[str, Any] | None, *, fingerprint: str,
     if manifest.get("derived_version") != DERIVED_VERSION:
         return (f"entity/BM25 build version {manifest.get('derived_version')} != "
                 f"{DERIVED_VERSION}")
+    if manifest.get("links") != (links := links_key(FactParams().links)):
+        return f"value links made by {manifest.get('links')} != {links}"
     if manifest.get("model", {}).get("package") != model_package:
         built = manifest.get("model", {}).get("package")
         return f"built with model {built!r}, configured {model_package!r}"
