@@ -19,6 +19,9 @@ import sys
 import time
 from pathlib import Path
 
+from citeqa.store import index as index_store
+from citeqa.store.disk import STORE_FILE
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSAGES = (ROOT.parent / "shared" / "data" / "external" / "squad-v1.1-train-heldout-du2017"
             / "passages.jsonl.gz")
@@ -34,7 +37,8 @@ def run(*args: str) -> float:
     out = subprocess.run([str(Path(sys.executable).with_name("citeqa")), *args, "--json",
                           "--corpus", str(WORK / "corpus"), "--index", str(WORK / "index")],
                          check=True, capture_output=True, text=True)
-    STAGES[" ".join(args)] = json.loads(out.stdout)["stage_seconds"]
+    # an index with nothing new to build reports no stages
+    STAGES[" ".join(args)] = json.loads(out.stdout).get("stage_seconds", {})
     return round(time.perf_counter() - started, 2)
 
 
@@ -82,13 +86,12 @@ def main() -> None:
         (corpus / f"new-{n}.txt").write_text(group[0]["title"] + "\n" + body(group) + "\n")
     result["ten_added"] = run("index")
     result["forced_full"] = run("index", "--full")
-    manifest = json.loads((WORK / "index" / (WORK / "index" / "CURRENT").read_text().strip()
-                           / "manifest.json").read_text())
+    version = WORK / "index" / index_store.current_version(WORK / "index")
+    manifest = json.loads((version / "manifest.json").read_text())
     result["passages"] = manifest["counts"]["passages"]
     result["entities"] = manifest["counts"]["entities"]
-    version = WORK / "index" / (WORK / "index" / "CURRENT").read_text().strip()
     result["index_bytes"] = size(version)
-    result["entities_jsonl_bytes"] = (version / "entities.jsonl").stat().st_size
+    result["store_bytes"] = (version / STORE_FILE).stat().st_size
     result["cache_bytes"] = size(WORK / "index" / "cache")
     result["stage_seconds_full"] = STAGES["index --full"]
     line = json.dumps(result)
