@@ -173,6 +173,7 @@ def hot_reload(root: Path, url: str, qs: list[str], pid: int) -> dict:
     before = pss_mb(pid)
     old = index_store.current_version(root)
     new = f"{old[:-4]}{'abcd' if old[-4:] != 'abcd' else 'dcba'}"
+    shutil.rmtree(root / new, ignore_errors=True)  # an earlier run's, not live (--reuse)
     shutil.copytree(root / old, root / new)
     pointer = (root / index_store.CURRENT).read_text().split("\n")
     (root / ".CURRENT.tmp").write_text("\n".join([new, *pointer[1:]]))
