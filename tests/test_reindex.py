@@ -11,6 +11,8 @@ from conftest import make_corpus
 
 from citeqa.config import Config
 from citeqa.ingest import annotate as annotate_module
+from citeqa.kb.facts import FactParams
+from citeqa.kb.linker import links_key
 from citeqa.store import build as builder
 from citeqa.store import index as index_store
 
@@ -155,3 +157,36 @@ def test_large_batches_use_every_core(monkeypatch):
     annotate_module.parse(nlp, ["x"] * 10)
     annotate_module.parse(nlp, ["x"] * annotate_module.PARALLEL_FROM)
     assert nlp.calls == [1, 2]
+
+
+def test_an_incremental_build_links_only_the_documents_that_changed(tmp_path, monkeypatch):
+    """Value links are made at build time; those of a document whose content, model and
+    pipeline are unchanged are taken from the live version, not linked again, and equal
+    what linking them again would give."""
+    config = config_for(tmp_path, {"a.txt": A, "b.txt": B})
+    builder.build(config)
+    linked: list[str] = []
+    real = index_store.passage_links
+
+    def counting(store, pos, params):
+        linked.append(store.passage(pos).doc_id)
+        return real(store, pos, params)
+
+    monkeypatch.setattr(index_store, "passage_links", counting)
+    (config.corpus / "b.txt").write_text(B + "Tashkent said on Tuesday that 40% of exports "
+                                         "went to Russia.\n")
+    builder.build(config)
+    assert set(linked) == {"b"}  # "a" was read from the live version
+    index = index_store.load(config.index)
+    key = links_key(FactParams().links)
+    stated = [index.entities.stored_links(p, key) for p in range(len(index.store))]
+    assert stated == [real(index.store, p, FactParams().links)
+                      for p in range(len(index.store))]
+    assert any(stated)  # "14%", "in 2018", "40%": the corpus does state values
+
+    # A live version whose links were made by other rules lends nothing.
+    linked.clear()
+    monkeypatch.setattr(index_store, "links_key", lambda params: "links-other")
+    (config.corpus / "b.txt").write_text(B)
+    builder.build(config)
+    assert set(linked) == {"a", "b"}

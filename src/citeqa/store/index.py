@@ -23,6 +23,7 @@ background before it serves a version (``live.py``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -43,6 +44,7 @@ from ..ingest.corpus import PassageStore
 from ..kb.entities import ResolutionParams
 from ..kb.facts import FactParams, passage_links
 from ..kb.linker import links_key
+from ..kb.links import ValueLink
 from ..kb.table import EntityTable
 from ..search.analyzer import Analyzer
 from ..search.bm25 import BM25Params, Postings
@@ -129,9 +131,15 @@ def save(index: Index, root: Path, on_step: OnStep | None = None,
     switched = False
     try:
         links = FactParams().links  # what a server's fact sheets read
+        key = links_key(links)
+        earlier = _earlier_links(root, index, key)
+
+        def linked(pos: int) -> list[ValueLink]:
+            found = earlier(pos)
+            return passage_links(index.store, pos, links) if found is None else found
+
         disk.write(tmp / disk.STORE_FILE, index.store, index.entities,
-                   index.search.analyzer,
-                   lambda pos: passage_links(index.store, pos, links), links_key(links))
+                   index.search.analyzer, linked, key)
         post = index.search.postings
         _write_json(tmp / "vocab.json", sorted(post.vocab, key=post.vocab.__getitem__))
         for name in ARRAYS:
@@ -206,6 +214,42 @@ def current_version(root: Path) -> str | None:
     (unreadable, or not the name of a version folder) raises ``IndexUnavailable``."""
     pointer = _pointer(root)
     return pointer[0] if pointer else None
+
+
+def _earlier_links(root: Path, index: Index, key: str
+                   ) -> Callable[[int], list[ValueLink] | None]:
+    """For a passage of ``index``, the value links the live version under ``root`` stored
+    for the same passage of a document with the same content, annotated by the same model
+    and pipeline and linked under ``key``; None when there is none. An incremental build
+    thus links only what changed. The live version is checked (sha256) first: a damaged
+    one lends nothing."""
+    try:
+        live = load(root)
+    except IndexUnavailable:
+        return lambda _: None
+    if (live.manifest.get("pipeline_version") != index.manifest["pipeline_version"]
+            or live.manifest.get("model") != index.manifest["model"]
+            or live.manifest.get("links") != key):
+        return lambda _: None
+    by_content = {sha: doc_id for doc_id, sha in
+                  disk.documents_column(live.path / disk.STORE_FILE, "sha256").items()}
+    store = index.store
+    places_of = functools.lru_cache(maxsize=64)(live.store.passages_of)
+
+    def earlier(pos: int) -> list[ValueLink] | None:
+        passage = store.passage(pos)
+        doc_id = by_content.get(store.documents[passage.doc_id].sha256)
+        if doc_id is None:
+            return None
+        places = places_of(doc_id)
+        if passage.n >= len(places):
+            return None
+        before = live.store.passage(places[passage.n])
+        if (before.start, before.end) != (passage.start, passage.end):
+            return None
+        return live.entities.stored_links(places[passage.n], key)
+
+    return earlier
 
 
 def _live_or_none(root: Path) -> str | None:
