@@ -166,15 +166,18 @@ def test_document_frequency_is_the_number_of_passages_with_the_term():
     assert postings.document_frequency("absent") == 0
 
 
-@pytest.mark.parametrize("floor_postings", [200, 2_000])
+@pytest.mark.parametrize("floor_postings,union_by_sort", [(200, 100), (2_000, 50_000)])
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"{p.variant}-{p.k1}-{p.b}")
-def test_top_skips_no_passage_on_a_large_skewed_corpus(params, floor_postings, monkeypatch):
+def test_top_skips_no_passage_on_a_large_skewed_corpus(params, floor_postings, union_by_sort,
+                                                        monkeypatch):
     """top() reads a frequent term's postings only for the passages its rarer terms found
-    (MaxScore); on Zipf-like text with repeated and boosted terms it must still return
-    exactly the brute-force ranking, scores equal to the last bit. A small floor budget
-    makes the floor weak and the dense and look-up sums both run."""
+    (MaxScore); on Zipf-like text with repeated, boosted and unboosted terms it must still
+    return exactly the brute-force ranking, scores equal to the last bit. Small budgets
+    make the floor weak, and run the dense and look-up sums and both ways of merging
+    postings."""
     monkeypatch.setattr(bm25, "FLOOR_POSTINGS", floor_postings)
     monkeypatch.setattr(bm25, "LOOKUP_BELOW", floor_postings)
+    monkeypatch.setattr(bm25, "UNION_BY_SORT", union_by_sort)
     rng = np.random.default_rng(7)
     vocab = [f"w{i}" for i in range(400)]
     ranks = np.arange(1, len(vocab) + 1)
@@ -186,9 +189,23 @@ def test_top_skips_no_passage_on_a_large_skewed_corpus(params, floor_postings, m
         query = list(rng.choice(vocab[:5], size=1)) + list(rng.choice(vocab, size=n))
         if trial % 3 == 0:
             query.append(query[0])  # a repeated term counts again
-        boosts = [float(b) for b in rng.choice([1.0, 0.8, 0.35], size=len(query))]
+        boosts = ([float(b) for b in rng.choice([1.0, 0.8, 0.35], size=len(query))]
+                  if trial % 2 else None)
         for k in (1, 3, 10, 50):
             total, matched = postings.scores(query, boosts)
             ranked = sorted(np.flatnonzero(matched), key=lambda i: (-total[i], i))[:k]
             assert postings.top(query, k, boosts) == [(int(i), float(total[i]))
                                                        for i in ranked]
+
+
+def test_top_lists_a_passage_once_when_it_holds_several_rare_terms(monkeypatch):
+    """The first passage holds both rare terms: merging their postings must not count it
+    twice (in the floor, or among the passages returned)."""
+    monkeypatch.setattr(bm25, "FLOOR_POSTINGS", 50)
+    corpus = [["rare", "scarce", "common"]] + [["common", f"w{i % 7}"] for i in range(300)]
+    corpus[150] = ["rare", "scarce"]
+    postings = Postings.compile(corpus, BM25Params())
+    for k in (1, 2, 3, 5):
+        got = postings.top(["rare", "scarce", "common"], k)
+        assert got == brute_force_top(postings, ["rare", "scarce", "common"], k)
+        assert len({i for i, _ in got}) == len(got)
