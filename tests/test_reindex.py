@@ -184,6 +184,10 @@ def test_an_incremental_build_links_only_the_documents_that_changed(tmp_path, mo
                       for p in range(len(index.store))]
     assert any(stated)  # "14%", "in 2018", "40%": the corpus does state values
 
+    linked.clear()  # --full takes nothing from the live version
+    builder.build(config, full=True)
+    assert set(linked) == {"a", "b"}
+
     # A live version whose links were made by other rules lends nothing.
     linked.clear()
     monkeypatch.setattr(index_store, "links_key", lambda params: "links-other")

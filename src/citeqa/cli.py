@@ -127,7 +127,8 @@ def main() -> None:
 
 @main.command("index")
 @corpus_options
-@click.option("--full", is_flag=True, help="re-annotate every document, ignoring the cache")
+@click.option("--full", is_flag=True,
+              help="re-annotate and re-link every document, ignoring the cache")
 @click.option("--json", "as_json", is_flag=True, help="also print the build report as JSON")
 @click.option("--dask", metavar="ADDRESS",
               help="annotate on a Dask cluster: scheduler address (tcp://host:8786) or "

@@ -220,7 +220,8 @@ def build(config: Config, params: BM25Params = DEFAULT_BM25, analyzer: Analyzer 
                     raise CorpusChanged
 
             try:
-                version = index_store.save(built.index, root, on_step, before_switch=unchanged)
+                version = index_store.save(built.index, root, on_step, before_switch=unchanged,
+                                           full=full)
                 built.cache.prune()
                 break
             except CorpusChanged:

@@ -113,9 +113,10 @@ def _fsync_dir(path: Path) -> None:
 
 
 def save(index: Index, root: Path, on_step: OnStep | None = None,
-         before_switch: Callable[[], None] | None = None) -> str:
+         before_switch: Callable[[], None] | None = None, full: bool = False) -> str:
     """Write ``index`` as a new version under ``root`` and make it current. Returns the
-    version. ``on_step`` is called after each of ``SAVE_STEPS``; ``before_switch`` last of
+    version. Value links of unchanged documents are taken from the live version unless
+    ``full``. ``on_step`` is called after each of ``SAVE_STEPS``; ``before_switch`` last of
     all before ``CURRENT`` is replaced: if it raises, the new version is removed and the
     live one stays."""
     step = on_step or (lambda _: None)
@@ -132,7 +133,7 @@ def save(index: Index, root: Path, on_step: OnStep | None = None,
     try:
         links = FactParams().links  # what a server's fact sheets read
         key = links_key(links)
-        earlier = _earlier_links(root, index, key)
+        earlier = (lambda _: None) if full else _earlier_links(root, index, key)
 
         def linked(pos: int) -> list[ValueLink]:
             found = earlier(pos)
