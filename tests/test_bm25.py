@@ -209,3 +209,30 @@ def test_top_lists_a_passage_once_when_it_holds_several_rare_terms(monkeypatch):
         got = postings.top(["rare", "scarce", "common"], k)
         assert got == brute_force_top(postings, ["rare", "scarce", "common"], k)
         assert len({i for i, _ in got}) == len(got)
+
+
+def test_top_is_exact_when_the_constant_dwarfs_the_scores(monkeypatch):
+    """BM25Plus adds a constant (delta x IDF of each question term) to every passage; when
+    it dwarfs the sums, sums that differ round to one total, and the tie goes to the
+    earlier passage, which the pruning must not have skipped. Passage 5 alone holds the
+    rare term (sum 11), passage 0 only the common one (sum 1): with a constant of 1e18
+    both totals are 1e18, and passage 0 wins."""
+    monkeypatch.setattr(bm25, "FLOOR_POSTINGS", 50)
+    postings = Postings(vocab={"common": 0, "rare": 1},
+                        offsets=np.array([0, 100, 101], dtype=np.int64),
+                        doc_ids=np.array([*range(100), 5], dtype=np.int32),
+                        weights=np.array([1.0] * 100 + [10.0], dtype=np.float32),
+                        baseline=np.array([0.0, 1e18], dtype=np.float32), n_passages=100)
+    assert postings.top(["common", "rare"], 1) == \
+        brute_force_top(postings, ["common", "rare"], 1) == [(0, float(np.float32(1e18)))]
+
+
+def test_top_with_an_infinite_boost_ranks_as_the_scores_do(monkeypatch):
+    monkeypatch.setattr(bm25, "FLOOR_POSTINGS", 20)
+    corpus = [["common", "x"] for _ in range(200)] + [["rare", "common"]] * 5
+    postings = Postings.compile(corpus, BM25Params())
+    boosts = [float("inf"), 1.0]
+    total, matched = postings.scores(["rare", "common"], boosts)
+    ranked = sorted(np.flatnonzero(matched), key=lambda i: (-total[i], i))[:3]
+    assert postings.top(["rare", "common"], 3, boosts) == [(int(i), float(total[i]))
+                                                            for i in ranked]

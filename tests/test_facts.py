@@ -160,3 +160,18 @@ def test_the_index_stores_each_passages_value_links_as_the_parse_states_them(see
     book = FactBook(store, table, dataclasses.replace(FactParams(), links=other))
     russia = lookup(seed_index, "Russia")
     assert book.sheet(russia).values  # computed from the parse, as the build would
+
+
+def test_links_made_with_any_other_setting_are_never_read(seed_index):
+    """The key names every setting, not only the version string: a setting changed
+    without a new version still makes the stored links unreadable (they are recomputed)."""
+    params = FactParams().links
+    key = links_key(params)
+    assert key.startswith(f"{params.version}+")
+    for changed in (dataclasses.replace(params, max_climb=0),
+                    dataclasses.replace(params, max_relation_tokens=1),
+                    dataclasses.replace(params, rank_verbs=("rank",)),
+                    dataclasses.replace(params, learned=None)):
+        assert links_key(changed) != key
+        assert seed_index.entities.stored_links(0, links_key(changed)) is None
+    assert seed_index.entities.stored_links(0, key) is not None

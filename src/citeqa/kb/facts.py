@@ -139,14 +139,15 @@ class FactBook:
         """Mention start -> the value links of one passage: as the index stored them when
         they were made with these parameters, else computed; kept per index."""
         memo = self.table.value_links.setdefault(self.params.links, {})
-        if p not in memo:
+        by_mention = memo.get(p)  # one read: another thread may evict it meanwhile
+        if by_mention is None:
             found = self.table.stored_links(p, links_key(self.params.links))
-            by_mention: dict[int, list[ValueLink]] = {}
+            by_mention = {}
             for link in (passage_links(self.store, p, self.params.links) if found is None
                          else found):
                 by_mention.setdefault(link.mention[0], []).append(link)
             memo[p] = by_mention
-        return memo[p]
+        return by_mention
 
     def owners(self, p: int, start: int, end: int) -> list[CanonicalEntity]:
         """The entities the parse says a value overlapping ``start:end`` of passage ``p``

@@ -17,8 +17,11 @@ above the threshold chosen by cross-validation over the tuning documents.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import gzip
+import hashlib
+import importlib.metadata
 import json
 import math
 import zlib
@@ -121,12 +124,27 @@ def load_model(name: str) -> LinkerModel:
         raise LinkerError(f"cannot read the value linker {MODELS / name}: {exc}") from None
 
 
+# What a passage's links depend on besides its annotation and its document's date.
+_LINK_SOURCES = ("links.py", "linker.py", "normalize.py", "entities.py", "../lexicon.py")
+_LINK_PACKAGES = ("babel", "dateparser")
+
+
 @functools.cache
 def links_key(params: LinkParams) -> str:
-    """Names the links ``params`` make (rules and learned weights): an index stores its
-    passages' links under this key, and a reader with other parameters recomputes them."""
+    """Names the links ``params`` make: the version names, then a digest of every setting,
+    the weights, the code that links and the parsers it calls, so that no edit can leave
+    an index serving links this code would not make. An index stores its passages' links
+    under this key; links stored under another are never read."""
     learned = load_model(params.learned).version if params.learned else "rules"
-    return f"{params.version}+{learned}"
+    digest = hashlib.sha256(repr(dataclasses.asdict(params)).encode())
+    if params.learned:
+        digest.update((MODELS / params.learned).read_bytes())
+    here = Path(__file__).resolve().parent
+    for name in _LINK_SOURCES:
+        digest.update((here / name).read_bytes())
+    for package in _LINK_PACKAGES:
+        digest.update(importlib.metadata.version(package).encode())
+    return f"{params.version}+{learned}-{digest.hexdigest()[:12]}"
 
 
 def link_values(annotation: Annotation, text: str, params: LinkParams,

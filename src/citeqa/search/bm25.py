@@ -54,7 +54,12 @@ class Postings:
     baseline: np.ndarray  # float32, len(vocab): added to every passage
     n_passages: int
     # each term's (smallest, largest) weight, found the first time a question uses it
-    _extremes: dict[int, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+    # (NaN until then): eight bytes per term, whatever the questions
+    _extremes: np.ndarray = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_extremes",
+                           np.full((len(self.offsets) - 1, 2), np.nan, dtype=np.float32))
 
     @classmethod
     def compile(cls, corpus: list[list[str]], params: BM25Params) -> Postings:
@@ -155,13 +160,16 @@ class Postings:
             return self._best(passages, self._sums(items, passages) + constant, k)
         floor = self._floor(items, k)
         bounds = [self._bound(t, boost) for t, boost in items]
-        # a margin far wider than the rounding of sums taken in another order
-        floor -= 1e-9 * abs(floor) + 1e-12
+        # a margin far wider than the rounding of sums taken in another order, or of a
+        # sum once the constant is added
+        floor -= 1e-9 * (abs(floor) + abs(constant)) + 1e-12
         essential, below = [], 0.0
         for j in sorted(range(len(items)), key=bounds.__getitem__):
             below += bounds[j]
             if below >= floor:
                 essential.append(items[j][0])
+        if not essential:  # a floor that is not a number (an infinite boost): no pruning
+            essential = [t for t, _ in items]
         essential = sorted(set(essential))
         passages = self._union(essential)
         return self._best(passages, self._sums(items, passages, essential) + constant, k)
@@ -243,10 +251,11 @@ class Postings:
     def _bound(self, t: int, boost: float) -> float:
         """The largest contribution term ``t`` scaled by ``boost`` makes to a passage (0 for
         one without it), as ``scores`` computes contributions."""
-        extremes = self._extremes.get(t)
-        if extremes is None:
+        extremes = self._extremes[t]
+        if np.isnan(extremes[0]):
             docs_weights = self.weights[self.offsets[t]:self.offsets[t + 1]]
-            extremes = self._extremes[t] = np.array([docs_weights.min(), docs_weights.max()])
+            extremes = np.array([docs_weights.min(), docs_weights.max()])
+            self._extremes[t] = extremes
         return max(0.0, float((boost * extremes).max()))
 
 
