@@ -197,7 +197,7 @@ def replicate(source: Path, size: int, out: Path, reuse: bool) -> tuple[Path, di
     src = index_store.load(source)
     n_src = len(src.store)
     copies = max(1, round(size / n_src))
-    if reuse and _readable(out):
+    if reuse and _made_from(out, src):
         return out, {"passages": n_src * copies, "copies": copies, "reused": True}
     if out.exists():
         shutil.rmtree(out)
@@ -225,13 +225,15 @@ def replicate(source: Path, size: int, out: Path, reuse: bool) -> tuple[Path, di
                  "build_s": round(time.perf_counter() - started, 1)}
 
 
-def _readable(index: Path) -> bool:
-    """Whether an earlier run's index opens with this citeqa (its format may be older)."""
+def _made_from(index: Path, src: index_store.Index) -> bool:
+    """Whether an earlier run's index opens with this citeqa and was replicated from this
+    source index as it is now (same corpus, format, derived data and value-link key)."""
     try:
-        index_store.load(index, verify=False)
+        made = index_store.load(index, verify=False).manifest
     except index_store.IndexUnavailable:
         return False
-    return True
+    same = ("format_version", "pipeline_version", "derived_version", "links", "corpus")
+    return all(made.get(key) == src.manifest.get(key) for key in same)
 
 
 def _replicate_store(source: Path, target: Path, copies: int) -> None:
