@@ -89,6 +89,8 @@ def test_progress_bar_counts_documents_only_when_asked(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "annotating" in err and f"{quiet.documents}/{quiet.documents}" in err
     assert "document/s" in err  # tqdm's rate
+    # then the passages written, each with its value links
+    assert "writing and linking" in err and f"{quiet.passages}/{quiet.passages}" in err
 
 
 def test_cli_index_prints_the_summary(tmp_path):

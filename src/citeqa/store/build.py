@@ -221,7 +221,7 @@ def build(config: Config, params: BM25Params = DEFAULT_BM25, analyzer: Analyzer 
 
             try:
                 version = index_store.save(built.index, root, on_step, before_switch=unchanged,
-                                           full=full)
+                                           full=full, progress=progress)
                 built.cache.prune()
                 break
             except CorpusChanged:

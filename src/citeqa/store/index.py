@@ -31,6 +31,7 @@ import re
 import secrets
 import shutil
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from ..ingest.corpus import PassageStore
 from ..kb.entities import ResolutionParams
@@ -113,12 +115,13 @@ def _fsync_dir(path: Path) -> None:
 
 
 def save(index: Index, root: Path, on_step: OnStep | None = None,
-         before_switch: Callable[[], None] | None = None, full: bool = False) -> str:
+         before_switch: Callable[[], None] | None = None, full: bool = False,
+         progress: bool = False) -> str:
     """Write ``index`` as a new version under ``root`` and make it current. Returns the
     version. Value links of unchanged documents are taken from the live version unless
-    ``full``. ``on_step`` is called after each of ``SAVE_STEPS``; ``before_switch`` last of
-    all before ``CURRENT`` is replaced: if it raises, the new version is removed and the
-    live one stays."""
+    ``full``; ``progress`` shows a bar of the passages written on stderr. ``on_step`` is
+    called after each of ``SAVE_STEPS``; ``before_switch`` last of all before ``CURRENT``
+    is replaced: if it raises, the new version is removed and the live one stays."""
     step = on_step or (lambda _: None)
     root.mkdir(parents=True, exist_ok=True)
     manifest = index.manifest
@@ -135,12 +138,16 @@ def save(index: Index, root: Path, on_step: OnStep | None = None,
         key = links_key(links)
         earlier = (lambda _: None) if full else _earlier_links(root, index, key)
 
-        def linked(pos: int) -> list[ValueLink]:
-            found = earlier(pos)
-            return passage_links(index.store, pos, links) if found is None else found
+        with tqdm(total=len(index.store), unit="passage", desc="writing and linking",
+                  file=sys.stderr, disable=not progress, dynamic_ncols=True) as bar:
 
-        disk.write(tmp / disk.STORE_FILE, index.store, index.entities,
-                   index.search.analyzer, linked, key)
+            def linked(pos: int) -> list[ValueLink]:
+                found = earlier(pos)
+                bar.update(1)
+                return passage_links(index.store, pos, links) if found is None else found
+
+            disk.write(tmp / disk.STORE_FILE, index.store, index.entities,
+                       index.search.analyzer, linked, key)
         post = index.search.postings
         _write_json(tmp / "vocab.json", sorted(post.vocab, key=post.vocab.__getitem__))
         for name in ARRAYS:
