@@ -349,11 +349,13 @@ def mixed_pool() -> tuple[Path, Path]:
     article: 5,555 real annotated passages to replicate, so that a large index has the
     vocabulary and term frequencies of varied text rather than 44 passages' 840 terms."""
     corpus, index = WORK / "pool" / "corpus", WORK / "pool" / "index"
-    if not corpus.is_dir():
+    if not corpus.is_dir():  # written aside and renamed: a stopped run leaves no half
         passages = [p for name in ("dev", "train")
                     for p in read_jsonl(EXTERNAL / SETS[name], "passages")]
-        write_corpus(passages, {p["title"] for p in passages}, corpus)
-        shutil.copy(ROOT / "corpus" / "central-asia-russia-ukraine.txt", corpus)
+        partial = corpus.with_name("corpus.partial")
+        write_corpus(passages, {p["title"] for p in passages}, partial)
+        shutil.copy(ROOT / "corpus" / "central-asia-russia-ukraine.txt", partial)
+        partial.rename(corpus)
     # builds nothing when the index is up to date; re-derives it (spaCy's annotations
     # cached) when this citeqa's index format is newer
     subprocess.run(citeqa("index", "--corpus", str(corpus), "--index", str(index)), check=True)
