@@ -155,24 +155,29 @@ class Postings:
         constant = 0.0
         for t, boost in items:
             constant += boost * float(self.baseline[t])
+        whole = self._essential(items, k, constant)
+        passages = self._union(whole)
+        return self._best(passages, self._sums(items, passages, whole) + constant, k)
+
+    def _essential(self, items: list[tuple[int, float]], k: int, constant: float
+                   ) -> list[int]:
+        """The terms whose postings must be read whole (sorted): all of them when they
+        are few, else those that could lift a passage past the floor."""
+        every = sorted({t for t, _ in items})
         if sum(self._df(t) for t, _ in items) <= FLOOR_POSTINGS:  # too few to prune
-            passages = self._union(sorted({t for t, _ in items}))
-            return self._best(passages, self._sums(items, passages) + constant, k)
+            return every
         floor = self._floor(items, k)
         bounds = [self._bound(t, boost) for t, boost in items]
         # a margin far wider than the rounding of sums taken in another order, or of a
         # sum once the constant is added
         floor -= 1e-9 * (abs(floor) + abs(constant)) + 1e-12
-        essential, below = [], 0.0
+        essential, below = set(), 0.0
         for j in sorted(range(len(items)), key=bounds.__getitem__):
             below += bounds[j]
             if below >= floor:
-                essential.append(items[j][0])
-        if not essential:  # a floor that is not a number (an infinite boost): no pruning
-            essential = [t for t, _ in items]
-        essential = sorted(set(essential))
-        passages = self._union(essential)
-        return self._best(passages, self._sums(items, passages, essential) + constant, k)
+                essential.add(items[j][0])
+        # none: a floor that is not a number (an infinite boost), so no pruning
+        return sorted(essential) or every
 
     @staticmethod
     def _best(passages: np.ndarray, total: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -192,9 +197,7 @@ class Postings:
 
     def _union(self, terms: list[int]) -> np.ndarray:
         """The passages holding any of ``terms``, sorted."""
-        if len(terms) == 1:
-            return self._docs(terms[0])
-        if sum(map(self._df, terms)) < UNION_BY_SORT:
+        if len(terms) == 1 or sum(map(self._df, terms)) < UNION_BY_SORT:
             return _merged([self._docs(t) for t in terms])
         seen = np.zeros(self.n_passages, dtype=bool)
         for t in terms:
@@ -204,10 +207,11 @@ class Postings:
     def _sums(self, items: list[tuple[int, float]], passages: np.ndarray,
               whole: list[int] = ()) -> np.ndarray:
         """``passages``' (sorted) summed contributions, added in question order from 0.0 as
-        ``scores`` adds them, so the floats are the same. The postings of ``whole`` terms,
-        and of terms with few more postings than there are passages, are added whole to a
-        dense array; the others are looked up for ``passages`` alone."""
-        if not whole and passages.size < LOOKUP_BELOW:
+        ``scores`` adds them, so the floats are the same. Few passages are scored by
+        look-ups alone; else the postings of ``whole`` terms, and of terms with few more
+        postings than there are passages, are added whole to a dense array and the others
+        looked up for ``passages``."""
+        if passages.size < LOOKUP_BELOW:
             total = np.zeros(passages.size)
             for t, boost in items:
                 present, at = self._lookup(t, passages)

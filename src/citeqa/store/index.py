@@ -46,7 +46,7 @@ from ..ingest.corpus import PassageStore
 from ..kb.entities import ResolutionParams
 from ..kb.facts import FactParams, passage_links
 from ..kb.linker import links_key
-from ..kb.links import ValueLink
+from ..kb.links import LinkParams, ValueLink
 from ..kb.table import EntityTable
 from ..search.analyzer import Analyzer
 from ..search.bm25 import BM25Params, Postings
@@ -134,8 +134,7 @@ def save(index: Index, root: Path, on_step: OnStep | None = None,
     pointer = root / f".{CURRENT}.{secrets.token_hex(4)}"
     switched = False
     try:
-        links = FactParams().links  # what a server's fact sheets read
-        key = links_key(links)
+        links, key = _served_links()
         earlier = (lambda _: None) if full else _earlier_links(root, index, key)
 
         with tqdm(total=len(index.store), unit="passage", desc="writing and linking",
@@ -222,6 +221,13 @@ def current_version(root: Path) -> str | None:
     (unreadable, or not the name of a version folder) raises ``IndexUnavailable``."""
     pointer = _pointer(root)
     return pointer[0] if pointer else None
+
+
+def _served_links() -> tuple[LinkParams, str]:
+    """The link parameters a server's fact sheets use, and their key: what an index
+    stores and what makes it stale."""
+    links = FactParams().links
+    return links, links_key(links)
 
 
 def _earlier_links(root: Path, index: Index, key: str
@@ -444,7 +450,7 @@ def make_manifest(*, fingerprint: str, model: dict[str, str], model_package: str
         "analyzer": analyzer.settings(),
         "bm25": asdict(params),
         "resolution": asdict(resolution),
-        "links": links_key(FactParams().links),
+        "links": _served_links()[1],
         "counts": {"documents": documents, "passages": passages, "entity_mentions": entities,
                    "entities": canonical, "skipped_files": skipped},
     }
@@ -462,7 +468,7 @@ def staleness(manifest: dict[str, Any] | None, *, fingerprint: str,
     if manifest.get("derived_version") != DERIVED_VERSION:
         return (f"entity/BM25 build version {manifest.get('derived_version')} != "
                 f"{DERIVED_VERSION}")
-    if manifest.get("links") != (links := links_key(FactParams().links)):
+    if manifest.get("links") != (links := _served_links()[1]):
         return f"value links made by {manifest.get('links')} != {links}"
     if manifest.get("model", {}).get("package") != model_package:
         built = manifest.get("model", {}).get("package")
