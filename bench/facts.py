@@ -1,22 +1,26 @@
-"""Entity facts against the judged set in bench/facts/: value precision, role precision
-and expected-fact recall, for the tuning part and the held-back part.
+"""Entity facts against the judged set in bench/facts/: value precision, role precision,
+expected-fact and key-fact recall, for the tuning part and the four held-back parts.
 
     .venv/bin/python bench/facts.py [--unjudged]
 
-The corpus is the seed article plus four SQuAD v1.1 dev articles (their text only; no
-question or answer is read), written to bench/out/facts/corpus and indexed there (spaCy
-runs once; later runs reuse the annotation cache). Entities are then resolved and values
-linked with the current code, so a change is measured without re-indexing.
+The corpus is the seed article plus the SQuAD v1.1 dev and train-slice articles of the
+parts below (their text only; no question or answer is read), written to
+bench/out/facts/corpus and indexed there (spaCy runs once; later runs reuse the annotation
+cache; a change to the linking code re-links the stored passages). Entities are then
+resolved with the current code.
 
 Judged items (bench/facts/RULES.md says how they were judged):
 - judged.jsonl: every value stated in a sentence that mentions one of the largest sheets'
   entities (the old same-sentence rule, a superset of what the parse links), with the
   entity's mentions in that sentence and a judgement (yes / no / unclear);
 - roles.jsonl: every role on the sheets of the judged documents.
+- keyfacts.jsonl: of the "yes" items, each (document, entity)'s key facts (at most 10),
+  chosen by code-blind helpers (RULES.md, "Key facts").
 A system value counts when it is a judged value and its entity has one of the judged
 mentions; precision is yes / (yes + no) (unclear is reported, not counted); recall is the
-share of "yes" items the system lists. Values and roles the judged set does not cover are
-listed with --unjudged, so they can be judged before they are counted.
+share of "yes" items the system lists, key-fact recall the share of key facts. Values and
+roles the judged set does not cover are listed with --unjudged, so they can be judged
+before they are counted.
 Output: a table, and bench/results/facts.json.
 """
 
@@ -58,10 +62,13 @@ FRESH_ARTICLES = ("1973_oil_crisis", "Victoria_(Australia)", "Jacksonville,_Flor
 # SQuAD dev articles of the third held-back part, chosen and judged after the links-4 rules
 # were final and before any later linking change was scored.
 FRESH_ARTICLES_3 = ("Warsaw", "Black_Death", "Sky_(United_Kingdom)")
+# SQuAD dev articles of the fourth held-back part, judged by a code-blind helper in session
+# 15 before any of that session's linking changes was scored.
+FRESH_ARTICLES_4 = ("Nikola_Tesla", "Scottish_Parliament", "Newcastle_upon_Tyne")
 # Items to judge are written for these articles (``--candidates OUT --for PART``).
 CANDIDATE_PARTS = {"tuning": TRAIN_ARTICLES, "held-back-2": FRESH_ARTICLES,
-                   "held-back-3": FRESH_ARTICLES_3}
-DEV_ARTICLES = ARTICLES + FRESH_ARTICLES + FRESH_ARTICLES_3
+                   "held-back-3": FRESH_ARTICLES_3, "held-back-4": FRESH_ARTICLES_4}
+DEV_ARTICLES = ARTICLES + FRESH_ARTICLES + FRESH_ARTICLES_3 + FRESH_ARTICLES_4
 
 
 def corpus() -> Path:
@@ -93,7 +100,8 @@ def load(path: Path) -> list[dict]:
 
 
 # The tuning part is reported whole and by where its documents come from.
-PARTS = ("tuning", "held-back", "held-back-2", "held-back-3", "tuning: seed + Super Bowl",
+PARTS = ("tuning", "held-back", "held-back-2", "held-back-3", "held-back-4",
+         "tuning: seed + Super Bowl",
          "tuning: train-slice articles", "tuning: added for linker-2")
 
 
@@ -212,14 +220,18 @@ def main() -> None:
                 print("WRONG", entity.name, "|", value.text, "|", value.relation.text, "|",
                       value.subject.text, "|", value.sentence)
     expected: Counter = Counter()
+    key_facts = {item_key(k) for k in load(JUDGED / "keyfacts.jsonl")}
     for item in judged:
         if item["judgement"] == "yes":
+            key = item_key(item) in key_facts
             for part in parts_of(item):
                 expected[(part, "expected")] += 1
                 expected[(part, "found")] += id(item) in found
+                expected[(part, "key")] += key
+                expected[(part, "key found")] += key and id(item) in found
             if args.errors and item["part"] == "tuning" and id(item) not in found:
-                print("MISSED", item["entity"], "|", item["text"], "|",
-                      item["sentence_text"])
+                print("MISSED KEY" if key else "MISSED", item["entity"], "|", item["text"],
+                      "|", item["sentence_text"])
 
     role_judgement = {(r["doc"], r["entity"], r["role"], r["affiliation"]): r for r in roles}
     role_counts: Counter = Counter()
@@ -244,7 +256,7 @@ def main() -> None:
 
     result = {}
     print(f"{'part':30} {'value P':>8} {'yes':>4} {'no':>4} {'unclr':>5} {'recall':>7} "
-          f"{'role P':>7} {'roles':>5}")
+          f"{'key R':>6} {'keys':>5} {'role P':>7} {'roles':>5}")
     for part in args.part or PARTS:
         yes, no, unclear = (counts[(part, j)] for j in ("yes", "no", "unclear"))
         r_yes, r_no = role_counts[(part, "yes")], role_counts[(part, "no")]
@@ -253,11 +265,15 @@ def main() -> None:
                "expected_recall": round(expected[(part, "found")]
                                         / max(1, expected[(part, "expected")]), 3),
                "expected": expected[(part, "expected")],
+               "key_fact_recall": round(expected[(part, "key found")]
+                                        / max(1, expected[(part, "key")]), 3),
+               "key_facts": expected[(part, "key")],
                "role_precision": round(r_yes / max(1, r_yes + r_no), 3),
                "roles": r_yes + r_no}
         result[part] = row
         print(f"{part:30} {row['value_precision']:8.3f} {yes:4} {no:4} {unclear:5} "
-              f"{row['expected_recall']:7.3f} {row['role_precision']:7.3f} {row['roles']:5}")
+              f"{row['expected_recall']:7.3f} {row['key_fact_recall']:6.3f} {row['key_facts']:5} "
+              f"{row['role_precision']:7.3f} {row['roles']:5}")
     result["unjudged_values"] = len(unjudged)
     result["unjudged_roles"] = len(unjudged_roles)
     print(f"unjudged: {len(unjudged)} values, {len(unjudged_roles)} roles")

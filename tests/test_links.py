@@ -481,3 +481,87 @@ def test_a_nationality_naming_a_language_owns_nothing(links):
     assert values(found, "Portuguese") == set()
     assert values(links("The Portuguese government cut 4.8 billion euros in 2012."),
                   "Portuguese")  # the state, not the language
+
+
+def test_an_objects_predicate_ranks_the_object_not_the_subject(links):
+    found = links("In 2014, USA Today ranked Notre Dame 10th overall.")
+    assert "10th" in values(found, "Notre Dame")
+    assert "10th" not in values(found, "USA Today")
+    found = links("On November 8, 1889 President Benjamin Harrison proclaimed Montana the "
+                  "forty-first state in the union.")
+    assert "forty-first" in values(found, "Montana")
+    assert "forty-first" not in values(found, "Benjamin Harrison")
+    assert "10th" in values(links("Notre Dame was ranked 10th in 2014."), "Notre Dame")
+
+
+def test_the_parts_a_subject_is_divided_into(links):
+    # and a gloss in brackets is no name: "freguesia" is tagged PERSON
+    found = links("Administratively, Portugal is divided into 308 municipalities (Portuguese: "
+                  "municípios or concelhos), which after a reform in 2013 are subdivided "
+                  "into 3,092 civil parishes (Portuguese: freguesia).")
+    assert {"308", "3,092"} <= values(found, "Portugal")
+    assert values(found, "freguesia") == set()
+    # a counted group elsewhere stays the group's
+    assert "five" not in values(links("Russia met the five Central Asian countries."),
+                                "Russia")
+
+
+def test_the_object_a_verb_changes_by_an_amount(links):
+    found = links("The plan will reduce California's emissions by 25 percent by 2020.")
+    assert {"25 percent", "2020"} <= values(found, "California")
+
+
+def test_a_date_dates_its_when_clause(links):
+    found = links("The territory was formed on April 26, 1864, when Congress passed the "
+                  "Organic Act.")
+    assert "April 26, 1864" in values(found, "Congress")
+
+
+def test_a_comparisons_baseline_is_no_ones(links):
+    found = links("Schwarzenegger won with 56.0% of the vote compared with 38.9% for "
+                  "Angelides.")
+    assert "56.0%" in values(found, "Schwarzenegger")
+    assert "38.9%" not in values(found, "Schwarzenegger")
+
+
+def test_an_age_is_no_places_or_nationalitys(links):
+    found = links("Schwarzenegger moved to the United States in September 1968 at the age "
+                  "of 21.")
+    assert "the age of 21" not in values(found, "the United States")
+    assert "September 1968" in values(found, "the United States")
+    found = links("Tajikistan has 7 million people, of whom 70% are under the age of 30.")
+    assert "the age of 30" in values(found, "Tajikistan")  # a bracket of ages: its people
+
+
+def test_a_currencys_country_owns_no_amount(links):
+    found = links("The crisis played a role in the failure of key businesses, declines in "
+                  "consumer wealth estimated in trillions of U.S. dollars, and a downturn in "
+                  "economic activity.")
+    assert "trillions" not in values(found, "U.S.")
+    assert "$5 billion" in values(links("Russia lent Belarus $5 billion in 2020."), "Russia")
+
+
+def test_a_rankings_place_is_its_scope(links):
+    found = links("Notre Dame is ranked among the top twenty universities in the United "
+                  "States.")
+    assert "twenty" not in values(found, "the United States")
+    found = links("Billings and Missoula are the two largest cities in Montana.")
+    assert "two" in values(found, "Montana")
+
+
+def test_titles_and_citations_are_no_values(links):
+    found = links("The former California governor told 60 Minutes in 2012 that he regretted "
+                  "it.")
+    assert "60 Minutes" not in {v for vs in found.values() for v, _, _ in vs}
+    found = links("Only a third of adults rated their health as good in Portugal (Kasmel "
+                  "et al., 2004).")
+    assert "2004" not in {v for vs in found.values() for v, _, _ in vs}
+    found = links("Portugal has over 30 judges per 100,000 people.")
+    assert "100,000" not in values(found, "Portugal")
+
+
+def test_one_person_named_by_nationality_is_not_the_country(links):
+    found = links("In 1899, Jerome Green became the first American to send a wireless "
+                  "message.")
+    assert values(found, "American") == set()
+    assert "1899" in values(found, "Jerome Green")

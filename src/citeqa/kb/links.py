@@ -36,6 +36,17 @@ counted noun is "with" ("one city with a population over 100,000"), a place a ra
 "in" (the scope: "the fourth largest state in the United States"), a place in brackets
 the value is not in, and a number word opening a name ("The Three Towns").
 
+Links-9 adds: what a verb predicates of its object is the object's ("ranked Notre Dame
+10th", "proclaimed Montana the forty-first state"), the parts a subject is divided into or
+consists of are its ("divided into 308 municipalities"), an amount a verb changes its
+object by is the object's owner's ("reduce California's emissions by 25 percent"), a date
+with a "when" clause dates that clause's doing; and drops a comparison's baseline
+("compared with 38.9% for Angelides"), an age given to a place or nationality, a
+currency's country ("trillions of U.S. dollars"), a ranking's scope ("the top twenty
+universities in the United States"), a number naming a show ("60 Minutes"), a
+citation's year ("(Kasmel et al., 2004)"), a gloss in brackets ("(Portuguese:
+freguesia)") and a nationality standing for one person ("the first American to ...").
+
 Pairs these rules do not link may still be linked by the learned linker (``linker.py``),
 which reads the parse kept in ``PassageLinks``.
 """
@@ -58,7 +69,7 @@ from .normalize import DATE_ANCHOR, currency_after
 class LinkParams:
     """How far the parse is followed; ``version`` changes whenever a number does."""
 
-    version: str = "links-8"
+    version: str = "links-9"
     # Weights of the learned linker in citeqa/kb/models (``linker.py``); None: rules only.
     learned: str | None = "linker.json.gz"
     max_climb: int = 5  # edges from a value up to its verb
@@ -97,6 +108,30 @@ _PLACE_LABELS = {"GPE", "LOC", "FAC", "ORG"}  # an organisation too: "in the sea
 _COUNTRIES = {p.lower() for p in DEMONYMS.values()}
 _DEMONYMS = {d.lower() for d in DEMONYMS}
 _HAVE = {"have", "own", "possess"}
+# Words that rank a counted noun: "the top twenty universities".
+_RANK_WORDS = frozenset({"top", "bottom", "best", "worst"})
+# Currency nouns: their country modifier names the money, not whose it is.
+_CURRENCY_NOUNS = frozenset({"dollar", "euro", "ruble", "rouble", "yuan", "pound", "tenge",
+                             "som", "yen", "shilling", "rupee", "franc", "peso", "lira",
+                             "manat", "somoni", "hryvnia", "renminbi", "escudo", "mark"})
+# An age: a person's, never a place's or a nationality's (the tagger's labels of people
+# vary too much to require PERSON).
+_NOT_AGED = frozenset({"GPE", "LOC", "FAC", "NORP"})
+_AGE = re.compile(r"\bages? of\b|\byears?[- ]old\b|\baged\b", re.I)
+_AGED = re.compile(r"\b(?:aged|ages? of)\s+$", re.I)  # right before the number
+# ... but a bracket of ages counts a population's share: "70% are under the age of 30".
+_AGE_BRACKET = re.compile(r"\b(?:under|over|above|below|between|from)\s+(?:the\s+)?(?:ages?\b|$)",
+                          re.I)
+# A number naming a work or show: "60 Minutes", "The 6th Day".
+_TITLED_UNIT = re.compile(r"\b(?:Minutes?|Hours?|Days?|Nights?|Weeks?|Months?|Years?|Decades?"
+                          r"|Century|Centuries|Seconds?)$")
+# Verbs that change their object by an amount or to a level.
+_CHANGE_VERBS = frozenset({"reduce", "cut", "increase", "raise", "lower", "boost", "decrease",
+                           "expand", "double", "triple", "slash", "lift", "grow", "shrink"})
+# (preposition, verb) pairs whose object is what the subject is made of.
+_PART_PHRASES = frozenset({("into", v) for v in ("divide", "subdivide", "split", "organize",
+                                                 "organise", "separate", "group")}
+                          | {("of", v) for v in ("consist", "compose", "comprise")})
 
 
 def _country_names() -> frozenset[str]:
@@ -124,6 +159,9 @@ _DIRECTIONS = {"north", "south", "east", "west", "northeast", "northwest", "sout
                "southwest", "northern", "southern", "eastern", "western", "outside"}
 # Clauses that share the subject of the verb above them ("by scoring", "starting from").
 _INHERIT = {"conj", "xcomp", "advcl", "pcomp", "prep"}
+# The words of a gloss before a name: "(Portuguese: municípios or " -- a bracket, one or
+# two capitalised words and a colon, with no bracket closed since.
+_GLOSS = re.compile(r"\(\s*[A-Z][\w'-]*(?: [A-Z][\w'-]*)?:[^()]*$")
 _RELATIVE = re.compile(r"\b(?:this|last|next|previous|following|recent|past|coming|later|"
                        r"earlier|same|today|yesterday|tomorrow|now|current|ago|straight|"
                        r"season|week|annual|every|daily|weekly|monthly|yearly)\b", re.I)
@@ -231,11 +269,18 @@ def _is_value(value: Entity, parse: _Parse, indices: list[int], names: list[Enti
             and any(parse.word(c).lower() == "of" for c in parse.kids(head, "prep")):
         return False  # "one of the poorest"
     if any(parse.word(i).lower() == "per" for i in (governor, parse.up(governor))
-           if parse.tokens[i].end <= value.start):
-        return False  # the base of a rate: "graduates per 1000 people"
+           if parse.tokens[i].end <= value.start) \
+            or any(parse.word(c).lower() == "per" for c in parse.kids(head) if c < head):
+        return False  # the base of a rate: "graduates per 1000 people", "30 per 100,000"
     if parse.text[value.start - 1:value.start] in ('"', "\u201c") \
             and parse.text[value.end:value.end + 1] in ('"', "\u201d"):
         return False  # a number quoted is a thing's name: a gold-plated "50"
+    if value.label in ("DATE", "TIME") and _NUMBER.search(text) \
+            and _TITLED_UNIT.search(text) and before:
+        return False  # a title: "told 60 Minutes", "a press event for The 6th Day"
+    if value.label == "DATE" and _in_brackets(parse, head) \
+            and "et al" in parse.text[parse.text.rfind("(", 0, value.start):value.start]:
+        return False  # a citation's year: "(Kasmel et al., 2004)"
     if value.label in ("DATE", "TIME"):
         if _WEEKDAY.fullmatch(text.strip()):
             return resolves(text)  # "as early as Wednesday": which week is not written
@@ -288,6 +333,13 @@ def _language(parse: _Parse, h: int, name: Entity) -> bool:
         and parse.tokens[parse.up(up)].lemma.lower() in _NAMING_VERBS
 
 
+def _individual(parse: _Parse, h: int, name: Entity) -> bool:
+    """A nationality word standing for one person owns nothing of its country's: "the
+    first American to send a wireless message" (a collective, "the Chinese", still does)."""
+    return name.label == "NORP" and parse.tokens[h].tag in ("NNP", "NN") \
+        and any(parse.word(d).lower() in ("a", "an", "the") for d in parse.kids(h, "det"))
+
+
 def read_links(annotation: Annotation, text: str, params: LinkParams,
                resolves: Callable[[str], bool] = lambda _: False) -> PassageLinks | None:
     """The rules' links of one passage with the parse they were read from (``None`` for
@@ -295,14 +347,17 @@ def read_links(annotation: Annotation, text: str, params: LinkParams,
     if not annotation.tokens:
         return None
     parse = _Parse(annotation, text)
-    # A language naming a gloss ("Russian: Респу́блика ...") owns nothing.
+    # A language naming a gloss ("Russian: Респу́блика ...") owns nothing, nor does the
+    # gloss ("(Portuguese: freguesia)").
     names = [e for e in annotation.entities + untagged_demonyms(annotation, text)
              if e.label not in VALUE_LABELS
-             and not text[e.end:e.end + 2].lstrip().startswith(":")]
+             and not text[e.end:e.end + 2].lstrip().startswith(":")
+             and not _GLOSS.search(text, max(0, e.start - 60), e.start)]
     name_heads: dict[int, Entity] = {}
     for n in names:
         h = parse.head_of(parse.span(n.start, n.end))
-        if h is not None and not _unit(parse, h, n) and not _language(parse, h, n):
+        if h is not None and not _unit(parse, h, n) and not _language(parse, h, n) \
+                and not _individual(parse, h, n):
             name_heads[h] = n
     # "the country", "the central government", "in the same location": linked as the
     # name they stand for, cited as written.
@@ -325,7 +380,7 @@ def read_links(annotation: Annotation, text: str, params: LinkParams,
                     values.append((v, indices))
         sentences.append((s, e, values))
         done = _respectively(parse, values, name_heads, s, e, links)
-        own = {v.start: _links_of(parse, v, indices, name_heads, params)
+        own = {v.start: _own_links(parse, v, indices, name_heads, params)
                for v, indices in values if v.start not in done}
         for v, indices in values:
             if v.start in own:
@@ -462,6 +517,36 @@ def _chains(parse: _Parse, heads: set[int]) -> list[list[int]]:
     return chains
 
 
+def _own_links(parse: _Parse, value: Entity, indices: list[int],
+               name_heads: dict[int, Entity], params: LinkParams) -> list[ValueLink]:
+    """``_links_of`` less what no entity owns: the baseline of a comparison ("compared
+    with 38.9% for Angelides" is no fact of the winner; the rules judge it unclear) and an
+    age given to a place or nationality ("moving to the United States at the age of
+    21"; an age bracket, "under the age of 30", still counts the place's people)."""
+    head = parse.head_of(indices)
+    if head is not None and _baseline(parse, head):
+        return []
+    links = _links_of(parse, value, indices, name_heads, params)
+    before = parse.text[max(parse.sentence_start, value.start - 25):value.start]
+    if (_AGE.search(value.text) or _AGED.search(before)) and not _AGE_BRACKET.search(before):
+        places = {(n.start, n.end) for n in name_heads.values() if n.label in _NOT_AGED}
+        links = [link for link in links if link.mention not in places]
+    return links
+
+
+def _baseline(parse: _Parse, t: int) -> bool:
+    """Whether ``t`` sits in the "with"/"to" phrase of "compared": a comparison's base."""
+    for _ in range(4):
+        up = parse.up(t)
+        if up == t:
+            return False
+        if parse.dep(t) == "pobj" and parse.word(up).lower() in ("with", "to") \
+                and parse.tokens[parse.up(up)].lemma.lower() == "compare":
+            return True
+        t = up
+    return False
+
+
 def _links_of(parse: _Parse, value: Entity, indices: list[int],
               name_heads: dict[int, Entity], params: LinkParams) -> list[ValueLink]:
     """The mentions one value is stated of: through the phrase it measures first, then
@@ -521,6 +606,16 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
         # date right after the event a "since" measures from is that event's
         return _unique([*out, _link(parse, value, since, (since.start, since.end),
                                     (since.start, since.end))])
+    if value.label in ("DATE", "TIME"):
+        # A date with a "when" clause dates that clause's doing too: "on April 26, 1864,
+        # when the U.S. passed the Organic Act"
+        for clause in parse.kids(t, "relcl"):
+            if any(parse.word(a).lower() == "when" for a in parse.kids(clause, "advmod")):
+                subject, _ = _subject(parse, clause)
+                for name in ([] if subject is None else
+                             _owners(parse, subject, name_heads, inside, params, None)):
+                    out.append(_link(parse, value, name, _phrase(parse, subject, params),
+                                     _verb_relation(parse, clause, value, params)))
     if value.label in ("DATE", "TIME") and _measured(parse, t, value) not in name_heads:
         # (not "the Russian Revolution of 1917": that date is the name's)
         out.extend(_dated_places(parse, t, value, name_heads, inside))
@@ -539,6 +634,17 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
                 out.append(_link(parse, value, name, _phrase(parse, agent, params),
                                  _verb_relation(parse, verb, value, params)))
     measured = _measured(parse, t, value)
+    predicated = _predicated_object(parse, t if measured is None else measured, name_heads)
+    if predicated is not None:
+        # The object's predicate or apposition ranks or counts that object, not the
+        # subject: "USA Today ranked Notre Dame 10th", "proclaimed Montana the forty-first
+        # state" (an object that names nobody, "ranked it 10th", leaves the value to none).
+        verb, objects = predicated
+        for h in objects:
+            name = name_heads[h]
+            out.append(_link(parse, value, name, (name.start, name.end),
+                             _verb_relation(parse, verb, value, params)))
+        return _unique(out)
     anchor = t
     if measured is not None:
         for name in _owners(parse, measured, name_heads, inside, params, value):
@@ -549,7 +655,8 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
         item = _first_counted(parse, measured)
         if measured in name_heads or (group and (parse.dep(item) not in _OBJECTS
                                                  or definite)
-                                      and not _described_with(parse, item)):
+                                      and not _described_with(parse, item)
+                                      and not _parts(parse, item)):
             # "the five Central Asian countries", "Super Bowl XIX in 1985", "connect the
             # three countries": the value is that phrase's, not the clause's -- but where
             # the counted group is, is stated: "about 9,000 Europeans lived in Congo".
@@ -613,10 +720,13 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
                                  _verb_relation(parse, verb, value, params)))
         if not any(names for _, names in doers):
             out.extend(_reported(parse, verb, value, name_heads, inside, params))
-    if parse.dep(anchor) == "pobj" and parse.word(parse.up(anchor)).lower() == "at" \
-            and parse.up(parse.up(anchor)) == verb:
-        # the amount a verb sets its object at: "the census put Montana's population at
-        # 989,415" is the object's owner's
+    if parse.dep(anchor) == "pobj" and parse.up(parse.up(anchor)) == verb and (
+            parse.word(parse.up(anchor)).lower() == "at"
+            or (parse.word(parse.up(anchor)).lower() in ("by", "to")
+                and parse.tokens[verb].lemma.lower() in _CHANGE_VERBS)):
+        # the amount a verb sets its object at, or changes it by or to: "the census put
+        # Montana's population at 989,415", "reduce California's emissions by 25 percent
+        # by 2020" are the object's owner's
         for obj in parse.kids(verb, "dobj"):
             if parse.tokens[obj].pos == "NOUN":
                 for name in _owners(parse, obj, name_heads, inside, params, value):
@@ -816,9 +926,10 @@ def _which(parse: _Parse, pronoun: int) -> list[int]:
 
 
 def _bracketed(parse: _Parse, i: int) -> bool:
-    """Whether the phrase headed by ``i`` opens with a bracket."""
+    """Whether the phrase headed by ``i`` opens with a bracket (before it, or inside it
+    when the parser hung the bracket on the phrase: "(Portuguese: municípios)")."""
     first = min(parse.subtree(i))
-    return first > 0 and parse.word(first - 1) in ("(", "[")
+    return parse.word(first) in ("(", "[") or (first > 0 and parse.word(first - 1) in ("(", "["))
 
 
 def _in_brackets(parse: _Parse, i: int) -> bool:
@@ -844,6 +955,37 @@ def _first_counted(parse: _Parse, noun: int) -> int:
             break
         noun = head
     return noun
+
+
+def _parts(parse: _Parse, noun: int) -> bool:
+    """``noun`` names the parts its clause's subject is made of: "Portugal is divided into
+    308 municipalities", "the council consists of 12 members"."""
+    if parse.dep(noun) != "pobj":
+        return False
+    prep = parse.up(noun)
+    verb = parse.up(prep)
+    return (parse.word(prep).lower(), parse.tokens[verb].lemma.lower()) in _PART_PHRASES
+
+
+def _predicated_object(parse: _Parse, noun: int, name_heads: dict[int, Entity]
+                       ) -> tuple[int, list[int]] | None:
+    """(verb, the object's name heads) when ``noun`` is what a verb predicates of its
+    direct object: its object predicate ("ranked Notre Dame 10th", "named him the first
+    ...") or an apposition to the object ("proclaimed Montana the forty-first state").
+    The small parser sometimes reads the object into the predicate as a compound
+    ("Notre Dame" compound of "10th"); those names are the object too."""
+    if parse.dep(noun) == "oprd":
+        verb = parse.up(noun)
+        objects = parse.kids(verb, "dobj")
+        if not objects and not any(k in name_heads for k in parse.kids(noun, "compound")):
+            return None  # "was ranked 10th": the subject's
+        heads = [o for o in objects if o in name_heads] + [
+            k for k in parse.kids(noun, "compound") if k in name_heads]
+        return verb, heads
+    if parse.dep(noun) == "appos" and parse.dep(parse.up(noun)) == "dobj" \
+            and parse.up(noun) in name_heads and not _bracketed(parse, noun):
+        return parse.up(parse.up(noun)), [parse.up(noun)]
+    return None
 
 
 def _measured(parse: _Parse, t: int, value: Entity) -> int | None:
@@ -1018,16 +1160,19 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
         for c in parse.children[i]:
             dep = parse.dep(c)
             word = parse.word(c).lower()
-            if dep in _OWNERS and not (i == noun and dep in skip):
+            if dep in _OWNERS and not (i == noun and dep in skip) \
+                    and not (measure is not None and _currency(parse, i)):
+                # (not the country of a currency: "trillions of U.S. dollars")
                 todo.append((c, depth + 1, located))
             elif dep == "prep" and (word in _OWNER_PREPS or (
                     (places or (origin and i == noun)) and word in _ORIGIN_PREPS)):
                 if word == "of" and parse.word(i).lower() in _DIRECTIONS:
                     continue  # "northeast of Wenchuan" is not Wenchuan's
                 if i == noun and word in _PLACE_PREPS and measure is not None \
-                        and measure.label == "ORDINAL":
+                        and (measure.label == "ORDINAL" or _ranked(parse, noun)):
                     continue  # a rank's place is what it ranks among: "the fourth
-                    # largest state in the United States" is the state's rank
+                    # largest state in the United States" is the state's rank, and "the
+                    # top twenty universities in the United States" count universities
                 todo.extend((o, depth + 1, word in _PLACE_PREPS)
                             for o in parse.kids(c, "pobj"))
             elif places and dep == "acl" and not (i == noun and parse.kids(noun, "poss")):
@@ -1036,6 +1181,18 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
                     if parse.word(prep).lower() in _PLACE_PREPS:
                         todo.extend((o, depth + 1, True) for o in parse.kids(prep, "pobj"))
     return sorted(found, key=lambda n: n.start)
+
+
+def _ranked(parse: _Parse, noun: int) -> bool:
+    """Whether a counted noun is a ranking's: "the top twenty universities", "11 worst
+    governors" (its "in" phrase is then the ranking's scope; "the five largest cities in
+    Sichuan" are still Sichuan's)."""
+    return any(parse.word(c).lower() in _RANK_WORDS
+               for c in parse.kids(noun, "amod", "compound", "nmod"))
+
+
+def _currency(parse: _Parse, noun: int) -> bool:
+    return parse.tokens[noun].lemma.lower() in _CURRENCY_NOUNS
 
 
 def _home_of(parse: _Parse, noun: int) -> list[int]:
