@@ -17,6 +17,7 @@ bench/results/seed-sheets.json.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -48,10 +49,16 @@ def same(listed: str, expected: str, head: int = 0) -> bool:
     "March 10th" where the sheet says "March 10th this year"), or, with ``head``, either
     holds the other's first ``head`` characters (a sentence quoted in part)."""
     a, b = words(listed), words(expected)
+    if not a or not b:
+        return False
     if head:
-        a, b = a[:head], b[:head]
-        return a in words(expected) or b in words(listed)
-    return a in b or b in a
+        return a[:head] in b or b[:head] in a
+    return within(a, b) or within(b, a)
+
+
+def within(part: str, whole: str) -> bool:
+    """``part`` in ``whole`` on word boundaries ("5" is not in "25 percent")."""
+    return re.search(r"(?<!\w)" + re.escape(part) + r"(?!\w)", whole) is not None
 
 
 def main() -> None:

@@ -565,3 +565,33 @@ def test_one_person_named_by_nationality_is_not_the_country(links):
                   "message.")
     assert values(found, "American") == set()
     assert "1899" in values(found, "Jerome Green")
+
+
+def test_what_the_new_rules_must_leave_alone(links):
+    """Each links-9 rule kept to its own shape (cases from a review of the first draft)."""
+    assert "5 per cent" in values(links("Unemployment in Scotland fell to 5 per cent in "
+                                        "2015."), "Scotland")  # "per" inside the value
+    assert "1895" in values(links("The British occupied Kenya in 1895."), "British")
+    assert "105" in values(links("Under Rockne, the Irish won 105 games from 1918 to 1930."),
+                           "Irish")  # a group named by nationality keeps its values
+    found = links("Kenya's economy grew 5.8% in 2014, compared with 5.7% in 2013.")
+    assert {"5.7%", "2013"} <= values(found, "Kenya")  # its own earlier figure
+    found = links("On 7 January 1943, at the age of 86, Tesla died in New York.")
+    assert "the age of 86" in values(found, "Tesla")  # tagged NORP, but no demonym
+    assert "the age of 86" not in values(found, "New York")
+    found = links("Tajikistan has 7 million people, of whom 35% are between the ages of 14 "
+                  "and 30.")
+    assert "between the ages of 14" in values(found, "Tajikistan")
+    assert "900-year-old" in values(links("Newcastle has a 900-year-old castle."),
+                                    "Newcastle")  # a thing's age
+    assert "40-year-old" in values(links("On March 15th, 40-year-old Kalldahl Berdymukhamedov "
+                                         "was elected president."), "Kalldahl Berdymukhamedov")
+    assert "300 billion dollars" in values(links("Russia's 300 billion dollars of reserves "
+                                                 "were frozen in 2022."), "Russia")
+    assert "5 million pounds" in values(links("Montana's 5 million pounds of wheat were "
+                                              "exported in 2010."), "Montana")
+    assert "the 19th Century" in values(links("Warsaw was rebuilt in the 19th Century."),
+                                        "Warsaw")
+    score = "24\u201310"  # a bare value in apposition is no predicate
+    assert score in values(links(f"Denver defeated Carolina, {score}, in Super Bowl 50."),
+                           "Denver")

@@ -108,23 +108,30 @@ _PLACE_LABELS = {"GPE", "LOC", "FAC", "ORG"}  # an organisation too: "in the sea
 _COUNTRIES = {p.lower() for p in DEMONYMS.values()}
 _DEMONYMS = {d.lower() for d in DEMONYMS}
 _HAVE = {"have", "own", "possess"}
+# What makes "the X" one person: "the first American", "the only Briton".
+_ONE_OF_A_KIND = frozenset({"only", "last", "sole", "lone"})
+_ORDINAL_WORD = re.compile(r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
+                           r"|\d+(?:st|nd|rd|th)")
 # Words that rank a counted noun: "the top twenty universities".
 _RANK_WORDS = frozenset({"top", "bottom", "best", "worst"})
 # Currency nouns: their country modifier names the money, not whose it is.
 _CURRENCY_NOUNS = frozenset({"dollar", "euro", "ruble", "rouble", "yuan", "pound", "tenge",
                              "som", "yen", "shilling", "rupee", "franc", "peso", "lira",
-                             "manat", "somoni", "hryvnia", "renminbi", "escudo", "mark"})
-# An age: a person's, never a place's or a nationality's (the tagger's labels of people
-# vary too much to require PERSON).
+                             "manat", "somoni", "hryvnia", "renminbi", "escudo"})
+# An age: a person's, never a place's or a country's nationality word (the tagger's
+# labels of people vary too much to require PERSON; a NORP that is no demonym may be one).
 _NOT_AGED = frozenset({"GPE", "LOC", "FAC", "NORP"})
-_AGE = re.compile(r"\bages? of\b|\byears?[- ]old\b|\baged\b", re.I)
+_AGE = re.compile(r"\bages? of\b|\baged\b", re.I)
+_YEAR_OLD = re.compile(r"\byears?[- ]old\b", re.I)
 _AGED = re.compile(r"\b(?:aged|ages? of)\s+$", re.I)  # right before the number
-# ... but a bracket of ages counts a population's share: "70% are under the age of 30".
-_AGE_BRACKET = re.compile(r"\b(?:under|over|above|below|between|from)\s+(?:the\s+)?(?:ages?\b|$)",
-                          re.I)
-# A number naming a work or show: "60 Minutes", "The 6th Day".
-_TITLED_UNIT = re.compile(r"\b(?:Minutes?|Hours?|Days?|Nights?|Weeks?|Months?|Years?|Decades?"
-                          r"|Century|Centuries|Seconds?)$")
+# ... but a bracket of ages counts a population's share: "70% are under the age of 30",
+# "between the ages of 14 and 30", "aged 65 and over".
+_AGE_BRACKET = re.compile(r"\b(?:under|over|above|below|between|from)\s+(?:the\s+)?"
+                          r"(?:ages?\b|$)|\baged\s+between\b", re.I)
+_AGE_OVER = re.compile(r"\s*(?:and|or)\s+(?:over|older|above|under|younger)\b", re.I)
+# A number naming a work or show: "60 Minutes", "The 6th Day" (not "the 19th Century").
+_TITLED_UNIT = re.compile(r"(?:\d[\d,]*|The \d+(?:st|nd|rd|th)) (?:Minutes?|Hours?|Days?|Nights?"
+                          r"|Weeks?|Months?|Years?|Seconds?)")
 # Verbs that change their object by an amount or to a level.
 _CHANGE_VERBS = frozenset({"reduce", "cut", "increase", "raise", "lower", "boost", "decrease",
                            "expand", "double", "triple", "slash", "lift", "grow", "shrink"})
@@ -270,13 +277,13 @@ def _is_value(value: Entity, parse: _Parse, indices: list[int], names: list[Enti
         return False  # "one of the poorest"
     if any(parse.word(i).lower() == "per" for i in (governor, parse.up(governor))
            if parse.tokens[i].end <= value.start) \
-            or any(parse.word(c).lower() == "per" for c in parse.kids(head) if c < head):
+            or any(parse.word(c).lower() == "per" for c in parse.kids(head)
+                   if parse.tokens[c].end <= value.start):
         return False  # the base of a rate: "graduates per 1000 people", "30 per 100,000"
     if parse.text[value.start - 1:value.start] in ('"', "\u201c") \
             and parse.text[value.end:value.end + 1] in ('"', "\u201d"):
         return False  # a number quoted is a thing's name: a gold-plated "50"
-    if value.label in ("DATE", "TIME") and _NUMBER.search(text) \
-            and _TITLED_UNIT.search(text) and before:
+    if value.label in ("DATE", "TIME") and _TITLED_UNIT.fullmatch(text) and before:
         return False  # a title: "told 60 Minutes", "a press event for The 6th Day"
     if value.label == "DATE" and _in_brackets(parse, head) \
             and "et al" in parse.text[parse.text.rfind("(", 0, value.start):value.start]:
@@ -334,10 +341,16 @@ def _language(parse: _Parse, h: int, name: Entity) -> bool:
 
 
 def _individual(parse: _Parse, h: int, name: Entity) -> bool:
-    """A nationality word standing for one person owns nothing of its country's: "the
-    first American to send a wireless message" (a collective, "the Chinese", still does)."""
-    return name.label == "NORP" and parse.tokens[h].tag in ("NNP", "NN") \
-        and any(parse.word(d).lower() in ("a", "an", "the") for d in parse.kids(h, "det"))
+    """A nationality word standing for one person owns nothing of its country's: "an
+    American", "the first American to send a wireless message" (a group, "the Irish",
+    "The British occupied Kenya", still does)."""
+    if name.label != "NORP" or parse.tokens[h].tag not in ("NNP", "NN"):
+        return False
+    dets = {parse.word(d).lower() for d in parse.kids(h, "det")}
+    ranked = any(parse.tokens[m].tag == "JJS" or parse.word(m).lower() in _ONE_OF_A_KIND
+                 or _ORDINAL_WORD.fullmatch(parse.word(m).lower())
+                 for m in parse.kids(h, "amod"))
+    return bool(dets & {"a", "an"}) or ("the" in dets and ranked)
 
 
 def read_links(annotation: Annotation, text: str, params: LinkParams,
@@ -519,32 +532,60 @@ def _chains(parse: _Parse, heads: set[int]) -> list[list[int]]:
 
 def _own_links(parse: _Parse, value: Entity, indices: list[int],
                name_heads: dict[int, Entity], params: LinkParams) -> list[ValueLink]:
-    """``_links_of`` less what no entity owns: the baseline of a comparison ("compared
-    with 38.9% for Angelides" is no fact of the winner; the rules judge it unclear) and an
-    age given to a place or nationality ("moving to the United States at the age of
-    21"; an age bracket, "under the age of 30", still counts the place's people)."""
-    head = parse.head_of(indices)
-    if head is not None and _baseline(parse, head):
-        return []
+    """``_links_of`` less two kinds of wrong owner: a comparison's baseline that names its
+    own owner goes to that owner only ("won 56.0% compared with 38.9% for Angelides" is no
+    fact of the winner; "grew 5.8% in 2014, compared with 5.7% in 2013" still is the
+    subject's), and an age goes to no place or nationality ("moving to the United States
+    at the age of 21"; a bracket, "under the age of 30", "aged 65 and over", still counts
+    a place's people, and "a 900-year-old castle" is the castle's)."""
     links = _links_of(parse, value, indices, name_heads, params)
-    before = parse.text[max(parse.sentence_start, value.start - 25):value.start]
-    if (_AGE.search(value.text) or _AGED.search(before)) and not _AGE_BRACKET.search(before):
-        places = {(n.start, n.end) for n in name_heads.values() if n.label in _NOT_AGED}
+    head = parse.head_of(indices)
+    if head is None:
+        return links
+    base = _baseline(parse, head)
+    if base is not None:
+        phrase = parse.subtree(base)
+        own = {(n.start, n.end) for h, n in name_heads.items() if h in phrase}
+        if own:
+            links = [link for link in links if link.mention in own]
+    if _an_age(parse, value, head, name_heads):
+        places = {(n.start, n.end) for n in name_heads.values()
+                  if n.label in _NOT_AGED and (n.label != "NORP"
+                                               or n.text.lower() in _DEMONYMS)}
         links = [link for link in links if link.mention not in places]
     return links
 
 
-def _baseline(parse: _Parse, t: int) -> bool:
-    """Whether ``t`` sits in the "with"/"to" phrase of "compared": a comparison's base."""
+def _an_age(parse: _Parse, value: Entity, head: int, name_heads: dict[int, Entity]) -> bool:
+    """Whether a value is someone's age: "the age of 21", "aged 64", "the 64-year-old
+    president" -- not a bracket of ages, nor the age of a thing ("a 900-year-old castle")."""
+    before = parse.text[max(parse.sentence_start, value.start - 25):value.start]
+    after = parse.text[value.end:value.end + 12]
+    if _AGE_BRACKET.search(before + value.text) or _AGE_OVER.match(after):
+        return False
+    if _AGE.search(value.text) or _AGED.search(before):
+        return True
+    if not _YEAR_OLD.search(value.text):
+        return False
+    # "40-year-old Kalldahl Berdymukhamedov", "the 64-year-old president" -- not a thing's
+    # age: "a 900-year-old castle", "Warsaw's 700-year-old Old Town"
+    governor = parse.up(head)
+    named = name_heads.get(governor)
+    return parse.tokens[governor].lemma.lower() in ROLE_WORDS or (
+        named is not None and named.label in ("PERSON", "NORP"))
+
+
+def _baseline(parse: _Parse, t: int) -> int | None:
+    """The object of "compared with/to" that holds ``t`` (a comparison's base), if any."""
     for _ in range(4):
         up = parse.up(t)
         if up == t:
-            return False
+            return None
         if parse.dep(t) == "pobj" and parse.word(up).lower() in ("with", "to") \
                 and parse.tokens[parse.up(up)].lemma.lower() == "compare":
-            return True
+            return t
         t = up
-    return False
+    return None
 
 
 def _links_of(parse: _Parse, value: Entity, indices: list[int],
@@ -580,7 +621,7 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
         if not _stands_for(name, "country"):  # "Brest, France (1963)" notes Brest
             return [_link(parse, value, name, (name.start, name.end),
                           (name.start, name.end))]
-    if any(parse.tokens[a].pos == "PROPN" and not _bracketed(parse, a)
+    if any(parse.tokens[a].pos == "PROPN" and not _glossed(parse, a)
            and not any(parse.tokens[i].pos == "NUM" for i in parse.subtree(a))
            for a in parse.kids(t, "appos")):
         return []  # "the 4-11 San Diego Chargers": another name's record; not a note in
@@ -611,11 +652,12 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
         # when the U.S. passed the Organic Act"
         for clause in parse.kids(t, "relcl"):
             if any(parse.word(a).lower() == "when" for a in parse.kids(clause, "advmod")):
-                subject, _ = _subject(parse, clause)
-                for name in ([] if subject is None else
-                             _owners(parse, subject, name_heads, inside, params, None)):
-                    out.append(_link(parse, value, name, _phrase(parse, subject, params),
-                                     _verb_relation(parse, clause, value, params)))
+                for subject in parse.kids(clause, *_SUBJECTS):
+                    for h in _with_conjuncts(parse, subject):
+                        if h in name_heads and h not in inside:
+                            name = name_heads[h]
+                            out.append(_link(parse, value, name, (name.start, name.end),
+                                             _verb_relation(parse, clause, value, params)))
     if value.label in ("DATE", "TIME") and _measured(parse, t, value) not in name_heads:
         # (not "the Russian Revolution of 1917": that date is the name's)
         out.extend(_dated_places(parse, t, value, name_heads, inside))
@@ -634,7 +676,7 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
                 out.append(_link(parse, value, name, _phrase(parse, agent, params),
                                  _verb_relation(parse, verb, value, params)))
     measured = _measured(parse, t, value)
-    predicated = _predicated_object(parse, t if measured is None else measured, name_heads)
+    predicated = _predicated_object(parse, t, measured, name_heads)
     if predicated is not None:
         # The object's predicate or apposition ranks or counts that object, not the
         # subject: "USA Today ranked Notre Dame 10th", "proclaimed Montana the forty-first
@@ -926,10 +968,15 @@ def _which(parse: _Parse, pronoun: int) -> list[int]:
 
 
 def _bracketed(parse: _Parse, i: int) -> bool:
-    """Whether the phrase headed by ``i`` opens with a bracket (before it, or inside it
-    when the parser hung the bracket on the phrase: "(Portuguese: municípios)")."""
+    """Whether the phrase headed by ``i`` opens with a bracket."""
     first = min(parse.subtree(i))
-    return parse.word(first) in ("(", "[") or (first > 0 and parse.word(first - 1) in ("(", "["))
+    return first > 0 and parse.word(first - 1) in ("(", "[")
+
+
+def _glossed(parse: _Parse, i: int) -> bool:
+    """Whether the phrase headed by ``i`` is a bracket the parser hung on it whole: a gloss
+    such as "(Portuguese: municípios or concelhos)"."""
+    return parse.word(min(parse.subtree(i))) in ("(", "[") or _bracketed(parse, i)
 
 
 def _in_brackets(parse: _Parse, i: int) -> bool:
@@ -967,13 +1014,16 @@ def _parts(parse: _Parse, noun: int) -> bool:
     return (parse.word(prep).lower(), parse.tokens[verb].lemma.lower()) in _PART_PHRASES
 
 
-def _predicated_object(parse: _Parse, noun: int, name_heads: dict[int, Entity]
-                       ) -> tuple[int, list[int]] | None:
+def _predicated_object(parse: _Parse, t: int, measured: int | None,
+                       name_heads: dict[int, Entity]) -> tuple[int, list[int]] | None:
     """(verb, the object's name heads) when ``noun`` is what a verb predicates of its
     direct object: its object predicate ("ranked Notre Dame 10th", "named him the first
     ...") or an apposition to the object ("proclaimed Montana the forty-first state").
     The small parser sometimes reads the object into the predicate as a compound
-    ("Notre Dame" compound of "10th"); those names are the object too."""
+    ("Notre Dame" compound of "10th"); those names are the object too. ``t`` is the
+    value's head, ``measured`` the noun it measures; a bare value in apposition ("beat
+    the Panthers, 24-10") is no predicate."""
+    noun = t if measured is None else measured
     if parse.dep(noun) == "oprd":
         verb = parse.up(noun)
         objects = parse.kids(verb, "dobj")
@@ -982,8 +1032,9 @@ def _predicated_object(parse: _Parse, noun: int, name_heads: dict[int, Entity]
         heads = [o for o in objects if o in name_heads] + [
             k for k in parse.kids(noun, "compound") if k in name_heads]
         return verb, heads
-    if parse.dep(noun) == "appos" and parse.dep(parse.up(noun)) == "dobj" \
-            and parse.up(noun) in name_heads and not _bracketed(parse, noun):
+    if measured is not None and parse.up(t) == noun and parse.dep(noun) == "appos" \
+            and parse.dep(parse.up(noun)) == "dobj" and parse.up(noun) in name_heads \
+            and not _glossed(parse, noun):
         return parse.up(parse.up(noun)), [parse.up(noun)]
     return None
 
@@ -1161,8 +1212,10 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
             dep = parse.dep(c)
             word = parse.word(c).lower()
             if dep in _OWNERS and not (i == noun and dep in skip) \
-                    and not (measure is not None and _currency(parse, i)):
-                # (not the country of a currency: "trillions of U.S. dollars")
+                    and not (measure is not None and dep in ("compound", "amod", "nmod")
+                             and _currency(parse, i)):
+                # (not the country naming a currency: "trillions of U.S. dollars"; its
+                # possessor still owns it: "Russia's 300 billion dollars")
                 todo.append((c, depth + 1, located))
             elif dep == "prep" and (word in _OWNER_PREPS or (
                     (places or (origin and i == noun)) and word in _ORIGIN_PREPS)):
