@@ -178,6 +178,19 @@ def test_index_and_add_with_nothing_new_keep_the_live_version(tmp_path):
     assert rebuilt["version"] != first["version"] and not rebuilt["up_to_date"]
 
 
+def test_the_build_report_counts_entities_as_the_manifest_does(tmp_path):
+    corpus = make_corpus(tmp_path / "c", {"note.txt": GOOD})
+    args = ["--corpus", str(corpus), "--index", str(tmp_path / "i")]
+    result = CliRunner().invoke(main, ["index", "--json", *args], env={})
+    report = json.loads(result.stdout)
+    counts = index_store.load(tmp_path / "i").manifest["counts"]
+    assert (report["entities"], report["entity_mentions"]) == (
+        counts["entities"], counts["entity_mentions"])
+    assert 0 < report["entities"] <= report["entity_mentions"]
+    assert (f"{report['entity_mentions']} entity mentions of {report['entities']} entities"
+            in result.stderr)
+
+
 def test_index_rebuilds_a_damaged_live_version_even_when_nothing_changed(tmp_path):
     corpus = make_corpus(tmp_path / "c", {"note.txt": GOOD})
     args = ["--corpus", str(corpus), "--index", str(tmp_path / "i")]

@@ -90,8 +90,8 @@ def reader_option(func):
 
 def _report(report: builder.BuildReport) -> None:
     click.echo(f"indexed {report.documents} documents, {report.passages} passages, "
-               f"{report.entities} entity mentions in {report.seconds:.1f}s "
-               f"-> version {report.version}", err=True)
+               f"{report.entity_mentions} entity mentions of {report.entities} entities in "
+               f"{report.seconds:.1f}s -> version {report.version}", err=True)
     click.echo(f"  added {len(report.added)}, changed {len(report.changed)}, removed "
                f"{len(report.removed)}, unchanged {report.unchanged}, skipped "
                f"{len(report.skipped)}; spaCy ran on {report.annotated} documents", err=True)

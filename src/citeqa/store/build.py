@@ -51,7 +51,8 @@ class BuildReport:
     version: str
     documents: int
     passages: int
-    entities: int
+    entities: int  # canonical entities, as the manifest's counts name them
+    entity_mentions: int
     skipped: list[Skipped] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
@@ -238,7 +239,8 @@ def build(config: Config, params: BM25Params = DEFAULT_BM25, analyzer: Analyzer 
     counts = built.index.manifest["counts"]
     return BuildReport(
         version=version, documents=counts["documents"], passages=counts["passages"],
-        entities=counts["entity_mentions"], skipped=built.skipped,
+        entities=counts["entities"], entity_mentions=counts["entity_mentions"],
+        skipped=built.skipped,
         added=sorted(i for i in current if i not in previous),
         changed=sorted(i for i in current if i in previous and previous[i] != current[i]),
         removed=sorted(i for i in previous if i not in current),
