@@ -65,10 +65,16 @@ FRESH_ARTICLES_3 = ("Warsaw", "Black_Death", "Sky_(United_Kingdom)")
 # SQuAD dev articles of the fourth held-back part, judged by a code-blind helper in session
 # 15 before any of that session's linking changes was scored.
 FRESH_ARTICLES_4 = ("Nikola_Tesla", "Scottish_Parliament", "Newcastle_upon_Tyne")
+# SQuAD dev articles of the fifth held-back part, judged by code-blind helpers after links-9
+# was final, and scored once.
+FRESH_ARTICLES_5 = ("Harvard_University", "Southern_California",
+                    "Intergovernmental_Panel_on_Climate_Change")
 # Items to judge are written for these articles (``--candidates OUT --for PART``).
 CANDIDATE_PARTS = {"tuning": TRAIN_ARTICLES, "held-back-2": FRESH_ARTICLES,
-                   "held-back-3": FRESH_ARTICLES_3, "held-back-4": FRESH_ARTICLES_4}
-DEV_ARTICLES = ARTICLES + FRESH_ARTICLES + FRESH_ARTICLES_3 + FRESH_ARTICLES_4
+                   "held-back-3": FRESH_ARTICLES_3, "held-back-4": FRESH_ARTICLES_4,
+                   "held-back-5": FRESH_ARTICLES_5}
+DEV_ARTICLES = (ARTICLES + FRESH_ARTICLES + FRESH_ARTICLES_3 + FRESH_ARTICLES_4
+                + FRESH_ARTICLES_5)
 
 
 def corpus() -> Path:
@@ -100,7 +106,7 @@ def load(path: Path) -> list[dict]:
 
 
 # The tuning part is reported whole and by where its documents come from.
-PARTS = ("tuning", "held-back", "held-back-2", "held-back-3", "held-back-4",
+PARTS = ("tuning", "held-back", "held-back-2", "held-back-3", "held-back-4", "held-back-5",
          "tuning: seed + Super Bowl",
          "tuning: train-slice articles", "tuning: added for linker-2")
 
