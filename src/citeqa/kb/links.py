@@ -40,7 +40,7 @@ Links-9 adds: what a verb predicates of its object is the object's ("ranked Notr
 10th", "proclaimed Montana the forty-first state"), the parts a subject is divided into or
 consists of are its ("divided into 308 municipalities"), an amount a verb changes its
 object by is the object's owner's ("reduce California's emissions by 25 percent"), a date
-with a "when" clause dates that clause's doing; and drops a comparison's baseline
+with a "when" clause dates that clause's named doer; and drops a comparison's baseline
 ("compared with 38.9% for Angelides"), an age given to a place or nationality, a
 currency's country ("trillions of U.S. dollars"), a ranking's scope ("the top twenty
 universities in the United States"), a number naming a show ("60 Minutes"), a
@@ -1016,13 +1016,13 @@ def _parts(parse: _Parse, noun: int) -> bool:
 
 def _predicated_object(parse: _Parse, t: int, measured: int | None,
                        name_heads: dict[int, Entity]) -> tuple[int, list[int]] | None:
-    """(verb, the object's name heads) when ``noun`` is what a verb predicates of its
-    direct object: its object predicate ("ranked Notre Dame 10th", "named him the first
-    ...") or an apposition to the object ("proclaimed Montana the forty-first state").
+    """(verb, the object's name heads) when the value (its head ``t``, or the noun it
+    ``measured``) is what a verb predicates of its direct object: the object predicate
+    ("ranked Notre Dame 10th", "named him the first ...") or an apposition to the object
+    that the value modifies ("proclaimed Montana the forty-first state").
     The small parser sometimes reads the object into the predicate as a compound
-    ("Notre Dame" compound of "10th"); those names are the object too. ``t`` is the
-    value's head, ``measured`` the noun it measures; a bare value in apposition ("beat
-    the Panthers, 24-10") is no predicate."""
+    ("Notre Dame" compound of "10th"); those names are the object too. A bare value in
+    apposition ("beat the Panthers, 24-10") is no predicate."""
     noun = t if measured is None else measured
     if parse.dep(noun) == "oprd":
         verb = parse.up(noun)
@@ -1245,6 +1245,7 @@ def _ranked(parse: _Parse, noun: int) -> bool:
 
 
 def _currency(parse: _Parse, noun: int) -> bool:
+    """Whether a noun is a currency ("dollars"), whose country modifier owns nothing."""
     return parse.tokens[noun].lemma.lower() in _CURRENCY_NOUNS
 
 
