@@ -19,9 +19,9 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from pathlib import Path
 
 import msgspec
+from facts import ROOT, load
 
 from citeqa.config import Config
 from citeqa.kb.facts import FactBook
@@ -29,15 +29,9 @@ from citeqa.serve import schema
 from citeqa.store import build as builder
 from citeqa.store import index as index_store
 
-ROOT = Path(__file__).resolve().parent.parent
 JUDGED = ROOT / "bench" / "facts" / "seed-sheets"
 WORK = ROOT / "bench" / "out" / "seed-sheets"
 SHEETS = 20
-
-
-def load(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
 
 
 def words(text: str) -> str:

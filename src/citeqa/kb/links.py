@@ -114,7 +114,8 @@ _ORDINAL_WORD = re.compile(r"first|second|third|fourth|fifth|sixth|seventh|eight
                            r"|\d+(?:st|nd|rd|th)")
 # Words that rank a counted noun: "the top twenty universities".
 _RANK_WORDS = frozenset({"top", "bottom", "best", "worst"})
-# Currency nouns: their country modifier names the money, not whose it is.
+# Currency nouns: their country modifier names the money, not whose it is. (Not
+# normalize's table: that reads amounts' units and has "pound", here also a weight.)
 _CURRENCY_NOUNS = frozenset({"dollar", "euro", "ruble", "rouble", "yuan", "pound", "tenge",
                              "som", "yen", "shilling", "rupee", "franc", "peso", "lira",
                              "manat", "somoni", "hryvnia", "renminbi", "escudo"})
