@@ -69,7 +69,7 @@ from .normalize import DATE_ANCHOR, currency_after
 class LinkParams:
     """How far the parse is followed; ``version`` changes whenever a number does."""
 
-    version: str = "links-9"
+    version: str = "links-10"
     # Weights of the learned linker in citeqa/kb/models (``linker.py``); None: rules only.
     learned: str | None = "linker.json.gz"
     max_climb: int = 5  # edges from a value up to its verb
@@ -108,6 +108,21 @@ _PLACE_LABELS = {"GPE", "LOC", "FAC", "ORG"}  # an organisation too: "in the sea
 _COUNTRIES = {p.lower() for p in DEMONYMS.values()}
 _DEMONYMS = {d.lower() for d in DEMONYMS}
 _HAVE = {"have", "own", "possess"}
+# What numbers a thing rather than counting: rooms, patents, pages and page citations.
+_LABEL_NUMBER = re.compile(r"(?:\b(?:[Rr]oom|[Ss]uite|[Aa]partment|[Pp]atent|[Pp]ages?|pp?\.)"
+                           r"\s+(?:[Nn]o\.\s*)?|[A-Za-z.)\]]:(?:\d+(?:[-\u2013]\d+)?,\s*)*)$")
+_STREET = re.compile(r"\s+(?:[NSEW]\.\s+)?(?:[A-Z][\w'.-]*\s+){1,3}(?:Street|St\.|Avenue|Ave\."
+                     r"|Road|Rd\.|Boulevard|Blvd\.|Lane|Place|Square)\b")
+# Verbs that give their subject an office: its dates are also the served body's.
+_OFFICE_VERBS = frozenset({"be", "become", "serve", "remain", "elect", "reelect", "appoint",
+                           "name", "install", "inaugurate", "swear"})
+# Verbs of judging: the date of a ranking or an estimate is the judge's, not the judged's.
+_JUDGING_VERBS = frozenset({"rank", "rate", "estimate", "name", "list", "describe", "call",
+                            "classify", "consider", "deem", "judge", "assess", "evaluate",
+                            "review", "survey"})
+# A compass word right before a place name: the name is then a region of it.
+_COMPASS = re.compile(r"\b(?:(?:north|south|east|west)(?:-?(?:east|west|central))?(?:ern)?"
+                      r"|central)\s+$", re.I)
 # What makes "the X" one person: "the first American", "the only Briton".
 _ONE_OF_A_KIND = frozenset({"only", "last", "sole", "lone"})
 _ORDINAL_WORD = re.compile(r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth"
@@ -284,6 +299,11 @@ def _is_value(value: Entity, parse: _Parse, indices: list[int], names: list[Enti
     if parse.text[value.start - 1:value.start] in ('"', "\u201c") \
             and parse.text[value.end:value.end + 1] in ('"', "\u201d"):
         return False  # a number quoted is a thing's name: a gold-plated "50"
+    if value.label == "CARDINAL" and (
+            _LABEL_NUMBER.search(parse.text, max(0, value.start - 12), value.start)
+            or _STREET.match(parse.text, value.end)):
+        return False  # a label, not a count: "room 3327", "46 E. Houston Street", a page
+        # cited as ":43, 301"
     if value.label in ("DATE", "TIME") and _TITLED_UNIT.fullmatch(text) and before:
         return False  # a title: "told 60 Minutes", "a press event for The 6th Day"
     if value.label == "DATE" and _in_brackets(parse, head) \
@@ -354,6 +374,13 @@ def _individual(parse: _Parse, h: int, name: Entity) -> bool:
     return bool(dets & {"a", "an"}) or ("the" in dets and ranked)
 
 
+def _region(text: str, name: Entity) -> bool:
+    """A place named with a compass word is a region inside it, whose values are not the
+    whole's: "southern California", "in eastern Ukraine", "east-central Poland"."""
+    return name.label in ("GPE", "LOC") \
+        and _COMPASS.search(text, max(0, name.start - 16), name.start) is not None
+
+
 def read_links(annotation: Annotation, text: str, params: LinkParams,
                resolves: Callable[[str], bool] = lambda _: False) -> PassageLinks | None:
     """The rules' links of one passage with the parse they were read from (``None`` for
@@ -371,7 +398,7 @@ def read_links(annotation: Annotation, text: str, params: LinkParams,
     for n in names:
         h = parse.head_of(parse.span(n.start, n.end))
         if h is not None and not _unit(parse, h, n) and not _language(parse, h, n) \
-                and not _individual(parse, h, n):
+                and not _individual(parse, h, n) and not _region(text, n):
             name_heads[h] = n
     # "the country", "the central government", "in the same location": linked as the
     # name they stand for, cited as written.
@@ -549,12 +576,61 @@ def _own_links(parse: _Parse, value: Entity, indices: list[int],
         own = {(n.start, n.end) for h, n in name_heads.items() if h in phrase}
         if own:
             links = [link for link in links if link.mention in own]
+    judged = _judged_object(parse, value, head)
+    if judged:
+        links = [link for link in links if not any(
+            h in judged for h, n in name_heads.items() if (n.start, n.end) == link.mention)]
+    members = _members(parse, value, head, name_heads)
+    if members:
+        links = [link for link in links if link.mention not in members]
     if _an_age(parse, value, head, name_heads):
         places = {(n.start, n.end) for n in name_heads.values()
                   if n.label in _NOT_AGED and (n.label != "NORP"
                                                or n.text.lower() in _DEMONYMS)}
         links = [link for link in links if link.mention not in places]
     return links
+
+
+def _served(parse: _Parse, verb: int) -> list[int]:
+    """The bodies named by the office a clause gives its subject ("is the chair of the
+    IPCC", "served as Governor of California", "was elected President of Kenya")."""
+    if parse.tokens[verb].lemma.lower() not in _OFFICE_VERBS:
+        return []
+    offices = parse.kids(verb, "attr", "oprd") + [
+        o for p in parse.kids(verb, "prep") if parse.word(p).lower() == "as"
+        for o in parse.kids(p, "pobj")]
+    return [o for office in offices if parse.tokens[office].lemma.lower() in ROLE_WORDS
+            for p in parse.kids(office, "prep") if parse.word(p).lower() == "of"
+            for o in parse.kids(p, "pobj")]
+
+
+def _judged_object(parse: _Parse, value: Entity, head: int) -> set[int]:
+    """The object of a verb of judging when a value dates the judging: "In 2012 the
+    Economist Intelligence Unit ranked Warsaw ...", "The Space Review estimated in 2010 the
+    cost of Apollo" -- the date is the judge's (a report's date belongs to the reporter)."""
+    if value.label not in ("DATE", "TIME"):
+        return set()
+    verb = _verb_above(parse, head)
+    if verb is None or parse.tokens[verb].lemma.lower() not in _JUDGING_VERBS \
+            or not parse.kids(verb, "nsubj"):
+        return set()
+    judged = set().union(*(parse.subtree(o) for o in parse.kids(verb, "dobj")))
+    return set() if head in judged else judged  # "the cost of Apollo from 1959 to 1973"
+
+
+def _members(parse: _Parse, value: Entity, head: int,
+             name_heads: dict[int, Entity]) -> set[tuple[int, int]]:
+    """The names a count lists as its members, which the count is no fact of: "two major
+    cities, Los Angeles and San Diego", "the seven counties of Los Angeles, San
+    Bernardino, ..." (two or more names joined as a list inside the counted phrase)."""
+    counted = _measured(parse, head, value) if value.label == "CARDINAL" else None
+    if counted is None or parse.tokens[counted].tag not in ("NNS", "NNPS"):
+        return set()
+    phrase = set(parse.subtree(counted))
+    listed = {h for h in name_heads if h in phrase
+              and any(c in name_heads for c in parse.kids(h, "conj"))}
+    listed |= {c for h in listed for c in parse.kids(h, "conj") if c in name_heads}
+    return {(name_heads[h].start, name_heads[h].end) for h in listed}
 
 
 def _an_age(parse: _Parse, value: Entity, head: int, name_heads: dict[int, Entity]) -> bool:
@@ -763,6 +839,23 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
                                  _verb_relation(parse, verb, value, params)))
         if not any(names for _, names in doers):
             out.extend(_reported(parse, verb, value, name_heads, inside, params))
+        if value.label in ("DATE", "TIME"):
+            # an office held then is an act of the body it serves: "served as the 38th
+            # Governor of California from 2003 until 2011", "the chair of the IPCC since ..."
+            for body in _served(parse, verb):
+                for name in _owners(parse, body, name_heads, inside, params, None):
+                    out.append(_link(parse, value, name, (name.start, name.end),
+                                     _verb_relation(parse, verb, value, params)))
+        if value.label in ("DATE", "TIME") and subject is not None \
+                and parse.dep(subject) == "nsubjpass":
+            # a passive's doer, when a name, acts when it happens: "Warsaw was occupied by
+            # Germany from 4 August 1915" (not "by the work of British bacteriologist ...")
+            for agent in (o for a in parse.kids(verb, "agent") for o in parse.kids(a, "pobj")):
+                for h in _with_conjuncts(parse, agent):
+                    if h in name_heads and h not in inside:
+                        name = name_heads[h]
+                        out.append(_link(parse, value, name, (name.start, name.end),
+                                         _verb_relation(parse, verb, value, params)))
     if parse.dep(anchor) == "pobj" and parse.up(parse.up(anchor)) == verb and (
             parse.word(parse.up(anchor)).lower() == "at"
             or (parse.word(parse.up(anchor)).lower() in ("by", "to")
@@ -1022,7 +1115,9 @@ def _predicated_object(parse: _Parse, t: int, measured: int | None,
     ("ranked Notre Dame 10th", "named him the first ...") or an apposition to the object
     that the value modifies ("proclaimed Montana the forty-first state").
     The small parser sometimes reads the object into the predicate as a compound
-    ("Notre Dame" compound of "10th"); those names are the object too. A bare value in
+    ("Notre Dame" compound of "10th"); those names are the object too; so is an "as"
+    phrase of a verb with a named object ("ranked Warsaw as the 32nd most liveable city").
+    A bare value in
     apposition ("beat the Panthers, 24-10") is no predicate."""
     noun = t if measured is None else measured
     if parse.dep(noun) == "oprd":
@@ -1033,6 +1128,12 @@ def _predicated_object(parse: _Parse, t: int, measured: int | None,
         heads = [o for o in objects if o in name_heads] + [
             k for k in parse.kids(noun, "compound") if k in name_heads]
         return verb, heads
+    held = parse.up(noun) if parse.dep(noun) in ("amod", "nummod") else noun
+    if parse.dep(held) == "pobj" and parse.word(parse.up(held)).lower() == "as":
+        verb = parse.up(parse.up(held))
+        heads = [o for o in parse.kids(verb, "dobj") if o in name_heads]
+        if heads and parse.tokens[verb].pos == "VERB":
+            return verb, heads  # "ranked Notre Dame as the ninth highest"
     if measured is not None and parse.up(t) == noun and parse.dep(noun) == "appos" \
             and parse.dep(parse.up(noun)) == "dobj" and parse.up(noun) in name_heads \
             and not _glossed(parse, noun):
@@ -1176,13 +1277,15 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
     with ``origin``, also the noun's own 'from' phrase (a subject's: "remittances from
     Tajik migrants totaled ...").
     For a noun a value ``measure``s, also where a participle puts it ('settlers living
-    in Kenya'); a possessor then outranks the modifiers ('their third Super Bowl title'
-    is their title), and a rank ('the first Central Asian country') is not its
-    adjective's."""
+    in Kenya'); a possessor then outranks the modifiers ('the country's GDP'), and a
+    rank ('the first Central Asian country') is not its adjective's, nor one of a
+    possessed thing its possessor's ('Warsaw's first stock exchange')."""
     found, seen = [], set()
     todo = [(noun, 0, False)]  # (token, depth, reached through "in"/"at")
     places = measure is not None and measure.label != "ORDINAL"
     skip: set[str] = set()
+    if _possessed_rank(parse, noun, measure):
+        return []
     if measure is not None and parse.kids(noun, "poss"):
         skip = {"compound", "amod", "nmod"}
     elif measure is not None and measure.label == "ORDINAL":
@@ -1235,6 +1338,15 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
                     if parse.word(prep).lower() in _PLACE_PREPS:
                         todo.extend((o, depth + 1, True) for o in parse.kids(prep, "pobj"))
     return sorted(found, key=lambda n: n.start)
+
+
+def _possessed_rank(parse: _Parse, noun: int, measure: Entity | None) -> bool:
+    """An ordinal before a possessed noun ranks the thing, not its owner: "Warsaw's first
+    stock exchange", "Florida's third largest seaport" (but a birthday's ordinal is an
+    age: "Tesla's 75th birthday")."""
+    return measure is not None and measure.label == "ORDINAL" \
+        and bool(parse.kids(noun, "poss")) and measure.end <= parse.tokens[noun].start \
+        and parse.tokens[noun].lemma.lower() != "birthday"
 
 
 def _ranked(parse: _Parse, noun: int) -> bool:
