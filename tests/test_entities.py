@@ -95,6 +95,33 @@ def test_demonyms_and_majority_labels():
     assert len([e for e in ents if "Uzbekistan" in e.aliases]) == 1
 
 
+def test_a_demonym_stands_for_its_country_only_in_a_text_naming_it():
+    """'Indians' in an account of the French and Indian War are no mention of India."""
+    docs, passages, annotations = {}, [], []
+    for doc_id, sentence, ents in (
+            ("war", "Montcalm led 30 Indians and French troops.",
+             [("Indians", "NORP"), ("French", "NORP")]),
+            ("war", "France lost Canada.", [("France", "GPE")]),
+            ("trade", "Indian exports to Russia grew as India cut tariffs.",
+             [("Indian", "NORP"), ("Russia", "GPE"), ("India", "GPE")])):
+        text = docs[doc_id].text + sentence + "\n" if doc_id in docs else sentence + "\n"
+        start = text.index(sentence)
+        docs[doc_id] = dataclasses.replace(make_document(doc_id, "", text, f"{doc_id}.txt"),
+                                           text=text)
+        entities = [Entity(s, label, start + sentence.index(s),
+                           start + sentence.index(s) + len(s)) for s, label in ents]
+        n = sum(p.doc_id == doc_id for p in passages)
+        passages.append(Passage(f"{doc_id}#{n}", doc_id, n, start, start + len(sentence),
+                                sentence))
+        annotations.append(Annotation(f"{doc_id}#{n}", entities,
+                                      [(start, start + len(sentence))]))
+    ents = resolve(PassageStore(docs, passages, annotations))
+    india = by_alias(ents, "India")
+    assert "Indian" in india.aliases and len(india.mentions) == 2  # the trade text's two
+    assert by_alias(ents, "Indians").label == "NORP" and "Indians" not in india.aliases
+    assert "French" in by_alias(ents, "France").aliases  # the war text names France
+
+
 def test_related_entities_share_sentences():
     ents = corpus(("Putin met Tokayev in Moscow.", [("Putin", "PERSON"), ("Tokayev", "PERSON"),
                                                     ("Moscow", "GPE")]),

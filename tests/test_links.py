@@ -650,3 +650,30 @@ def test_a_passives_doer_acts_when_it_happens(links):
 def test_an_office_taken_is_dated_for_the_body_it_serves(links):
     found = links("In 1919 Father James Burns became president of Notre Dame.")
     assert values(found, "Notre Dame") == values(found, "James Burns") == {"1919"}
+
+
+def test_a_kins_doing_is_not_the_relatives(links):
+    found = links("In 1237 Batu Khan, a grandson of Genghis Khan, launched an invasion into "
+                  "Kievan Rus.")
+    assert values(found, "Batu Khan") == {"1237"} and values(found, "Genghis Khan") == set()
+
+
+def test_a_war_named_by_its_length_is_no_date(links):
+    found = links("The French and Indian War was the North American theater of the worldwide "
+                  "Seven Years' War.")
+    assert not any("Seven Years' War" in values(found, name) for name in found)
+
+
+def test_a_language_or_currency_label_owns_nothing(links):
+    assert values(links("The 13th century Mongolian pronunciation differed from today's."),
+                  "Mongolian") == set()
+    assert values(links("His face is printed on the 20,000 Mongolian tögrög note."),
+                  "Mongolian") == set()
+
+
+def test_a_rank_positioned_and_a_rank_of_a_things_of_phrase(links):
+    found = links("In 2010, Newcastle was positioned ninth in the retail league of the UK.")
+    assert values(found, "Newcastle") == {"2010", "ninth"}
+    found = links("The first buildings of the University of Chicago campus were designed in "
+                  "1891.")
+    assert values(found, "the University of Chicago") == {"1891"}

@@ -51,7 +51,7 @@ from ..lexicon import (
 class ResolutionParams:
     """How alike two names must be to merge; ``version`` changes whenever a number does."""
 
-    version: str = "resolution-6"
+    version: str = "resolution-7"
     person_similarity: float = 85.0
     other_similarity: float = 95.0
     min_fuzzy_chars: int = 5
@@ -240,6 +240,7 @@ def resolve(store: PassageStore,
     forms: dict[str, Counter] = defaultdict(Counter)  # other written forms: "Uzbek", "US"
     ages: dict[str, set[str]] = defaultdict(set)  # "40-year-old Kalldahl Berdymukhamedov"
     persons: set[str] = set()  # surfaces some sentence's parse shows as a person
+    named = _places_named(store)
     for i, (passage, annotation) in enumerate(zip(store.passages, store.annotations,
                                                   strict=True)):
         text = store.text_of(i)
@@ -278,6 +279,8 @@ def resolve(store: PassageStore,
             written = surface
             # "English" the LANGUAGE is not England; only national labels are demonyms.
             place = demonym_place(surface) if label in DEMONYM_LABELS else None
+            if place and place not in named[passage.doc_id]:
+                place, label = None, "NORP"  # "Indians" in a text never naming India
             if place:  # "Uzbek" is a mention of Uzbekistan
                 surface, label = place, "GPE"
             elif surface.lower() in _PLACES:
@@ -307,6 +310,20 @@ def resolve(store: PassageStore,
             label_of[surface] = "PERSON"  # "President Kibaki", whatever spaCy said
     clusters = _cluster(surfaces, label_of, params, roles, ages, votes)
     return _canonical(clusters, surfaces, label_of, roles, forms, store)
+
+
+def _places_named(store: PassageStore) -> dict[str, set[str]]:
+    """The countries each document names as places ("Uzbekistan", "the U.S."), not only
+    through a nationality word: a demonym stands for its country only in a text that names
+    it. "French and Indian War" names no India, and its "Indians" are Native Americans."""
+    named: dict[str, set[str]] = defaultdict(set)
+    for passage, annotation in zip(store.passages, store.annotations, strict=True):
+        for ent in annotation.entities:
+            if ent.label in ("GPE", "LOC"):
+                surface = clean_surface(ent.text)
+                surface = _PLACES.get(surface.lower(), surface)
+                named[passage.doc_id].add(ABBREVIATIONS.get(surface, surface))
+    return named
 
 
 def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str],

@@ -69,14 +69,14 @@ from .normalize import DATE_ANCHOR, currency_after
 class LinkParams:
     """How far the parse is followed; ``version`` changes whenever a number does."""
 
-    version: str = "links-10"
+    version: str = "links-11"
     # Weights of the learned linker in citeqa/kb/models (``linker.py``); None: rules only.
     learned: str | None = "linker.json.gz"
     max_climb: int = 5  # edges from a value up to its verb
     max_relation_tokens: int = 6  # longer predicates are cited as the verb alone
     max_modifier_depth: int = 3  # "the vice-president of Kyrgyzstan's cabinet"
     # Verbs after which "first" is a rank, not an adverb: "ranked first", "finished fourth".
-    rank_verbs: tuple[str, ...] = ("rank", "finish", "place")
+    rank_verbs: tuple[str, ...] = ("rank", "finish", "place", "position")
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,8 @@ class ValueLink:
 _SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass"}
 # Nouns a nationality word names the language of ("Portuguese speakers"), and verbs that
 # name something in a language ("known in Portuguese as").
-_LANGUAGE_NOUNS = frozenset({"speaker", "language", "tongue", "dialect", "translation"})
+_LANGUAGE_NOUNS = frozenset({"speaker", "language", "tongue", "dialect", "translation",
+                             "pronunciation", "spelling", "script", "alphabet"})
 _NAMING_VERBS = frozenset({"know", "call", "name", "write", "spell", "say", "mean"})
 # Nouns whose ordinal is a rank of whoever holds it: "holds third place".
 _RANK_NOUNS = frozenset({"place", "position", "rank", "spot"})
@@ -113,6 +114,13 @@ _LABEL_NUMBER = re.compile(r"(?:\b(?:[Rr]oom|[Ss]uite|[Aa]partment|[Pp]atent|[Pp
                            r"\s+(?:[Nn]o\.\s*)?|[A-Za-z.)\]]:(?:\d+(?:[-\u2013]\d+)?,\s*)*)$")
 _STREET = re.compile(r"\s+(?:[NSEW]\.\s+)?(?:[A-Z][\w'.-]*\s+){1,3}(?:Street|St\.|Avenue|Ave\."
                      r"|Road|Rd\.|Boulevard|Blvd\.|Lane|Place|Square)\b")
+# A war named by its length: "the Seven Years' War", "the Hundred Years War".
+_WAR = re.compile(r"[A-Z][a-z]+ Years?'? Wars?\b")
+# Kin: "the son of X" is someone else than X, and what he does or has is not X's.
+_KIN_NOUNS = frozenset({"son", "daughter", "grandson", "granddaughter", "child", "wife",
+                        "husband", "widow", "brother", "sister", "father", "mother",
+                        "nephew", "niece", "cousin", "heir", "descendant", "grandfather",
+                        "grandmother", "uncle", "aunt", "successor", "predecessor"})
 # Verbs that give their subject an office: its dates are also the served body's.
 _OFFICE_VERBS = frozenset({"be", "become", "serve", "remain", "elect", "reelect", "appoint",
                            "name", "install", "inaugurate", "swear"})
@@ -133,7 +141,8 @@ _RANK_WORDS = frozenset({"top", "bottom", "best", "worst"})
 # normalize's table: that reads amounts' units and has "pound", here also a weight.)
 _CURRENCY_NOUNS = frozenset({"dollar", "euro", "ruble", "rouble", "yuan", "pound", "tenge",
                              "som", "yen", "shilling", "rupee", "franc", "peso", "lira",
-                             "manat", "somoni", "hryvnia", "renminbi", "escudo"})
+                             "manat", "somoni", "hryvnia", "renminbi", "escudo", "tögrög",
+                             "tugrik", "zloty", "krone", "krona", "rand", "real", "won"})
 # An age: a person's, never a place's or a country's nationality word (the tagger's
 # labels of people vary too much to require PERSON; a NORP that is no demonym may be one).
 _NOT_AGED = frozenset({"GPE", "LOC", "FAC", "NORP"})
@@ -304,6 +313,9 @@ def _is_value(value: Entity, parse: _Parse, indices: list[int], names: list[Enti
             or _STREET.match(parse.text, value.end)):
         return False  # a label, not a count: "room 3327", "46 E. Houston Street", a page
         # cited as ":43, 301"
+    if value.label in ("DATE", "TIME") and text[:1].isupper() \
+            and _WAR.match(text + parse.text[value.end:value.end + 5]):
+        return False  # a war's name: "the Seven Years' War", "the Hundred Years' War"
     if value.label in ("DATE", "TIME") and _TITLED_UNIT.fullmatch(text) and before:
         return False  # a title: "told 60 Minutes", "a press event for The 6th Day"
     if value.label == "DATE" and _in_brackets(parse, head) \
@@ -1321,6 +1333,10 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
                 # (not the country naming a currency: "trillions of U.S. dollars"; its
                 # possessor still owns it: "Russia's 300 billion dollars")
                 todo.append((c, depth + 1, located))
+            elif dep == "prep" and word == "of" \
+                    and parse.tokens[i].lemma.lower() in _KIN_NOUNS:
+                continue  # "Batu Khan, a grandson of Genghis Khan, launched ...": the
+                # grandson's doing, not the grandfather's
             elif dep == "prep" and (word in _OWNER_PREPS or (
                     (places or (origin and i == noun)) and word in _ORIGIN_PREPS)):
                 if word == "of" and parse.word(i).lower() in _DIRECTIONS:
@@ -1344,8 +1360,10 @@ def _possessed_rank(parse: _Parse, noun: int, measure: Entity | None) -> bool:
     """An ordinal before a possessed noun ranks the thing, not its owner: "Warsaw's first
     stock exchange", "Florida's third largest seaport" (but a birthday's ordinal is an
     age: "Tesla's 75th birthday")."""
-    return measure is not None and measure.label == "ORDINAL" \
-        and bool(parse.kids(noun, "poss")) and measure.end <= parse.tokens[noun].start \
+    owned = bool(parse.kids(noun, "poss")) or any(
+        parse.word(p).lower() == "of" for p in parse.kids(noun, "prep"))
+    return measure is not None and measure.label == "ORDINAL" and owned \
+        and measure.end <= parse.tokens[noun].start \
         and parse.tokens[noun].lemma.lower() != "birthday"
 
 
