@@ -147,3 +147,15 @@ def test_sentence_parses_are_kept_between_questions_and_bounded(acme, nlp):
     assert len(read) == 3  # one read per sentence, none for the repeated look-ups
     small.get(*sentences[0])  # the oldest went first: reading it again reads the store
     assert len(read) == 4
+
+
+def test_span_shapes_kept_between_questions_change_no_feature(acme, nlp):
+    """The second question over the same sentences reads the span shapes the first one
+    stored with their parses, and gets the features a fresh cache gives."""
+    question = "Who founded Acme?"
+    sentence_parses(acme, QAParams()).get.cache_clear()
+    cold = candidates_of(acme, nlp, question)
+    _, _, hits, _ = retrieve(acme, nlp, question, QAParams())
+    assert any(h.parse(s).shapes for h in hits for s in h.annotation.sentences
+               if h.parse(s) is not None)
+    assert candidates_of(acme, nlp, question) == cold
