@@ -159,3 +159,23 @@ def test_span_shapes_kept_between_questions_change_no_feature(acme, nlp):
     assert any(h.parse(s).shapes for h in hits for s in h.annotation.sentences
                if h.parse(s) is not None)
     assert candidates_of(acme, nlp, question) == cold
+
+
+def test_sentence_layouts_kept_between_questions_change_no_candidate(acme, nlp):
+    """The candidate pool reads each sentence's mentions, chunks and quoted spans from the
+    layout kept with its parse; a warm cache proposes what a cold one does."""
+    params = QAParams()
+
+    def pool(question):
+        analysis, query, hits, _ = retrieve(acme, nlp, question, params)
+        found, _ = featurize(analysis, QuestionScorer(acme.search, query), hits,
+                             params.answer)
+        return hits, [(c.hit.pos, c.start, c.end, c.text, c.label, list(c.sources),
+                       c.sentence_rank) for c in found]
+
+    sentence_parses(acme, params).get.cache_clear()
+    for question in ("Who founded Acme?", "What principle does Acme follow?"):
+        hits, cold = pool(question)
+        assert any(h.parse(s).layout is not None for h in hits
+                   for s in h.annotation.sentences if h.parse(s) is not None)
+        assert pool(question)[1] == cold
