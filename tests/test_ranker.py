@@ -147,3 +147,35 @@ def test_sentence_parses_are_kept_between_questions_and_bounded(acme, nlp):
     assert len(read) == 3  # one read per sentence, none for the repeated look-ups
     small.get(*sentences[0])  # the oldest went first: reading it again reads the store
     assert len(read) == 4
+
+
+def test_span_shapes_kept_between_questions_change_no_feature(acme, nlp):
+    """The second question over the same sentences reads the span shapes the first one
+    stored with their parses, and gets the features a fresh cache gives."""
+    question = "Who founded Acme?"
+    sentence_parses(acme, QAParams()).get.cache_clear()
+    cold = candidates_of(acme, nlp, question)
+    _, _, hits, _ = retrieve(acme, nlp, question, QAParams())
+    assert any(h.parse(s).shapes for h in hits for s in h.annotation.sentences
+               if h.parse(s) is not None)
+    assert candidates_of(acme, nlp, question) == cold
+
+
+def test_sentence_layouts_kept_between_questions_change_no_candidate(acme, nlp):
+    """The candidate pool reads each sentence's mentions, chunks and quoted spans from the
+    layout kept with its parse; a warm cache proposes what a cold one does."""
+    params = QAParams()
+
+    def pool(question):
+        analysis, query, hits, _ = retrieve(acme, nlp, question, params)
+        found, _ = featurize(analysis, QuestionScorer(acme.search, query), hits,
+                             params.answer)
+        return hits, [(c.hit.pos, c.start, c.end, c.text, c.label, list(c.sources),
+                       c.sentence_rank) for c in found]
+
+    sentence_parses(acme, params).get.cache_clear()
+    for question in ("Who founded Acme?", "What principle does Acme follow?"):
+        hits, cold = pool(question)
+        assert any(h.parse(s).layout is not None for h in hits
+                   for s in h.annotation.sentences if h.parse(s) is not None)
+        assert pool(question)[1] == cold

@@ -100,6 +100,9 @@ class FactBook:
         self.store = store
         self.table = table
         self.params = params or FactParams()
+        # This parameter set's per-passage memo of value links, looked up once per book:
+        # a sheet reads it for every mention, and the look-up hashes the parameters.
+        self._memo: dict[int, dict[int, list[ValueLink]]] | None = None
 
     def sheet(self, entity: CanonicalEntity, prefer: Iterable[int] = (),
               max_values: int | None = None, max_passages: int | None = None,
@@ -138,7 +141,9 @@ class FactBook:
     def links(self, p: int) -> dict[int, list[ValueLink]]:
         """Mention start -> the value links of one passage: as the index stored them when
         they were made with these parameters, else computed; kept per index."""
-        memo = self.table.value_links.setdefault(self.params.links, {})
+        memo = self._memo
+        if memo is None:
+            memo = self._memo = self.table.value_links.setdefault(self.params.links, {})
         by_mention = memo.get(p)  # one read: another thread may evict it meanwhile
         if by_mention is None:
             found = self.table.stored_links(p, links_key(self.params.links))

@@ -46,6 +46,39 @@ Span = tuple[str, str, int, int]
 
 
 @dataclass(frozen=True)
+class SentenceLayout:
+    """What the generators read of one sentence that no question changes, worked out once
+    per sentence and kept with its parse (``SentenceParse.layout``): the same sentences
+    come back question after question, and finding a sentence's mentions and chunks
+    scans its whole passage."""
+
+    # Entity mentions under the corpus-wide label, but an adjective keeps its own:
+    # "Trump" is ORG if the corpus says so, "Russian" stays NORP though it refers to Russia.
+    entities: tuple[Entity, ...]
+    mentions: tuple[Entity, ...]  # the same mentions as the model tagged them
+    chunks: tuple[tuple[int, int], ...]  # noun chunks
+    free_chunks: tuple[tuple[int, int], ...]  # noun chunks overlapping no mention
+    quoted: tuple[tuple[str, int, int, int], ...]  # (text, start, end, words) in quotes
+
+    @classmethod
+    def of(cls, hit: Hit, sent: tuple[int, int]) -> SentenceLayout:
+        mentions = tuple(e for e in hit.annotation.entities
+                         if sent[0] <= e.start and e.end <= sent[1])
+        entities = tuple(Entity(e.text, hit.entities[e.start].label if e.start in hit.entities
+                                and not demonym_place(clean_surface(e.text)) else e.label,
+                                e.start, e.end) for e in mentions)
+        chunks = tuple((s, e) for s, e in hit.annotation.noun_chunks
+                       if sent[0] <= s and e <= sent[1])
+        quoted = []
+        for match in _QUOTED.finditer(hit.text, sent[0], sent[1]):
+            quoted.append((match.group(1), *match.span(1), len(match.group(1).split())))
+        return cls(entities, mentions, chunks,
+                   tuple((s, e) for s, e in chunks
+                         if not any(x.start < e and s < x.end for x in entities)),
+                   tuple(quoted))
+
+
+@dataclass(frozen=True)
 class Hit:
     """A retrieved passage with what answer extraction reads from it."""
 
@@ -63,6 +96,16 @@ class Hit:
         """The parse of one of its sentences (None without tokens): the candidate pool,
         the ranker's features and the refusal rules all read it."""
         return self.parses.get(self.pos, sentence)
+
+    def layout(self, sentence: tuple[int, int]) -> SentenceLayout:
+        """The ``SentenceLayout`` of one of its sentences: kept with its parse when it has
+        one, else worked out again."""
+        parse = self.parse(sentence)
+        if parse is None:
+            return SentenceLayout.of(self, sentence)
+        if parse.layout is None:
+            parse.layout = SentenceLayout.of(self, sentence)
+        return parse.layout
 
 
 @dataclass
@@ -125,7 +168,7 @@ class Proposer:
         own = self._own.get(text)
         if own is None:
             terms = _words(self.analyzer, text)[1]
-            own = self._own[text] = not terms or all(t in self.excluded for t in terms)
+            own = self._own[text] = not terms or self.excluded.issuperset(terms)
         return own
 
     def trim(self, doc_text: str, start: int, end: int) -> tuple[int, int]:
@@ -139,21 +182,15 @@ class Proposer:
 
     def quoted(self, hit: Hit, sent: tuple[int, int]) -> Iterator[Span]:
         """Short quoted spans: titles and names the model rarely tags ("Silent Stans")."""
-        for match in _QUOTED.finditer(hit.text, sent[0], sent[1]):
-            s, e = match.span(1)
-            if len(match.group(1).split()) <= self.max_quoted_words \
-                    and not self.question_words_only(match.group(1)):
-                yield match.group(1), NAME, s, e
+        for text, s, e, words in hit.layout(sent).quoted:
+            if words <= self.max_quoted_words and not self.question_words_only(text):
+                yield text, NAME, s, e
 
-    def untagged_names(self, hit: Hit, sent: tuple[int, int],
-                       ents: list[Entity]) -> Iterator[Span]:
+    def untagged_names(self, hit: Hit, sent: tuple[int, int]) -> Iterator[Span]:
         """Capitalised noun chunks spaCy did not tag ("Sobyanin, mayor of Moscow"), and
         short quoted spans."""
         yield from self.quoted(hit, sent)
-        for s, e in hit.annotation.noun_chunks:
-            if not (sent[0] <= s and e <= sent[1]) or any(x.start < e and s < x.end
-                                                          for x in ents):
-                continue
+        for s, e in hit.layout(sent).free_chunks:
             s2, e2 = self.trim(hit.text, s, e)
             words = hit.text[s2:e2].split()
             if words and all(w[:1].isupper() for w in words) \
@@ -165,14 +202,9 @@ class Proposer:
         """Entity mentions; for a typed question also untagged names when a name is
         expected, and lists of its type. ``typed=False`` proposes all of them."""
         q, text = self.question, hit.text
-        # The corpus-wide label beats the model's label for this one mention ("Trump" ORG),
-        # but an adjective keeps its own: "Russian" is NORP even though it refers to Russia.
-        ents = [Entity(e.text, hit.entities[e.start].label if e.start in hit.entities
-                       and not demonym_place(clean_surface(e.text)) else e.label,
-                       e.start, e.end)
-                for e in hit.annotation.entities if sent[0] <= e.start and e.end <= sent[1]]
+        ents = hit.layout(sent).entities
         if not typed or (q.expected[:1] and q.expected[0] in NAME_LABELS):
-            yield from self.untagged_names(hit, sent, ents)
+            yield from self.untagged_names(hit, sent)
         for i, ent in enumerate(ents):
             if self.question_words_only(ent.text):
                 continue
@@ -197,9 +229,16 @@ class Proposer:
                     yield text[ent.start:end], ent.label, ent.start, end
 
     def phrases(self, hit: Hit, sent: tuple[int, int]) -> Iterator[Span]:
+        """Noun phrases, and entity mentions under the model's labels."""
+        yield from self.noun_phrases(hit, sent)
+        for ent in hit.layout(sent).mentions:
+            if not self.question_words_only(ent.text):
+                yield ent.text, ent.label, ent.start, ent.end
+
+    def noun_phrases(self, hit: Hit, sent: tuple[int, int]) -> Iterator[Span]:
+        """Noun chunks without edge stop or question words, and short quoted spans."""
         text = hit.text
-        chunks = [(s, e) for s, e in hit.annotation.noun_chunks
-                  if sent[0] <= s and e <= sent[1]]
+        chunks = list(hit.layout(sent).chunks)
         if self.question.plural:  # "construction, retail and fast food industries" is one
             chunks = [*_coordinations(text, chunks), *chunks]
         for s, e in chunks:
@@ -208,10 +247,6 @@ class Proposer:
                 yield text[s2:e2], "NOUN_PHRASE", s2, e2
         for quoted, _, s, e in self.quoted(hit, sent):
             yield quoted, "NOUN_PHRASE", s, e
-        for ent in hit.annotation.entities:
-            if sent[0] <= ent.start and ent.end <= sent[1] \
-                    and not self.question_words_only(ent.text):
-                yield ent.text, ent.label, ent.start, ent.end
 
     def best_clause(self, text: str, sent: tuple[int, int]) -> tuple[int, int]:
         """The clause that states most of the question (the shorter one on ties)."""
@@ -317,9 +352,8 @@ def candidate_pool(question: Question, scorer: QuestionScorer, hits: list[Hit],
 
         for text, label, s, e in proposer.entities(hit, sent, typed=False):
             add("name" if label == NAME else "entity", text, label, s, e)
-        for text, label, s, e in proposer.phrases(hit, sent):
-            if label == "NOUN_PHRASE":
-                add("chunk", text, label, s, e)
+        for text, label, s, e in proposer.noun_phrases(hit, sent):
+            add("chunk", text, label, s, e)
         parse = hit.parse(sent)
         if parse is not None:
             for s, e in parse.proposed(hit.text):

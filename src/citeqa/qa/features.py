@@ -105,35 +105,57 @@ class QuestionScorer:
         if not words:
             return 0.0
         first, last, n = words[0], words[-1], len(marks) - 1
-        nearest: dict[str, float] = {}
+        stands_for = self.stands_for
+        nearest: dict[str, int] = {}
         for m in matched:
-            if first <= m <= last:
+            if m < first:
+                lo, hi, gap = spans[m][1], start, first - m
+            elif m > last:
+                lo, hi, gap = end, spans[m][0], m - last
+            else:
                 continue
-            lo, hi = (spans[m][1], start) if m < first else (end, spans[m][0])
-            # as many as a scan of text[lo:hi] finds: none when the words overlap
-            crossed = marks[min(hi - base, n)] - marks[min(lo - base, n)] if lo < hi else 0
-            gap = min(abs(m - first), abs(m - last)) + clause_gap * crossed
-            term = self.stands_for[spans[m][2]]
-            nearest[term] = min(gap, nearest.get(term, gap))
+            if lo < hi:  # the clause marks a scan of text[lo:hi] finds
+                gap += clause_gap * (marks[min(hi - base, n)] - marks[min(lo - base, n)])
+            term = stands_for[spans[m][2]]
+            if gap < nearest.get(term, gap + 1):
+                nearest[term] = gap
         return sum(self.idf[t] / (1.0 + (g - 1) / 3.0) for t, g in nearest.items()) / self.total
 
 
 def near_head(spans: Spans, head: str | None, words: range, start: int, end: int,
               is_value: bool) -> float:
     """How directly the candidate (``start``..``end``, the ``words`` of ``spans`` wholly
-    inside it) names the question's head noun: "Carnegie Center", "principle of X" and
-    "Foreign Minister X" fully, "3% growth" fully for values, but a phrase before the head
-    only half ("fast food industries" answers, "long-term principle" only describes)."""
+    inside it) names the question's head noun (``head_nearness``)."""
     if head is None:
         return 0.0
+    return head_nearness(head_context(spans, words, start, end), head, is_value)
+
+
+HeadContext = tuple[str | None, tuple[str | None, ...], tuple[str | None, ...]]
+
+
+def head_context(spans: Spans, words: range, start: int, end: int) -> HeadContext:
+    """What ``head_nearness`` compares with the head noun, none of it depending on the
+    question (so the ranker keeps it per span across questions): the last term inside
+    the candidate, and the terms of the three words before it and of the two after."""
     named = [spans[i][2] for i in words if spans[i][2]]
-    if named and named[-1] == head:  # "which center" -> "Carnegie Center"
-        return 1.0
     before = bisect.bisect_right(spans, start, key=_END)
-    if head in [t for _, _, t in spans[max(before - 3, 0):before]]:
-        return 1.0
     after = bisect.bisect_left(spans, end, key=_START)
-    if head in [t for _, _, t in spans[after:after + 2]]:
+    return (named[-1] if named else None,
+            tuple(t for _, _, t in spans[max(before - 3, 0):before]),
+            tuple(t for _, _, t in spans[after:after + 2]))
+
+
+def head_nearness(context: HeadContext, head: str | None, is_value: bool) -> float:
+    """"Carnegie Center", "principle of X" and "Foreign Minister X" name the head noun
+    fully, "3% growth" fully for values, but a phrase before the head only half ("fast
+    food industries" answers, "long-term principle" only describes)."""
+    if head is None:
+        return 0.0
+    last, before, after = context
+    if last == head or head in before:  # "which center" -> "Carnegie Center"
+        return 1.0
+    if head in after:
         return 1.0 if is_value else 0.5
     return 0.0
 

@@ -65,7 +65,8 @@ class AnswerParams:
     # With the ranker: refuse when the calibrated probability of being right is lower.
     min_confidence: float = 0.2
     # Parsed sentences a serving process keeps between questions, per index version
-    # (memory, not answers: each holds its passage's tokens, ~20 kB).
+    # (memory, not answers: each holds its passage's tokens, ~20 kB, and the ranker's
+    # shapes of its candidate spans, ~10 kB on the seed questions).
     sentences_cached: int = 1024
     # The neural reader picks the answer among the ranker's best sentences (needs the
     # ranker); off, the ranker's own best candidate is the answer.

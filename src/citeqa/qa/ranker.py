@@ -25,11 +25,19 @@ from dataclasses import dataclass
 from importlib.resources import files
 from itertools import repeat
 from pathlib import Path
+from typing import NamedTuple
 
 from ..ingest.annotate import Token
 from .candidates import Candidate, Hit
 from .errors import ModelError
-from .features import QuestionScorer, clause_marks, near_head, type_score
+from .features import (
+    HeadContext,
+    QuestionScorer,
+    clause_marks,
+    head_context,
+    head_nearness,
+    type_score,
+)
 from .features import inside as words_inside
 from .question import Question
 from .spans import SentenceParse
@@ -125,6 +133,21 @@ _RANKS = tuple(f"rank={min(r, 5)}" for r in range(6))
 _SENTENCE_RANKS = tuple(f"sentence_rank={min(r, 6)}" for r in range(7))
 
 
+class SpanShape(NamedTuple):
+    """What the features read of one candidate span that no question changes, worked out
+    once per span and kept with its sentence's parse (``SentenceParse.shapes``): the same
+    spans come back question after question."""
+
+    words: range  # indexes of the sentence's words wholly inside the span
+    lo: int  # first and last token index
+    hi: int
+    head: int  # the syntactic head's token index
+    terms: tuple[str, ...]  # index terms of the words inside, in order
+    context: HeadContext  # what ``head_nearness`` compares with a head noun
+    capitalised: float
+    has_digit: float
+
+
 class _Sentence:
     """What every candidate of one sentence shares: its parse, its words' question terms,
     each token's tree distance to the nearest word the question also uses, and the
@@ -140,6 +163,7 @@ class _Sentence:
         self.parse = parse
         self.first, self.last = parse.first, parse.last
         self.starts = parse.starts
+        self.text = text
         term_at = {s: t for s, _, t in self.spans}
         stands_for = scorer.stands_for
         self.terms = [stands_for.get(term_at.get(t.start) or "")
@@ -183,6 +207,24 @@ class _Sentence:
             steps.append(f"{tokens[i].dep}^" if tokens[i].head == j else f"v{tokens[j].dep}")
             i = j
         return "/".join(steps)
+
+    def shape(self, start: int, end: int) -> SpanShape:
+        """The span's ``SpanShape``, from the parse's store when an earlier question read
+        it."""
+        shapes = self.parse.shapes
+        found = shapes.get((start, end))
+        if found is None:
+            spans = self.spans
+            words = words_inside(spans, start, end)
+            lo, hi = self.token_range(start, end)
+            surface = self.text[start:end]
+            found = shapes[(start, end)] = SpanShape(
+                words, lo, hi, self.head_of(lo, hi),
+                tuple(spans[i][2] for i in words if spans[i][2]),
+                head_context(spans, words, start, end),
+                float(all(w[:1].isupper() for w in surface.split())),
+                float(any(map(str.isdigit, surface))))
+        return found
 
     def token_range(self, start: int, end: int) -> tuple[int, int]:
         lo = self.first + max(bisect.bisect_right(self.starts, start) - 1, 0)
@@ -311,18 +353,17 @@ class Featurizer:
         if sentence is None:
             return f
         first = sentence.first
-        spans = sentence.spans
-        words = words_inside(spans, c.start, c.end)
-        f["proximity"] = self.scorer.proximity(spans, sentence.matched_words, words, c.start,
-                                               c.end, sentence.marks, sentence.offset,
-                                               clause_gap)
-        lo, hi = sentence.token_range(c.start, c.end)
+        words, lo, hi, head, inside, context, capitalised, has_digit = sentence.shape(
+            c.start, c.end)
+        f["proximity"] = self.scorer.proximity(sentence.spans, sentence.matched_words, words,
+                                               c.start, c.end, sentence.marks,
+                                               sentence.offset, clause_gap)
         size = hi - lo + 1
         length = self._lengths.get(size)
         if length is None:
             length = self._lengths[size] = f"len={_bucket(size, (1, 2, 3, 4, 6, 10))}{self._asks}"
         f[length] = 1.0
-        head_features, path = self._head(sentence, sentence.head_of(lo, hi))
+        head_features, path = self._head(sentence, head)
         f.update(head_features)
         dist = min(sentence.distances[lo - first:hi + 1 - first])
         tree, tree_asks = self._trees[dist]
@@ -334,12 +375,10 @@ class Featurizer:
         if hi < sentence.last and sentence.terms[hi + 1 - first]:
             f["beside_question_word=after"] = 1.0
         f["left_window"], f["right_window"] = self._window(sentence, lo, hi)
-        f["head_noun"] = near_head(spans, self.head_term, words, c.start, c.end,
-                                   label != "NOUN_PHRASE")
-        inside = [spans[i][2] for i in words if spans[i][2]]
-        f["has_question_words"] = (sum(t in self.scorer.excluded for t in inside) / len(inside)
+        f["head_noun"] = head_nearness(context, self.head_term, label != "NOUN_PHRASE")
+        excluded = self.scorer.excluded
+        f["has_question_words"] = (sum(t in excluded for t in inside) / len(inside)
                                    if inside else 0.0)
-        surface = c.hit.text[c.start:c.end]
-        f["capitalised"] = float(all(w[:1].isupper() for w in surface.split()))
-        f["has_digit"] = f[self._digit] = float(any(map(str.isdigit, surface)))
+        f["capitalised"] = capitalised
+        f["has_digit"] = f[self._digit] = has_digit
         return f

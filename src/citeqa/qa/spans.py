@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from ..ingest.annotate import Token
+
+if TYPE_CHECKING:
+    from .candidates import SentenceLayout
+    from .ranker import SpanShape
 
 NOMINAL = frozenset({"NOUN", "PROPN", "NUM"})
 # Left dependents that belong to a noun's phrase ("the 15% drop", "Kazakhstan's tenge").
@@ -37,6 +42,11 @@ class SentenceParse:
         self.starts = [tokens[i].start for i in range(first, last + 1)]
         self._subtrees: dict[int, tuple[int, int]] = {}
         self._proposed: list[tuple[int, int]] | None = None
+        # What the ranker reads of each candidate span here that no question changes
+        # (``ranker.SpanShape``), kept with the parse so later questions reuse it.
+        self.shapes: dict[tuple[int, int], SpanShape] = {}
+        # What the candidate generators read of the sentence (``candidates.SentenceLayout``).
+        self.layout: SentenceLayout | None = None
 
     def subtree(self, i: int) -> tuple[int, int]:
         """First and last token index of ``i``'s subtree (projective parses); each is
@@ -128,7 +138,9 @@ def sentence_tokens(tokens: list[Token], sentence: tuple[int, int]) -> tuple[int
 class SentenceParses:
     """The parses of retrieved sentences, shared by the requests of one process and one
     index version: a sentence that answers many questions is read once, and what it
-    proposes (``SentenceParse.proposed``) is worked out once. Bounded to ``size`` sentences
+    proposes (``SentenceParse.proposed``), what the candidate generators read of it
+    (``SentenceParse.layout``) and the ranker's view of its spans (``SentenceParse.shapes``)
+    are worked out once. Bounded to ``size`` sentences
     (least recently used go first), so memory does not grow with the corpus."""
 
     def __init__(self, tokens_of: Callable[[int], list[Token]], size: int) -> None:
