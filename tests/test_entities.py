@@ -95,15 +95,10 @@ def test_demonyms_and_majority_labels():
     assert len([e for e in ents if "Uzbekistan" in e.aliases]) == 1
 
 
-def test_a_demonym_stands_for_its_country_only_in_a_text_naming_it():
-    """'Indians' in an account of the French and Indian War are no mention of India."""
+def documents(*sentences):
+    """Resolve (document id, sentence, [(surface, label)]) passages, documents in order."""
     docs, passages, annotations = {}, [], []
-    for doc_id, sentence, ents in (
-            ("war", "Montcalm led 30 Indians and French troops.",
-             [("Indians", "NORP"), ("French", "NORP")]),
-            ("war", "France lost Canada.", [("France", "GPE")]),
-            ("trade", "Indian exports to Russia grew as India cut tariffs.",
-             [("Indian", "NORP"), ("Russia", "GPE"), ("India", "GPE")])):
+    for doc_id, sentence, ents in sentences:
         text = docs[doc_id].text + sentence + "\n" if doc_id in docs else sentence + "\n"
         start = text.index(sentence)
         docs[doc_id] = dataclasses.replace(make_document(doc_id, "", text, f"{doc_id}.txt"),
@@ -115,11 +110,33 @@ def test_a_demonym_stands_for_its_country_only_in_a_text_naming_it():
                                 sentence))
         annotations.append(Annotation(f"{doc_id}#{n}", entities,
                                       [(start, start + len(sentence))]))
-    ents = resolve(PassageStore(docs, passages, annotations))
+    return resolve(PassageStore(docs, passages, annotations))
+
+
+def test_a_demonym_stands_for_its_country_only_in_a_text_naming_it():
+    """'Indians' in an account of the French and Indian War are no mention of India."""
+    ents = documents(
+        ("war", "Montcalm led 30 Indians and French troops.",
+         [("Indians", "NORP"), ("French", "NORP")]),
+        ("war", "France lost Canada.", [("France", "GPE")]),
+        ("trade", "Indian exports to Russia grew as India cut tariffs.",
+         [("Indian", "NORP"), ("Russia", "GPE"), ("India", "GPE")]))
     india = by_alias(ents, "India")
     assert "Indian" in india.aliases and len(india.mentions) == 2  # the trade text's two
     assert by_alias(ents, "Indians").label == "NORP" and "Indians" not in india.aliases
     assert "French" in by_alias(ents, "France").aliases  # the war text names France
+
+
+def test_a_surname_joins_the_full_name_only_in_a_text_writing_it():
+    """A text calls someone by the surname after naming them in full; the Normans'
+    'Norman' (tagged PERSON) is not the footballer of another text."""
+    ents = documents(
+        ("game", "Josh Norman intercepted a pass.", [("Josh Norman", "PERSON")]),
+        ("history", "Norman knights conquered England.", [("Norman", "PERSON")]),
+        ("talks", "Abdulaziz Kamilov arrived.", [("Abdulaziz Kamilov", "PERSON")]),
+        ("talks", "Kamilov left.", [("Kamilov", "PERSON")]))
+    assert by_alias(ents, "Norman") is not by_alias(ents, "Josh Norman")
+    assert "Kamilov" in by_alias(ents, "Abdulaziz Kamilov").aliases
 
 
 def test_related_entities_share_sentences():

@@ -51,7 +51,7 @@ from ..lexicon import (
 class ResolutionParams:
     """How alike two names must be to merge; ``version`` changes whenever a number does."""
 
-    version: str = "resolution-7"
+    version: str = "resolution-8"
     person_similarity: float = 85.0
     other_similarity: float = 95.0
     min_fuzzy_chars: int = 5
@@ -308,7 +308,9 @@ def resolve(store: PassageStore,
             label_of[surface] = _not_a_person(store, surfaces[surface], votes[surface])
         elif roles.get(surface) and surface not in known_places:
             label_of[surface] = "PERSON"  # "President Kibaki", whatever spaCy said
-    clusters = _cluster(surfaces, label_of, params, roles, ages, votes)
+    docs = {name: {store.passages[m.passage].doc_id for m in found}
+            for name, found in surfaces.items()}
+    clusters = _cluster(surfaces, label_of, params, roles, ages, votes, docs)
     return _canonical(clusters, surfaces, label_of, roles, forms, store)
 
 
@@ -328,7 +330,8 @@ def _places_named(store: PassageStore) -> dict[str, set[str]]:
 
 def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str],
              params: ResolutionParams, roles: dict[str, list[Role]],
-             ages: dict[str, set[str]], votes: dict[str, Counter]) -> list[list[str]]:
+             ages: dict[str, set[str]], votes: dict[str, Counter],
+             docs: dict[str, set[str]]) -> list[list[str]]:
     names = sorted(surfaces)
     uf = _UnionFind(names)
     by_key: dict[str, list[str]] = defaultdict(list)
@@ -352,7 +355,9 @@ def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str],
                 _maybe_merge(uf, surfaces, label_of, known_places, a, block[i + 1 + j], score,
                              params)
     # Short forms: a one-word PERSON (or a name spaCy often calls a person, or a rarely
-    # seen ORG/NORP: its confusions) joins the only longer PERSON name that ends with it.
+    # seen ORG/NORP: its confusions) joins the only longer PERSON name that ends with it,
+    # written in a document it is written in (a text calls a person by the surname after
+    # naming them in full: the Normans' "Norman" is not the footballer Josh Norman).
     endings: dict[str, list[str]] = defaultdict(list)
     for n in names:
         if label_of[n] == "PERSON" and " " in n:
@@ -364,7 +369,7 @@ def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str],
                 or votes[name]["PERSON"] >= params.min_person_share * votes[name].total()
                 or (label_of[name] in ("ORG", "NORP")
                     and len(surfaces[name]) <= params.rare_mentions)):
-            full = endings.get(name.lower(), [])
+            full = [n for n in endings.get(name.lower(), []) if docs[n] & docs[name]]
             owners = {uf.find(n) for n in full}
             if len(owners) == 1 and all(_compatible(name, n, roles, ages) for n in full):
                 uf.union(name, owners.pop())
