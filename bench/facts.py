@@ -199,7 +199,7 @@ def main() -> None:
     ap.add_argument("--errors", action="store_true",
                     help="list the tuned parts' wrong values and missed expected facts")
     ap.add_argument("--part", choices=PARTS, action="append",
-                    help="report only this part (default: both)")
+                    help="report only this part (default: every part)")
     ap.add_argument("--candidates", type=Path, metavar="OUT",
                     help="write the items to judge for the --for part's articles to OUT")
     ap.add_argument("--second-judge", type=Path, metavar="FILE",
@@ -238,9 +238,12 @@ def main() -> None:
             doc = store.passage(value.passage).doc_id
             # (a judgement holds for the entity it was made for: a mention now resolved
             # to another entity -- "Indians" no longer India -- is judged anew)
-            items = [i for i in by_value.get((doc, value.start), [])
-                     if {(doc, *m) for m in i["mentions"]} & spans
-                     and i["entity"] in names]
+            matched = [i for i in by_value.get((doc, value.start), [])
+                       if {(doc, *m) for m in i["mentions"]} & spans]
+            items = [i for i in matched if i["entity"] in names]
+            if matched and not items:
+                for part in parts_of(matched[0]):
+                    counts[(part, "other entity")] += 1
             if not items:
                 unjudged.append((entity.name, value.text, value.relation.text,
                                  value.subject.text, value.sentence))
@@ -289,7 +292,7 @@ def main() -> None:
 
     result = {}
     print(f"{'part':30} {'value P':>8} {'yes':>4} {'no':>4} {'unclr':>5} {'recall':>7} "
-          f"{'key R':>6} {'keys':>5} {'role P':>7} {'roles':>5}")
+          f"{'key R':>6} {'keys':>5} {'role P':>7} {'roles':>5} {'other':>5}")
     for part in args.part or PARTS:
         yes, no, unclear = (counts[(part, j)] for j in ("yes", "no", "unclear"))
         r_yes, r_no = role_counts[(part, "yes")], role_counts[(part, "no")]
@@ -302,11 +305,14 @@ def main() -> None:
                                         / max(1, expected[(part, "key")]), 3),
                "key_facts": expected[(part, "key")],
                "role_precision": round(r_yes / max(1, r_yes + r_no), 3),
-               "roles": r_yes + r_no}
+               "roles": r_yes + r_no,
+               # listed values judged for an entity their mention no longer resolves to
+               "values_of_another_entity": counts[(part, "other entity")]}
         result[part] = row
         print(f"{part:30} {row['value_precision']:8.3f} {yes:4} {no:4} {unclear:5} "
               f"{row['expected_recall']:7.3f} {row['key_fact_recall']:6.3f} {row['key_facts']:5} "
-              f"{row['role_precision']:7.3f} {row['roles']:5}")
+              f"{row['role_precision']:7.3f} {row['roles']:5} "
+              f"{row['values_of_another_entity']:5}")
     result["unjudged_values"] = len(unjudged)
     result["unjudged_roles"] = len(unjudged_roles)
     print(f"unjudged: {len(unjudged)} values, {len(unjudged_roles)} roles")

@@ -125,6 +125,10 @@ def test_a_demonym_stands_for_its_country_only_in_a_text_naming_it():
     assert "Indian" in india.aliases and len(india.mentions) == 2  # the trade text's two
     assert by_alias(ents, "Indians").label == "NORP" and "Indians" not in india.aliases
     assert "French" in by_alias(ents, "France").aliases  # the war text names France
+    ents = documents(("bases", "Russia keeps troops in Tajikistan.",
+                      [("Russia", "GPE"), ("Tajikistan", "NORP")]),
+                     ("bases", "Tajik officials agreed.", [("Tajik", "NORP")]))
+    assert "Tajik" in by_alias(ents, "Tajikistan").aliases  # named, however tagged
 
 
 def test_a_surname_joins_the_full_name_only_in_a_text_writing_it():

@@ -149,33 +149,37 @@ def test_sentence_parses_are_kept_between_questions_and_bounded(acme, nlp):
     assert len(read) == 4
 
 
-def test_span_shapes_kept_between_questions_change_no_feature(acme, nlp):
-    """The second question over the same sentences reads the span shapes the first one
-    stored with their parses, and gets the features a fresh cache gives."""
-    question = "Who founded Acme?"
-    sentence_parses(acme, QAParams()).get.cache_clear()
-    cold = candidates_of(acme, nlp, question)
-    _, _, hits, _ = retrieve(acme, nlp, question, QAParams())
-    assert any(h.parse(s).shapes for h in hits for s in h.annotation.sentences
-               if h.parse(s) is not None)
-    assert candidates_of(acme, nlp, question) == cold
+QUESTIONS = ("Who founded Acme?", "What principle does Acme follow?",
+             "How many engineers does Acme employ?", "Where was Acme founded?")
 
 
-def test_sentence_layouts_kept_between_questions_change_no_candidate(acme, nlp):
-    """The candidate pool reads each sentence's mentions, chunks and quoted spans from the
-    layout kept with its parse; a warm cache proposes what a cold one does."""
+def answer_state(index, nlp, question):
+    """Every candidate of a question by span, with its text, label, generators, sentence
+    rank and features."""
     params = QAParams()
+    analysis, query, hits, _ = retrieve(index, nlp, question, params)
+    pool, features = featurize(analysis, QuestionScorer(index.search, query), hits,
+                               params.answer)
+    return {(c.hit.pos, c.start, c.end): (c.text, c.label, sorted(c.sources),
+                                          c.sentence_rank, f)
+            for c, f in zip(pool, features, strict=True)}
 
-    def pool(question):
-        analysis, query, hits, _ = retrieve(acme, nlp, question, params)
-        found, _ = featurize(analysis, QuestionScorer(acme.search, query), hits,
-                             params.answer)
-        return hits, [(c.hit.pos, c.start, c.end, c.text, c.label, list(c.sources),
-                       c.sentence_rank) for c in found]
 
-    sentence_parses(acme, params).get.cache_clear()
-    for question in ("Who founded Acme?", "What principle does Acme follow?"):
-        hits, cold = pool(question)
-        assert any(h.parse(s).layout is not None for h in hits
-                   for s in h.annotation.sentences if h.parse(s) is not None)
-        assert pool(question)[1] == cold
+def test_what_cached_sentences_keep_depends_on_no_question(acme, nlp):
+    """The candidate pool's sentence layouts and the ranker's span shapes are kept with
+    each cached sentence parse and reused by later questions: each question, asked after
+    the others filled the cache, gets the candidates and features a cold cache gives."""
+    get = sentence_parses(acme, QAParams()).get
+    cold = {}
+    for question in QUESTIONS:
+        get.cache_clear()
+        cold[question] = answer_state(acme, nlp, question)
+        assert cold[question], question
+    get.cache_clear()
+    for question in QUESTIONS:
+        answer_state(acme, nlp, question)
+    _, _, hits, _ = retrieve(acme, nlp, QUESTIONS[0], QAParams())
+    parses = [h.parse(s) for h in hits for s in h.annotation.sentences]
+    assert any(p.shapes for p in parses if p) and any(p.layout for p in parses if p)
+    for question in reversed(QUESTIONS):
+        assert answer_state(acme, nlp, question) == cold[question], question

@@ -51,7 +51,7 @@ from ..lexicon import (
 class ResolutionParams:
     """How alike two names must be to merge; ``version`` changes whenever a number does."""
 
-    version: str = "resolution-8"
+    version: str = "resolution-9"
     person_similarity: float = 85.0
     other_similarity: float = 95.0
     min_fuzzy_chars: int = 5
@@ -321,10 +321,12 @@ def _places_named(store: PassageStore) -> dict[str, set[str]]:
     named: dict[str, set[str]] = defaultdict(set)
     for passage, annotation in zip(store.passages, store.annotations, strict=True):
         for ent in annotation.entities:
-            if ent.label in ("GPE", "LOC"):
-                surface = clean_surface(ent.text)
-                surface = _PLACES.get(surface.lower(), surface)
-                named[passage.doc_id].add(ABBREVIATIONS.get(surface, surface))
+            surface = clean_surface(ent.text)
+            if demonym_place(surface):
+                continue  # "Tajik" names no place; "Tajikistan" does, however tagged
+            place = _PLACES.get(surface.lower()) or ABBREVIATIONS.get(surface)
+            if place or ent.label in ("GPE", "LOC"):
+                named[passage.doc_id].add(place or surface)
     return named
 
 

@@ -69,7 +69,7 @@ from .normalize import DATE_ANCHOR, currency_after
 class LinkParams:
     """How far the parse is followed; ``version`` changes whenever a number does."""
 
-    version: str = "links-11"
+    version: str = "links-12"
     # Weights of the learned linker in citeqa/kb/models (``linker.py``); None: rules only.
     learned: str | None = "linker.json.gz"
     max_climb: int = 5  # edges from a value up to its verb
@@ -111,11 +111,12 @@ _DEMONYMS = {d.lower() for d in DEMONYMS}
 _HAVE = {"have", "own", "possess"}
 # What numbers a thing rather than counting: rooms, patents, pages and page citations.
 _LABEL_NUMBER = re.compile(r"(?:\b(?:[Rr]oom|[Ss]uite|[Aa]partment|[Pp]atent|[Pp]ages?|pp?\.)"
-                           r"\s+(?:[Nn]o\.\s*)?|[A-Za-z.)\]]:(?:\d+(?:[-\u2013]\d+)?,\s*)*)$")
-_STREET = re.compile(r"\s+(?:[NSEW]\.\s+)?(?:[A-Z][\w'.-]*\s+){1,3}(?:Street|St\.|Avenue|Ave\."
+                           r"\s+(?:[Nn]o\.\s*)?|[A-Za-z.)\]]:\d+(?:[-\u2013]\d+)?"
+                           r"(?:,\s*\d+(?:[-\u2013]\d+)?)*,\s*)$")
+_STREET = re.compile(r"\s+(?:[NSEW]\.\s+)?(?:[A-Z][\w'.-]*\s+){1,3}(Street|St\.|Avenue|Ave\."
                      r"|Road|Rd\.|Boulevard|Blvd\.|Lane|Place|Square)\b")
 # A war named by its length: "the Seven Years' War", "the Hundred Years War".
-_WAR = re.compile(r"[A-Z][a-z]+ Years?'? Wars?\b")
+_WAR = re.compile(r"[A-Z][a-z]+ Years?['\u2019]? Wars?\b")
 # Kin: "the son of X" is someone else than X, and what he does or has is not X's.
 _KIN_NOUNS = frozenset({"son", "daughter", "grandson", "granddaughter", "child", "wife",
                         "husband", "widow", "brother", "sister", "father", "mother",
@@ -124,8 +125,15 @@ _KIN_NOUNS = frozenset({"son", "daughter", "grandson", "granddaughter", "child",
 # Verbs that give their subject an office: its dates are also the served body's.
 _OFFICE_VERBS = frozenset({"be", "become", "serve", "remain", "elect", "reelect", "appoint",
                            "name", "install", "inaugurate", "swear"})
+# Offices one person holds for a body ("president of Notre Dame"); not "leader" or
+# "economy", which rank a thing among others ("the largest economy of East Africa").
+_OFFICE_NOUNS = frozenset({"president", "vice-president", "minister", "secretary", "mayor",
+                           "governor", "ambassador", "chairman", "chairwoman", "chair",
+                           "chairperson", "director", "king", "queen", "chancellor",
+                           "senator", "premier", "ceo", "emperor", "pope", "dean", "provost",
+                           "rector"})
 # Verbs of judging: the date of a ranking or an estimate is the judge's, not the judged's.
-_JUDGING_VERBS = frozenset({"rank", "rate", "estimate", "name", "list", "describe", "call",
+_JUDGING_VERBS = frozenset({"rank", "rate", "estimate", "list", "describe", "call",
                             "classify", "consider", "deem", "judge", "assess", "evaluate",
                             "review", "survey"})
 # A compass word right before a place name: the name is then a region of it.
@@ -309,8 +317,8 @@ def _is_value(value: Entity, parse: _Parse, indices: list[int], names: list[Enti
             and parse.text[value.end:value.end + 1] in ('"', "\u201d"):
         return False  # a number quoted is a thing's name: a gold-plated "50"
     if value.label == "CARDINAL" and (
-            _LABEL_NUMBER.search(parse.text, max(0, value.start - 12), value.start)
-            or _STREET.match(parse.text, value.end)):
+            _LABEL_NUMBER.search(parse.text, parse.sentence_start, value.start)
+            or _address(parse, value)):
         return False  # a label, not a count: "room 3327", "46 E. Houston Street", a page
         # cited as ":43, 301"
     if value.label in ("DATE", "TIME") and text[:1].isupper() \
@@ -329,6 +337,17 @@ def _is_value(value: Entity, parse: _Parse, indices: list[int], names: list[Enti
         if _RELATIVE.search(text) or not _NUMBER.search(text):
             return resolves(text)  # "yesterday" against the document's date, else dropped
     return True
+
+
+def _address(parse: _Parse, value: Entity) -> bool:
+    """A number heading a street name ("46 E. Houston Street") -- not a count of things
+    named after a street ("300 Wall Street analysts", where the street word modifies a
+    noun)."""
+    street = _STREET.match(parse.text, value.end)
+    if street is None:
+        return False
+    word = parse.span(street.end() - len(street.group(1)), street.end())
+    return bool(word) and parse.dep(word[-1]) != "compound"
 
 
 def _verb_lemma(parse: _Parse, i: int) -> str:
@@ -611,7 +630,8 @@ def _served(parse: _Parse, verb: int) -> list[int]:
     offices = parse.kids(verb, "attr", "oprd") + [
         o for p in parse.kids(verb, "prep") if parse.word(p).lower() == "as"
         for o in parse.kids(p, "pobj")]
-    return [o for office in offices if parse.tokens[office].lemma.lower() in ROLE_WORDS
+    return [o for office in offices if parse.tokens[office].lemma.lower() in _OFFICE_NOUNS
+            and parse.tokens[office].tag in ("NN", "NNP")
             for p in parse.kids(office, "prep") if parse.word(p).lower() == "of"
             for o in parse.kids(p, "pobj")]
 
@@ -634,14 +654,20 @@ def _members(parse: _Parse, value: Entity, head: int,
              name_heads: dict[int, Entity]) -> set[tuple[int, int]]:
     """The names a count lists as its members, which the count is no fact of: "two major
     cities, Los Angeles and San Diego", "the seven counties of Los Angeles, San
-    Bernardino, ..." (two or more names joined as a list inside the counted phrase)."""
+    Bernardino, ..." (two or more names joined as a list in apposition to the counted noun
+    or as its "of" phrase -- not "300,000 refugees from Syria and Iraq", who are theirs)."""
     counted = _measured(parse, head, value) if value.label == "CARDINAL" else None
     if counted is None or parse.tokens[counted].tag not in ("NNS", "NNPS"):
         return set()
-    phrase = set(parse.subtree(counted))
-    listed = {h for h in name_heads if h in phrase
-              and any(c in name_heads for c in parse.kids(h, "conj"))}
-    listed |= {c for h in listed for c in parse.kids(h, "conj") if c in name_heads}
+    firsts = parse.kids(counted, "appos", "conj") + [  # (the parser reads some
+        # appositions as conjuncts: "two major cities, Denver and Boulder")
+        o for p in parse.kids(counted, "prep") if parse.word(p).lower() == "of"
+        for o in parse.kids(p, "pobj")]
+    listed = set()
+    for first in firsts:
+        items = _with_conjuncts(parse, first)
+        if len([h for h in items if h in name_heads]) >= 2:
+            listed.update(h for h in items if h in name_heads)
     return {(name_heads[h].start, name_heads[h].end) for h in listed}
 
 
@@ -1129,8 +1155,7 @@ def _predicated_object(parse: _Parse, t: int, measured: int | None,
     The small parser sometimes reads the object into the predicate as a compound
     ("Notre Dame" compound of "10th"); those names are the object too; so is an "as"
     phrase of a verb with a named object ("ranked Warsaw as the 32nd most liveable city").
-    A bare value in
-    apposition ("beat the Panthers, 24-10") is no predicate."""
+    A bare value in apposition ("beat the Panthers, 24-10") is no predicate."""
     noun = t if measured is None else measured
     if parse.dep(noun) == "oprd":
         verb = parse.up(noun)
@@ -1296,9 +1321,10 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
     todo = [(noun, 0, False)]  # (token, depth, reached through "in"/"at")
     places = measure is not None and measure.label != "ORDINAL"
     skip: set[str] = set()
-    if _possessed_rank(parse, noun, measure):
-        return []
-    if measure is not None and parse.kids(noun, "poss"):
+    ranked_thing = _possessed_rank(parse, noun, measure)
+    if ranked_thing:
+        skip = {"poss", "compound", "amod", "nmod"}  # the owner's; its apposition's still
+    elif measure is not None and parse.kids(noun, "poss"):
         skip = {"compound", "amod", "nmod"}
     elif measure is not None and measure.label == "ORDINAL":
         skip = {"amod"}
@@ -1320,10 +1346,12 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
             todo.extend((o, depth + 1, located) for p in parse.kids(parse.up(i), "prep")
                         if parse.word(p).lower() == "of" for o in parse.kids(p, "pobj")
                         if parse.tokens[o].tag in ("WDT", "WP"))
-        todo.extend((o, depth + 1, located) for o in _home_of(parse, i))
-        if parse.dep(i) == "dobj" and parse.tokens[parse.up(i)].lemma.lower() in _HAVE:
-            # "Tajikistan has a population of ...": the subject of "have" owns its object
-            todo.extend((o, depth + 1, located) for o in parse.kids(parse.up(i), *_SUBJECTS))
+        if not (ranked_thing and i == noun):  # (whoever owns a ranked thing: not its rank)
+            todo.extend((o, depth + 1, located) for o in _home_of(parse, i))
+            if parse.dep(i) == "dobj" and parse.tokens[parse.up(i)].lemma.lower() in _HAVE:
+                # "Tajikistan has a population of ...": the subject of "have" owns its object
+                todo.extend((o, depth + 1, located)
+                            for o in parse.kids(parse.up(i), *_SUBJECTS))
         for c in parse.children[i]:
             dep = parse.dep(c)
             word = parse.word(c).lower()
@@ -1333,8 +1361,8 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
                 # (not the country naming a currency: "trillions of U.S. dollars"; its
                 # possessor still owns it: "Russia's 300 billion dollars")
                 todo.append((c, depth + 1, located))
-            elif dep == "prep" and word == "of" \
-                    and parse.tokens[i].lemma.lower() in _KIN_NOUNS:
+            elif dep == "prep" and word == "of" and (
+                    parse.tokens[i].lemma.lower() in _KIN_NOUNS or (ranked_thing and i == noun)):
                 continue  # "Batu Khan, a grandson of Genghis Khan, launched ...": the
                 # grandson's doing, not the grandfather's
             elif dep == "prep" and (word in _OWNER_PREPS or (

@@ -62,6 +62,7 @@ class SentenceLayout:
 
     @classmethod
     def of(cls, hit: Hit, sent: tuple[int, int]) -> SentenceLayout:
+        """Read once per cached sentence; nothing here depends on the question."""
         mentions = tuple(e for e in hit.annotation.entities
                          if sent[0] <= e.start and e.end <= sent[1])
         entities = tuple(Entity(e.text, hit.entities[e.start].label if e.start in hit.entities
