@@ -47,6 +47,16 @@ universities in the United States"), a number naming a show ("60 Minutes"), a
 citation's year ("(Kasmel et al., 2004)"), a gloss in brackets ("(Portuguese:
 freguesia)") and a nationality standing for one person ("the first American to ...").
 
+Links-10 to -12 add: a rank in an "as" phrase of a verb with a named object is the
+object's ("ranked Notre Dame as the ninth highest"), a passive's named doer acts when it
+happens ("occupied by Germany from 4 August 1915"), an office taken dates the body served
+("became president of Notre Dame in 1919"); and drop a region's values from the whole
+("southern California", "east-central Poland"), a possessed thing's rank from its owner
+("Warsaw's first stock exchange"), a count from the names it lists as members ("two
+cities, Los Angeles and San Diego"), the date of a ranking or estimate from the judged
+("In 2012 the EIU ranked Warsaw"), a kin's doing from the relative ("a grandson of
+Genghis Khan"), rooms, street numbers and page citations, and wars named by their length.
+
 Pairs these rules do not link may still be linked by the learned linker (``linker.py``),
 which reads the parse kept in ``PassageLinks``.
 """
