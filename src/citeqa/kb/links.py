@@ -617,13 +617,9 @@ def _own_links(parse: _Parse, value: Entity, indices: list[int],
         own = {(n.start, n.end) for h, n in name_heads.items() if h in phrase}
         if own:
             links = [link for link in links if link.mention in own]
-    judged = _judged_object(parse, value, head)
-    if judged:
-        links = [link for link in links if not any(
-            h in judged for h, n in name_heads.items() if (n.start, n.end) == link.mention)]
-    members = _members(parse, value, head, name_heads)
-    if members:
-        links = [link for link in links if link.mention not in members]
+    dropped = _judged(parse, value, head, name_heads) | _members(parse, value, head, name_heads)
+    if dropped:
+        links = [link for link in links if link.mention not in dropped]
     if _an_age(parse, value, head, name_heads):
         places = {(n.start, n.end) for n in name_heads.values()
                   if n.label in _NOT_AGED and (n.label != "NORP"
@@ -646,8 +642,9 @@ def _served(parse: _Parse, verb: int) -> list[int]:
             for o in parse.kids(p, "pobj")]
 
 
-def _judged_object(parse: _Parse, value: Entity, head: int) -> set[int]:
-    """The object of a verb of judging when a value dates the judging: "In 2012 the
+def _judged(parse: _Parse, value: Entity, head: int,
+            name_heads: dict[int, Entity]) -> set[tuple[int, int]]:
+    """The names in a judging verb's object when a value dates the judging: "In 2012 the
     Economist Intelligence Unit ranked Warsaw ...", "The Space Review estimated in 2010 the
     cost of Apollo" -- the date is the judge's (a report's date belongs to the reporter)."""
     if value.label not in ("DATE", "TIME"):
@@ -657,7 +654,9 @@ def _judged_object(parse: _Parse, value: Entity, head: int) -> set[int]:
             or not parse.kids(verb, "nsubj"):
         return set()
     judged = set().union(*(parse.subtree(o) for o in parse.kids(verb, "dobj")))
-    return set() if head in judged else judged  # "the cost of Apollo from 1959 to 1973"
+    if head in judged:
+        return set()  # "the cost of Apollo from 1959 to 1973" is inside the judged thing
+    return {(n.start, n.end) for h, n in name_heads.items() if h in judged}
 
 
 def _members(parse: _Parse, value: Entity, head: int,
