@@ -285,3 +285,20 @@ def test_a_form_of_address_or_an_office_is_not_a_person():
     assert "Fr" not in names and "Emeritus" not in names
     assert not any(r.role == "King" for e in ents for r in e.roles)
     assert "Matthew Walsh" in names
+
+
+def test_a_surname_shared_by_relatives_joins_the_name_the_text_writes_most():
+    """A biography names its subject in full again and again and a relative once: the
+    surname alone is the subject's. Two people written alike stay apart."""
+    subject = [("bio", f"Martin Luther wrote tract {n}.", [("Martin Luther", "PERSON")])
+               for n in range(3)]
+    ents = documents(
+        ("bio", "Hans Luther was a miner.", [("Hans Luther", "PERSON")]), *subject,
+        ("bio", "Luther married in 1525.", [("Luther", "PERSON")]))
+    assert by_alias(ents, "Luther") is by_alias(ents, "Martin Luther")
+    assert by_alias(ents, "Hans Luther") is not by_alias(ents, "Martin Luther")
+    ents = documents(
+        ("bio", "Hans Luther was a miner. Martin Luther wrote.",
+         [("Hans Luther", "PERSON"), ("Martin Luther", "PERSON")]),
+        ("bio", "Luther married in 1525.", [("Luther", "PERSON")]))
+    assert by_alias(ents, "Luther").aliases == ["Luther"]

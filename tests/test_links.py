@@ -694,3 +694,27 @@ def test_the_session_16_rules_stay_in_their_shape(links):
     found = links("The French and Indian War was the North American theater of the worldwide "
                   "Seven Years\u2019 War.")
     assert not any("Seven Years\u2019 War" in values(found, name) for name in found)
+
+
+def test_he_or_she_stands_for_the_person_named_before_it(links):
+    found = links("Martin Luther wrote a German Mass, which he published in early 1526.")
+    assert "early 1526" in values(found, "Martin Luther")
+    # the tagger calls this "Schwarzenegger" ORG; the passage names him as a person
+    found = links("Arnold Schwarzenegger grew up in Thal. In 1969, Schwarzenegger met Barbara "
+                  "Outland, an English teacher he lived with until 1974.")
+    assert "1974" in values(found, "Schwarzenegger")
+
+
+def test_he_does_not_stand_for_a_named_thing(links):
+    found = links("Apollo was dedicated to the national goal of a landing, which he "
+                  "proposed on May 25, 1961.")
+    assert "May 25, 1961" not in values(found, "Apollo")
+
+
+def test_a_rank_of_a_thing_a_name_labels_is_the_things(links):
+    found = links("He became pastor of the first Huguenot church in North America in 1700.")
+    assert "first" not in values(found, "Huguenot")
+    found = links("The first historical reference to Warsaw dates back to the year 1313.")
+    assert "first" not in values(found, "Warsaw")
+    found = links("Notre Dame ranked 18th overall among national universities in 2016.")
+    assert "18th" in values(found, "Notre Dame")

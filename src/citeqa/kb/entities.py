@@ -8,7 +8,9 @@ to their places (table in ``lexicon.py``; also those the tagger missed: "Tajiks"
 mentions, and spelling variants and short forms are merged:
 
 - PERSON names merge at rapidfuzz ratio >= 85 (Mirziyoyev ~ Mirziyoev ~ Milziyoev) and a
-  one-word name joins the single longer name ending with it (Kamilov -> Abdulaziz Kamilov);
+  one-word name joins the single longer name ending with it (Kamilov -> Abdulaziz Kamilov),
+  or, among relatives, the one the text writes far more often (Luther -> Martin Luther,
+  not his father Hans Luther);
 - other labels merge only at >= 95 (typos), never across places of the table
   (Kazakhstan ~ Kyrgyzstan is 60, Austria ~ Australia 87.5: both stay apart);
 - a rarely seen ORG/NORP surface that matches a PERSON name joins it (spaCy's ORG/PERSON
@@ -51,7 +53,7 @@ from ..lexicon import (
 class ResolutionParams:
     """How alike two names must be to merge; ``version`` changes whenever a number does."""
 
-    version: str = "resolution-9"
+    version: str = "resolution-10"
     person_similarity: float = 85.0
     other_similarity: float = 95.0
     min_fuzzy_chars: int = 5
@@ -60,6 +62,9 @@ class ResolutionParams:
     # A one-word name spaCy calls a person in at least this share of its mentions may be
     # one ("Odinga": 2 of 5); "Montana" (3 of 115) is the state, not "Joe Montana".
     min_person_share: float = 0.2
+    # A surname shared by relatives ("Luther": Martin Luther 7 times, his father Hans
+    # once) joins the full name written at least this many times as often as any other.
+    surname_dominance: float = 3.0
 
 _PLACES = {p.lower(): p for p in DEMONYMS.values()}
 _DEMONYMS = {d.lower(): p for d, p in DEMONYMS.items()}
@@ -372,9 +377,11 @@ def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str],
                 or (label_of[name] in ("ORG", "NORP")
                     and len(surfaces[name]) <= params.rare_mentions)):
             full = [n for n in endings.get(name.lower(), []) if docs[n] & docs[name]]
-            owners = {uf.find(n) for n in full}
-            if len(owners) == 1 and all(_compatible(name, n, roles, ages) for n in full):
-                uf.union(name, owners.pop())
+            owner = _dominant({n: uf.find(n) for n in full}, surfaces,
+                              params.surname_dominance)
+            if owner and all(_compatible(name, n, roles, ages)
+                             for n in full if uf.find(n) == owner):
+                uf.union(name, owner)
                 label_of[name] = "PERSON"  # "Odinga", once tagged GPE, is Raila Odinga
     # A name cut short: "Lin Fang" is the beginning of "Lin Fangzheng".
     people = sorted((n for n in names if label_of[n] == "PERSON" and " " in n), key=len)
@@ -388,6 +395,19 @@ def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str],
     for name in names:
         groups[uf.find(name)].append(name)
     return list(groups.values())
+
+
+def _dominant(owner_of: dict[str, str], surfaces: dict[str, list[Mention]],
+              dominance: float) -> str | None:
+    """The one person the full names belong to, or the one written ``dominance`` times as
+    often as any other: a text names its subject in full far more than a relative."""
+    written: Counter = Counter()
+    for name, owner in owner_of.items():
+        written[owner] += len(surfaces[name])
+    ranked = written.most_common(2)
+    if len(ranked) == 1 or (ranked and ranked[0][1] >= dominance * ranked[1][1]):
+        return ranked[0][0]
+    return None
 
 
 def _compatible(short: str, full: str, roles: dict[str, list[Role]],

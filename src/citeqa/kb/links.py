@@ -57,6 +57,11 @@ cities, Los Angeles and San Diego"), the date of a ranking or estimate from the 
 ("In 2012 the EIU ranked Warsaw"), a kin's doing from the relative ("a grandson of
 Genghis Khan"), rooms, street numbers and page citations, and wars named by their length.
 
+Links-13 adds: "he" or "she" as a subject stands for the person named as a subject before
+it in the sentence ("Luther wrote a German Mass, which he published in early 1526"); and
+drops a rank from a name that only labels the ranked thing ("the first Huguenot church",
+"the first historical reference to Warsaw").
+
 Pairs these rules do not link may still be linked by the learned linker (``linker.py``),
 which reads the parse kept in ``PassageLinks``.
 """
@@ -79,7 +84,7 @@ from .normalize import DATE_ANCHOR, currency_after
 class LinkParams:
     """How far the parse is followed; ``version`` changes whenever a number does."""
 
-    version: str = "links-12"
+    version: str = "links-13"
     # Weights of the learned linker in citeqa/kb/models (``linker.py``); None: rules only.
     learned: str | None = "linker.json.gz"
     max_climb: int = 5  # edges from a value up to its verb
@@ -100,6 +105,9 @@ class ValueLink:
 
 
 _SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass"}
+# What a subject pronoun can stand for: the word class of its antecedent's head.
+_ANTECEDENT_HEADS = {"it": ("PROPN", "NOUN"), "they": ("PROPN", "NOUN"), "he": ("PERSON",),
+                     "she": ("PERSON",)}
 # Nouns a nationality word names the language of ("Portuguese speakers"), and verbs that
 # name something in a language ("known in Portuguese as").
 _LANGUAGE_NOUNS = frozenset({"speaker", "language", "tongue", "dialect", "translation",
@@ -233,6 +241,7 @@ class _Parse:
             if t.head != i:
                 self.children[t.head].append(i)
         self.sentence_start = 0  # set while one sentence is read
+        self.people: set[int] = set()  # head tokens of the passage's PERSON names
 
     def word(self, i: int) -> str:
         t = self.tokens[i]
@@ -441,6 +450,12 @@ def read_links(annotation: Annotation, text: str, params: LinkParams,
         if h is not None and not _unit(parse, h, n) and not _language(parse, h, n) \
                 and not _individual(parse, h, n) and not _region(text, n):
             name_heads[h] = n
+    # (a name the tagger calls a person anywhere in the passage is one everywhere in it:
+    # "Schwarzenegger" is often tagged ORG)
+    surnames = {n.text.split()[-1] for n in names if n.label == "PERSON" and n.text.split()}
+    parse.people = {h for h, n in name_heads.items()
+                    if n.label == "PERSON" or (n.text.split()[-1:] == [parse.word(h)]
+                                               and parse.word(h) in surnames)}
     # "the country", "the central government", "in the same location": linked as the
     # name they stand for, cited as written.
     antecedents: dict[tuple[int, int], Entity] = {}
@@ -1286,13 +1301,17 @@ def _subject(parse: _Parse, verb: int) -> tuple[int | None, int]:
 
 def _antecedent(parse: _Parse, pronoun: int) -> int | None:
     """'it' or 'they' as a subject stands for the nearest subject before it in the
-    sentence ("Although Kenya is ..., it has ..."); other pronouns stand for nobody here."""
-    if parse.word(pronoun).lower() not in ("it", "they"):
+    sentence ("Although Kenya is ..., it has ..."), 'he' or 'she' for the nearest named
+    person ("Luther wrote a German Mass, which he published in 1526"); other pronouns stand
+    for nobody here."""
+    heads = _ANTECEDENT_HEADS.get(parse.word(pronoun).lower())
+    if heads is None:
         return None
     for i in range(pronoun - 1, -1, -1):
         if parse.tokens[i].start < parse.sentence_start:
             return None
-        if parse.dep(i) in _SUBJECTS and parse.tokens[i].pos in ("PROPN", "NOUN"):
+        if parse.dep(i) in _SUBJECTS and (parse.tokens[i].pos in heads
+                                          or ("PERSON" in heads and i in parse.people)):
             return i
     return None
 
@@ -1336,7 +1355,9 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
     elif measure is not None and parse.kids(noun, "poss"):
         skip = {"compound", "amod", "nmod"}
     elif measure is not None and measure.label == "ORDINAL":
-        skip = {"amod"}
+        # "the first Huguenot church", "the first NASA scientist astronaut": a rank of a
+        # thing a name only labels is the thing's
+        skip = {"amod", "compound", "nmod"} if parse.tokens[noun].pos == "NOUN" else {"amod"}
     while todo:
         i, depth, located = todo.pop()
         if i in seen or (i in inside and i != noun):
@@ -1378,6 +1399,9 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
                     (places or (origin and i == noun)) and word in _ORIGIN_PREPS)):
                 if word == "of" and parse.word(i).lower() in _DIRECTIONS:
                     continue  # "northeast of Wenchuan" is not Wenchuan's
+                if i == noun and measure is not None and measure.label == "ORDINAL" \
+                        and word == "to" and parse.tokens[noun].pos == "NOUN":
+                    continue  # "the first reference to Warsaw" ranks references
                 if i == noun and word in _PLACE_PREPS and measure is not None \
                         and (measure.label == "ORDINAL" or _ranked(parse, noun)):
                     continue  # a rank's place is what it ranks among: "the fourth
