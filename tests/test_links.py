@@ -718,3 +718,19 @@ def test_a_rank_of_a_thing_a_name_labels_is_the_things(links):
     assert "first" not in values(found, "Warsaw")
     found = links("Notre Dame ranked 18th overall among national universities in 2016.")
     assert "18th" in values(found, "Notre Dame")
+
+
+def test_a_participles_named_doer_gets_its_date_not_the_nouns_label(links):
+    found = links("Doctor Who is a British science-fiction television programme produced "
+                  "by the BBC since 1963.")
+    assert "1963" in values(found, "BBC") and "1963" not in values(found, "British")
+    found = links("Warsaw was occupied by Germany from 4 August 1915.")
+    assert "4 August 1915" in values(found, "Germany")
+
+
+def test_numbers_citing_articles_are_not_values(links):
+    found = links("According to the Treaty on European Union articles 9 and 10, the EU "
+                  "observes the principle of equality.")
+    assert not any(v in values(found, name) for name in found for v in ("9", "10"))
+    found = links("Under the treaty, Germany withdrew 5,000 troops in 1919.")
+    assert "5,000" in values(found, "Germany")

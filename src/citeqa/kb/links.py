@@ -60,7 +60,9 @@ Genghis Khan"), rooms, street numbers and page citations, and wars named by thei
 Links-13 adds: "he" or "she" as a subject stands for the person named as a subject before
 it in the sentence ("Luther wrote a German Mass, which he published in early 1526"); and
 drops a rank from a name that only labels the ranked thing ("the first Huguenot church",
-"the first historical reference to Warsaw").
+"the first historical reference to Warsaw"). Links-14 gives a participle's date to its
+named doer rather than the noun's label ("a British programme produced by the BBC since
+1963") and drops numbers citing a text's parts ("articles 9 and 10").
 
 Pairs these rules do not link may still be linked by the learned linker (``linker.py``),
 which reads the parse kept in ``PassageLinks``.
@@ -84,7 +86,7 @@ from .normalize import DATE_ANCHOR, currency_after
 class LinkParams:
     """How far the parse is followed; ``version`` changes whenever a number does."""
 
-    version: str = "links-13"
+    version: str = "links-14"
     # Weights of the learned linker in citeqa/kb/models (``linker.py``); None: rules only.
     learned: str | None = "linker.json.gz"
     max_climb: int = 5  # edges from a value up to its verb
@@ -131,6 +133,9 @@ _HAVE = {"have", "own", "possess"}
 _LABEL_NUMBER = re.compile(r"(?:\b(?:[Rr]oom|[Ss]uite|[Aa]partment|[Pp]atent|[Pp]ages?|pp?\.)"
                            r"\s+(?:[Nn]o\.\s*)?|[A-Za-z.)\]]:\d+(?:[-\u2013]\d+)?"
                            r"(?:,\s*\d+(?:[-\u2013]\d+)?)*,\s*)$")
+# What cites a law's or a text's parts: "articles 9 and 10", "Article 12", "section 3(1)".
+_CITED = re.compile(r"\b(?:[Aa]rticles?|[Ss]ections?|[Pp]aragraphs?|[Cc]hapters?|[Cc]lauses?"
+                    r"|[Aa]rt\.?)\s+(?:\d+[a-z]?(?:\(\d+\))?(?:,\s*|\s+(?:and|to)\s+))*$")
 _STREET = re.compile(r"\s+(?:[NSEW]\.\s+)?(?:[A-Z][\w'.-]*\s+){1,3}(Street|St\.|Avenue|Ave\."
                      r"|Road|Rd\.|Boulevard|Blvd\.|Lane|Place|Square)\b")
 # A war named by its length: "the Seven Years' War", "the Hundred Years War".
@@ -337,9 +342,10 @@ def _is_value(value: Entity, parse: _Parse, indices: list[int], names: list[Enti
         return False  # a number quoted is a thing's name: a gold-plated "50"
     if value.label == "CARDINAL" and (
             _LABEL_NUMBER.search(parse.text, parse.sentence_start, value.start)
+            or _CITED.search(parse.text, parse.sentence_start, value.start)
             or _address(parse, value)):
         return False  # a label, not a count: "room 3327", "46 E. Houston Street", a page
-        # cited as ":43, 301"
+        # cited as ":43, 301", "articles 9 and 10"
     if value.label in ("DATE", "TIME") and text[:1].isupper() \
             and _WAR.match(text + parse.text[value.end:value.end + 5]):
         return False  # a war's name: "the Seven Years' War", "the Hundred Years' War"
@@ -889,6 +895,12 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
             subject, source = _subject(parse, verb)
             owners = [] if subject is None else _owners(parse, subject, name_heads, inside,
                                                         params, None)
+        agents = _named_agents(parse, source, name_heads, inside) \
+            if value.label in ("DATE", "TIME") and (
+                (subject is not None and parse.dep(subject) == "nsubjpass")
+                or (parse.dep(source) == "acl" and parse.tokens[source].tag == "VBN")) else []
+        if agents and parse.dep(source) == "acl":
+            owners = []  # "a British programme produced by the BBC since 1963": the BBC's
         doers = [(subject, owners)] if owners or value.label == "ORDINAL" else [
             # "an agreement was made between Tajikistan, Pakistan and Afghanistan to build
             # a 1,300 km highway": when the subject names nobody, the parties do it
@@ -908,16 +920,12 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
                 for name in _owners(parse, body, name_heads, inside, params, None):
                     out.append(_link(parse, value, name, (name.start, name.end),
                                      _verb_relation(parse, verb, value, params)))
-        if value.label in ("DATE", "TIME") and subject is not None \
-                and parse.dep(subject) == "nsubjpass":
-            # a passive's doer, when a name, acts when it happens: "Warsaw was occupied by
-            # Germany from 4 August 1915" (not "by the work of British bacteriologist ...")
-            for agent in (o for a in parse.kids(verb, "agent") for o in parse.kids(a, "pobj")):
-                for h in _with_conjuncts(parse, agent):
-                    if h in name_heads and h not in inside:
-                        name = name_heads[h]
-                        out.append(_link(parse, value, name, (name.start, name.end),
-                                         _verb_relation(parse, verb, value, params)))
+        # a passive's doer, when a name, acts when it happens: "Warsaw was occupied by
+        # Germany from 4 August 1915" (not "by the work of British bacteriologist ..."),
+        # as does a participle's: "a programme produced by the BBC since 1963"
+        for name in agents:
+            out.append(_link(parse, value, name, (name.start, name.end),
+                             _verb_relation(parse, source, value, params)))
     if parse.dep(anchor) == "pobj" and parse.up(parse.up(anchor)) == verb and (
             parse.word(parse.up(anchor)).lower() == "at"
             or (parse.word(parse.up(anchor)).lower() in ("by", "to")
@@ -1324,6 +1332,13 @@ def _verb_above(parse: _Parse, i: int) -> int | None:
         if parse.tokens[i].pos in ("VERB", "AUX"):
             return i
     return None
+
+
+def _named_agents(parse: _Parse, verb: int, name_heads: dict[int, Entity],
+                  inside: set[int]) -> list[Entity]:
+    """The names a passive verb's "by" phrase gives as its doers (with their conjuncts)."""
+    return [name_heads[h] for a in parse.kids(verb, "agent") for o in parse.kids(a, "pobj")
+            for h in _with_conjuncts(parse, o) if h in name_heads and h not in inside]
 
 
 def _with_conjuncts(parse: _Parse, h: int) -> list[int]:
