@@ -87,7 +87,8 @@ FRESH_ARTICLES_8 = ("Martin_Luther", "Yuan_dynasty", "Rhine")
 # and resolution-10 were final, and tuned on since.
 FRESH_ARTICLES_9 = ("European_Union_law", "Doctor_Who", "Amazon_rainforest")
 # SQuAD dev articles of the tenth held-back part (four: these have fewer values), judged by
-# code-blind helpers in session 17 once held-back-9 had been scored and was being tuned on.
+# code-blind helpers in session 17 once held-back-9 had been scored and was being tuned on,
+# and scored once when links-14 was final.
 FRESH_ARTICLES_10 = ("United_Methodist_Church", "Imperialism", "Economic_inequality",
                      "Islamism")
 # Items to judge are written for these articles (``--candidates OUT --for PART``).
