@@ -288,12 +288,12 @@ def test_a_form_of_address_or_an_office_is_not_a_person():
 
 
 def test_a_surname_shared_by_relatives_joins_the_name_the_text_writes_most():
-    """A biography names its subject in full again and again and a relative once: the
-    surname alone is the subject's. Two people written alike stay apart."""
+    """A biography names its subject first and in full again and again, a relative once:
+    the surname alone is the subject's. Two people written alike stay apart."""
     subject = [("bio", f"Martin Luther wrote tract {n}.", [("Martin Luther", "PERSON")])
                for n in range(3)]
     ents = documents(
-        ("bio", "Hans Luther was a miner.", [("Hans Luther", "PERSON")]), *subject,
+        *subject, ("bio", "Hans Luther was a miner.", [("Hans Luther", "PERSON")]),
         ("bio", "Luther married in 1525.", [("Luther", "PERSON")]))
     assert by_alias(ents, "Luther") is by_alias(ents, "Martin Luther")
     assert by_alias(ents, "Hans Luther") is not by_alias(ents, "Martin Luther")
@@ -302,3 +302,20 @@ def test_a_surname_shared_by_relatives_joins_the_name_the_text_writes_most():
          [("Hans Luther", "PERSON"), ("Martin Luther", "PERSON")]),
         ("bio", "Luther married in 1525.", [("Luther", "PERSON")]))
     assert by_alias(ents, "Luther").aliases == ["Luther"]
+
+
+def test_a_surname_joins_a_dominant_name_only_within_one_text_and_untitled():
+    """'Johnson' in two texts may be two people; 'President Kennedy' names his office;
+    a biography names its subject first ('Wolfgang Amadeus Mozart', then his father)."""
+    boris = [("brexit", f"Boris Johnson spoke {n}.", [("Boris Johnson", "PERSON")])
+             for n in range(3)]
+    ents = documents(*boris, ("brexit", "Johnson resigned.", [("Johnson", "PERSON")]),
+                     ("war", "Lyndon Johnson escalated.", [("Lyndon Johnson", "PERSON")]),
+                     ("war", "Johnson signed it.", [("Johnson", "PERSON")]))
+    assert by_alias(ents, "Johnson") is not by_alias(ents, "Boris Johnson")
+    leopold = [("bio", f"Leopold Mozart taught {n}.", [("Leopold Mozart", "PERSON")])
+               for n in range(3)]
+    ents = documents(("bio", "Wolfgang Amadeus Mozart was born.",
+                      [("Wolfgang Amadeus Mozart", "PERSON")]), *leopold,
+                     ("bio", "Mozart composed 41 symphonies.", [("Mozart", "PERSON")]))
+    assert by_alias(ents, "Mozart") is not by_alias(ents, "Leopold Mozart")

@@ -315,7 +315,8 @@ def resolve(store: PassageStore,
             label_of[surface] = "PERSON"  # "President Kibaki", whatever spaCy said
     docs = {name: {store.passages[m.passage].doc_id for m in found}
             for name, found in surfaces.items()}
-    clusters = _cluster(surfaces, label_of, params, roles, ages, votes, docs)
+    clusters = _cluster(surfaces, label_of, params, roles, ages, votes, docs,
+                        [p.doc_id for p in store.passages])
     return _canonical(clusters, surfaces, label_of, roles, forms, store)
 
 
@@ -338,7 +339,7 @@ def _places_named(store: PassageStore) -> dict[str, set[str]]:
 def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str],
              params: ResolutionParams, roles: dict[str, list[Role]],
              ages: dict[str, set[str]], votes: dict[str, Counter],
-             docs: dict[str, set[str]]) -> list[list[str]]:
+             docs: dict[str, set[str]], doc_of: list[str]) -> list[list[str]]:
     names = sorted(surfaces)
     uf = _UnionFind(names)
     by_key: dict[str, list[str]] = defaultdict(list)
@@ -377,8 +378,8 @@ def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str],
                 or (label_of[name] in ("ORG", "NORP")
                     and len(surfaces[name]) <= params.rare_mentions)):
             full = [n for n in endings.get(name.lower(), []) if docs[n] & docs[name]]
-            owner = _dominant({n: uf.find(n) for n in full}, surfaces,
-                              params.surname_dominance)
+            owner = _dominant(name, {n: uf.find(n) for n in full}, surfaces, docs, doc_of,
+                              roles, params.surname_dominance) if full else None
             if owner and all(_compatible(name, n, roles, ages)
                              for n in full if uf.find(n) == owner):
                 uf.union(name, owner)
@@ -397,17 +398,37 @@ def _cluster(surfaces: dict[str, list[Mention]], label_of: dict[str, str],
     return list(groups.values())
 
 
-def _dominant(owner_of: dict[str, str], surfaces: dict[str, list[Mention]],
+def _dominant(short: str, owner_of: dict[str, str], surfaces: dict[str, list[Mention]],
+              docs: dict[str, set[str]], doc_of: list[str], roles: dict[str, list[Role]],
               dominance: float) -> str | None:
-    """The one person the full names belong to, or the one written ``dominance`` times as
-    often as any other: a text names its subject in full far more than a relative."""
-    written: Counter = Counter()
-    for name, owner in owner_of.items():
-        written[owner] += len(surfaces[name])
-    ranked = written.most_common(2)
-    if len(ranked) == 1 or (ranked and ranked[0][1] >= dominance * ranked[1][1]):
-        return ranked[0][0]
-    return None
+    """The one person the full names belong to; or, for an untitled short form, the person
+    each document writing it with full names names first and at least ``dominance`` times
+    as often as any other -- a biography names its subject first and most, a relative
+    once ("Luther": Martin Luther 7 times, his father Hans Luther once) -- when those
+    documents agree ("Johnson" is Boris in one text and Lyndon in another: nobody)."""
+    if len(set(owner_of.values())) == 1:
+        return next(iter(owner_of.values()))
+    if roles.get(short):
+        return None  # "President Kennedy": the title says which, not the counts
+    chosen = set()
+    for doc in docs[short]:
+        written: Counter = Counter()
+        first: dict[str, tuple[int, int]] = {}
+        for name, owner in owner_of.items():
+            for m in surfaces[name]:
+                if doc_of[m.passage] == doc:
+                    written[owner] += 1
+                    first[owner] = min(first.get(owner, (m.passage, m.start)),
+                                       (m.passage, m.start))
+        if not written:
+            continue
+        ranked = written.most_common(2)
+        top = ranked[0][0]
+        if (len(ranked) > 1 and ranked[0][1] < dominance * ranked[1][1]) \
+                or first[top] != min(first.values()):
+            return None
+        chosen.add(top)
+    return chosen.pop() if len(chosen) == 1 else None
 
 
 def _compatible(short: str, full: str, roles: dict[str, list[Role]],

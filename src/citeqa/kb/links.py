@@ -134,8 +134,8 @@ _LABEL_NUMBER = re.compile(r"(?:\b(?:[Rr]oom|[Ss]uite|[Aa]partment|[Pp]atent|[Pp
                            r"\s+(?:[Nn]o\.\s*)?|[A-Za-z.)\]]:\d+(?:[-\u2013]\d+)?"
                            r"(?:,\s*\d+(?:[-\u2013]\d+)?)*,\s*)$")
 # What cites a law's or a text's parts: "articles 9 and 10", "Article 12", "section 3(1)".
-_CITED = re.compile(r"\b(?:[Aa]rticles?|[Ss]ections?|[Pp]aragraphs?|[Cc]hapters?|[Cc]lauses?"
-                    r"|[Aa]rt\.?)\s+(?:\d+[a-z]?(?:\(\d+\))?(?:,\s*|\s+(?:and|to)\s+))*$")
+_CITED = re.compile(r"(?<![\w-])(?:[Aa]rticles?|[Ss]ections?|[Pp]aragraphs?|[Cc]hapters?"
+                    r"|[Cc]lauses?|Art\.)\s+(?:\d+[a-z]?(?:\(\d+\))?(?:,\s*|\s+(?:and|to)\s+))*$")
 _STREET = re.compile(r"\s+(?:[NSEW]\.\s+)?(?:[A-Z][\w'.-]*\s+){1,3}(Street|St\.|Avenue|Ave\."
                      r"|Road|Rd\.|Boulevard|Blvd\.|Lane|Place|Square)\b")
 # A war named by its length: "the Seven Years' War", "the Hundred Years War".
@@ -247,6 +247,7 @@ class _Parse:
                 self.children[t.head].append(i)
         self.sentence_start = 0  # set while one sentence is read
         self.people: set[int] = set()  # head tokens of the passage's PERSON names
+        self.organisations: set[int] = set()  # ... and of its ORG names (often people)
 
     def word(self, i: int) -> str:
         t = self.tokens[i]
@@ -342,7 +343,8 @@ def _is_value(value: Entity, parse: _Parse, indices: list[int], names: list[Enti
         return False  # a number quoted is a thing's name: a gold-plated "50"
     if value.label == "CARDINAL" and (
             _LABEL_NUMBER.search(parse.text, parse.sentence_start, value.start)
-            or _CITED.search(parse.text, parse.sentence_start, value.start)
+            or (_CITED.search(parse.text, parse.sentence_start, value.start)
+                and not _counts_noun(parse, head))
             or _address(parse, value)):
         return False  # a label, not a count: "room 3327", "46 E. Houston Street", a page
         # cited as ":43, 301", "articles 9 and 10"
@@ -362,6 +364,13 @@ def _is_value(value: Entity, parse: _Parse, indices: list[int], names: list[Enti
         if _RELATIVE.search(text) or not _NUMBER.search(text):
             return resolves(text)  # "yesterday" against the document's date, else dropped
     return True
+
+
+def _counts_noun(parse: _Parse, head: int) -> bool:
+    """Whether a number counts the noun after it ("Under Chapter 11, 300 firms ...")."""
+    governor = parse.up(head)
+    return parse.dep(head) == "nummod" and governor > head \
+        and parse.tokens[governor].pos in ("NOUN", "PROPN")
 
 
 def _address(parse: _Parse, value: Entity) -> bool:
@@ -462,6 +471,7 @@ def read_links(annotation: Annotation, text: str, params: LinkParams,
     parse.people = {h for h, n in name_heads.items()
                     if n.label == "PERSON" or (n.text.split()[-1:] == [parse.word(h)]
                                                and parse.word(h) in surnames)}
+    parse.organisations = {h for h, n in name_heads.items() if n.label == "ORG"}
     # "the country", "the central government", "in the same location": linked as the
     # name they stand for, cited as written.
     antecedents: dict[tuple[int, int], Entity] = {}
@@ -895,12 +905,15 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
             subject, source = _subject(parse, verb)
             owners = [] if subject is None else _owners(parse, subject, name_heads, inside,
                                                         params, None)
-        agents = _named_agents(parse, source, name_heads, inside) \
+        participle = parse.dep(verb) == "acl" and parse.tokens[verb].tag == "VBN"
+        agents = _named_agents(parse, verb, name_heads, inside) \
             if value.label in ("DATE", "TIME") and (
-                (subject is not None and parse.dep(subject) == "nsubjpass")
-                or (parse.dep(source) == "acl" and parse.tokens[source].tag == "VBN")) else []
-        if agents and parse.dep(source) == "acl":
-            owners = []  # "a British programme produced by the BBC since 1963": the BBC's
+                participle or (subject is not None and parse.dep(subject) == "nsubjpass")) \
+            else []
+        if agents and participle:
+            # "a British programme produced by the BBC since 1963": the BBC's, and not the
+            # label's ("Kenya, ruled by Britain until 1963" stays Kenya's too)
+            owners = [n for n in owners if not _label_of(parse, n, subject)]
         doers = [(subject, owners)] if owners or value.label == "ORDINAL" else [
             # "an agreement was made between Tajikistan, Pakistan and Afghanistan to build
             # a 1,300 km highway": when the subject names nobody, the parties do it
@@ -925,7 +938,7 @@ def _links_of(parse: _Parse, value: Entity, indices: list[int],
         # as does a participle's: "a programme produced by the BBC since 1963"
         for name in agents:
             out.append(_link(parse, value, name, (name.start, name.end),
-                             _verb_relation(parse, source, value, params)))
+                             _verb_relation(parse, verb, value, params)))
     if parse.dep(anchor) == "pobj" and parse.up(parse.up(anchor)) == verb and (
             parse.word(parse.up(anchor)).lower() == "at"
             or (parse.word(parse.up(anchor)).lower() in ("by", "to")
@@ -1309,17 +1322,25 @@ def _subject(parse: _Parse, verb: int) -> tuple[int | None, int]:
 
 def _antecedent(parse: _Parse, pronoun: int) -> int | None:
     """'it' or 'they' as a subject stands for the nearest subject before it in the
-    sentence ("Although Kenya is ..., it has ..."), 'he' or 'she' for the nearest named
-    person ("Luther wrote a German Mass, which he published in 1526"); other pronouns stand
-    for nobody here."""
+    sentence ("Although Kenya is ..., it has ..."), 'he' or 'she' for the one person named
+    before it, when a subject ("Luther wrote a German Mass, which he published in 1526");
+    other pronouns stand for nobody here."""
     heads = _ANTECEDENT_HEADS.get(parse.word(pronoun).lower())
     if heads is None:
         return None
-    for i in range(pronoun - 1, -1, -1):
+    before = range(pronoun - 1, -1, -1)
+    if heads == ("PERSON",):
+        people = [i for i in before if parse.tokens[i].start >= parse.sentence_start
+                  and (i in parse.people or i in parse.organisations)]
+        # with two people before it, "he" may be either ("Marie Curie worked with Pierre
+        # Curie, and he died in 1906"; "lost to Nadal, who said he ..."; spaCy tags many
+        # people ORG): nobody's
+        return people[0] if len(people) == 1 and people[0] in parse.people \
+            and parse.dep(people[0]) in _SUBJECTS else None
+    for i in before:
         if parse.tokens[i].start < parse.sentence_start:
             return None
-        if parse.dep(i) in _SUBJECTS and (parse.tokens[i].pos in heads
-                                          or ("PERSON" in heads and i in parse.people)):
+        if parse.dep(i) in _SUBJECTS and parse.tokens[i].pos in heads:
             return i
     return None
 
@@ -1332,6 +1353,13 @@ def _verb_above(parse: _Parse, i: int) -> int | None:
         if parse.tokens[i].pos in ("VERB", "AUX"):
             return i
     return None
+
+
+def _label_of(parse: _Parse, name: Entity, noun: int | None) -> bool:
+    """Whether a name is only an adjective on the noun ("a British programme")."""
+    h = parse.head_of(parse.span(name.start, name.end))
+    return noun is not None and h is not None and parse.dep(h) == "amod" \
+        and parse.up(h) == noun
 
 
 def _named_agents(parse: _Parse, verb: int, name_heads: dict[int, Entity],
