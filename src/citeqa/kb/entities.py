@@ -9,8 +9,8 @@ mentions, and spelling variants and short forms are merged:
 
 - PERSON names merge at rapidfuzz ratio >= 85 (Mirziyoyev ~ Mirziyoev ~ Milziyoev) and a
   one-word name joins the single longer name ending with it (Kamilov -> Abdulaziz Kamilov),
-  or, among relatives, the one the text writes far more often (Luther -> Martin Luther,
-  not his father Hans Luther);
+  or, among relatives, the one each text writing it names first and far more often
+  (Luther -> Martin Luther, not his father Hans Luther);
 - other labels merge only at >= 95 (typos), never across places of the table
   (Kazakhstan ~ Kyrgyzstan is 60, Austria ~ Australia 87.5: both stay apart);
 - a rarely seen ORG/NORP surface that matches a PERSON name joins it (spaCy's ORG/PERSON

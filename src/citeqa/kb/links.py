@@ -57,8 +57,8 @@ cities, Los Angeles and San Diego"), the date of a ranking or estimate from the 
 ("In 2012 the EIU ranked Warsaw"), a kin's doing from the relative ("a grandson of
 Genghis Khan"), rooms, street numbers and page citations, and wars named by their length.
 
-Links-13 adds: "he" or "she" as a subject stands for the person named as a subject before
-it in the sentence ("Luther wrote a German Mass, which he published in early 1526"); and
+Links-13 adds: "he" or "she" as a subject stands for the one person named before it in
+the sentence, when a subject ("Luther wrote a German Mass, which he published in early 1526"); and
 drops a rank from a name that only labels the ranked thing ("the first Huguenot church",
 "the first historical reference to Warsaw"). Links-14 gives a participle's date to its
 named doer rather than the noun's label ("a British programme produced by the BBC since
