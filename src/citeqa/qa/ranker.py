@@ -149,8 +149,8 @@ class SpanShape(NamedTuple):
 
 class SentenceView(NamedTuple):
     """What the features read of one sentence that no question changes, worked out once
-    and kept with its parse (``SentenceParse.view``): each question whose pool reaches the
-    sentence used to redo it."""
+    and kept with its parse (``SentenceParse.view``): it is the same for every question
+    whose candidate pool reaches the sentence."""
 
     marks: list[int]  # ``clause_marks`` of the sentence's text
     neighbours: dict[int, list[int]]  # token index -> its head and children in the sentence
