@@ -72,6 +72,22 @@ def test_passages_documents_and_mentions_match(both):
     assert disk.store.document_page(1, 10) == []
 
 
+def test_mention_starts_read_from_the_store_match_the_mentions(both):
+    """The fact sheets walk an entity's mentions through ``mention_starts``: the saved
+    index's cursor gives the places, in the order, that the built entities hold, and a
+    caller that stops early leaves nothing that breaks the next read."""
+    memory, disk = both
+    assert memory.entities.entities
+    for entity in memory.entities.entities:
+        want = [(m.passage, m.start) for m in entity.mentions]
+        assert list(memory.entities.mention_starts(entity)) == want
+        saved = disk.entities.get(entity.id)
+        first = disk.entities.mention_starts(saved)
+        assert next(first) == want[0]
+        assert list(disk.entities.mention_starts(saved)) == want
+        first.close()
+
+
 def test_caches_are_bounded(seed_config, seed_index):
     store, table = open_store(seed_index.path / "store.sqlite",
                               StoreParams(passages_cached=3, annotations_cached=3,

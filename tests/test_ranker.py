@@ -166,9 +166,10 @@ def answer_state(index, nlp, question):
 
 
 def test_what_cached_sentences_keep_depends_on_no_question(acme, nlp):
-    """The candidate pool's sentence layouts and the ranker's span shapes are kept with
-    each cached sentence parse and reused by later questions: each question, asked after
-    the others filled the cache, gets the candidates and features a cold cache gives."""
+    """The candidate pool's sentence layouts (with their chunks' trimmed words), the
+    ranker's span shapes and sentence views are kept with each cached sentence parse and
+    reused by later questions: each question, asked after the others filled the cache,
+    gets the candidates and features a cold cache gives."""
     get = sentence_parses(acme, QAParams()).get
     cold = {}
     for question in QUESTIONS:
@@ -181,5 +182,7 @@ def test_what_cached_sentences_keep_depends_on_no_question(acme, nlp):
     _, _, hits, _ = retrieve(acme, nlp, QUESTIONS[0], QAParams())
     parses = [h.parse(s) for h in hits for s in h.annotation.sentences]
     assert any(p.shapes for p in parses if p) and any(p.layout for p in parses if p)
+    assert any(p.view for p in parses if p) and any(p.layout.cuts for p in parses
+                                                    if p and p.layout)
     for question in reversed(QUESTIONS):
         assert answer_state(acme, nlp, question) == cold[question], question

@@ -186,9 +186,9 @@ class FactBook:
                 if eid == entity.id:
                     yield p, start
         preferred = set(prefer)
-        for m in entity.mentions:
-            if m.passage not in preferred:
-                yield m.passage, m.start
+        for p, start in self.table.mention_starts(entity):
+            if p not in preferred:
+                yield p, start
 
     def facts_for(self, question_entities: Iterable[CanonicalEntity],
                   answer_span: tuple[int, int, int] | None, passages: list[int],

@@ -6,7 +6,7 @@ mention?" (by passage position and offset) and "which entity does this name mean
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
@@ -90,6 +90,10 @@ class EntityTable:
         mention ``entity``, in corpus order."""
         return first_places(((m.passage, store.passage(m.passage).doc_id)
                              for m in entity.mentions), limit)
+
+    def mention_starts(self, entity: CanonicalEntity) -> Iterator[tuple[int, int]]:
+        """(passage, start) of the entity's mentions in corpus order, lazily."""
+        return ((m.passage, m.start) for m in entity.mentions)
 
     def at(self, pos: int) -> dict[int, CanonicalEntity]:
         """Mention start -> canonical entity, for one passage."""

@@ -59,6 +59,10 @@ class SentenceLayout:
     chunks: tuple[tuple[int, int], ...]  # noun chunks
     free_chunks: tuple[tuple[int, int], ...]  # noun chunks overlapping no mention
     quoted: tuple[tuple[str, int, int, int], ...]  # (text, start, end, words) in quotes
+    # (start, end) of a chunk -> its start after leading determiners and its words with
+    # a term there (offsets from that start): ``Proposer.trim``'s part no question changes.
+    cuts: dict[tuple[int, int], tuple[int, tuple[tuple[int, int, str], ...]]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, hit: Hit, sent: tuple[int, int]) -> SentenceLayout:
@@ -109,7 +113,7 @@ class Hit:
         return parse.layout
 
 
-@dataclass
+@dataclass(slots=True)  # some 190 a question, each read by every feature
 class Candidate:
     text: str
     label: str
@@ -172,13 +176,19 @@ class Proposer:
             own = self._own[text] = not terms or self.excluded.issuperset(terms)
         return own
 
-    def trim(self, doc_text: str, start: int, end: int) -> tuple[int, int]:
-        """Drop leading determiners, and stop or question words at either edge of a chunk."""
-        lead = _LEADING.match(doc_text, start, end)
-        if lead:
-            start = lead.end()
-        kept = [w for w in _words(self.analyzer, doc_text[start:end])[0]
-                if w[2] is not None and w[2] not in self.excluded]
+    def trim(self, layout: SentenceLayout, doc_text: str, start: int, end: int
+             ) -> tuple[int, int]:
+        """Drop leading determiners, and stop or question words at either edge of a chunk
+        of ``layout``'s sentence (the determiners and words are kept there)."""
+        cut = layout.cuts.get((start, end))
+        if cut is None:
+            lead = _LEADING.match(doc_text, start, end)
+            at = lead.end() if lead else start
+            cut = layout.cuts[(start, end)] = (at, tuple(
+                w for w in _words(self.analyzer, doc_text[at:end])[0] if w[2] is not None))
+        start, words = cut
+        excluded = self.excluded
+        kept = [w for w in words if w[2] not in excluded]
         return (start + kept[0][0], start + kept[-1][1]) if kept else (start, start)
 
     def quoted(self, hit: Hit, sent: tuple[int, int]) -> Iterator[Span]:
@@ -191,8 +201,9 @@ class Proposer:
         """Capitalised noun chunks spaCy did not tag ("Sobyanin, mayor of Moscow"), and
         short quoted spans."""
         yield from self.quoted(hit, sent)
-        for s, e in hit.layout(sent).free_chunks:
-            s2, e2 = self.trim(hit.text, s, e)
+        layout = hit.layout(sent)
+        for s, e in layout.free_chunks:
+            s2, e2 = self.trim(layout, hit.text, s, e)
             words = hit.text[s2:e2].split()
             if words and all(w[:1].isupper() for w in words) \
                     and not self.question_words_only(hit.text[s2:e2]) and not all(
@@ -238,12 +249,12 @@ class Proposer:
 
     def noun_phrases(self, hit: Hit, sent: tuple[int, int]) -> Iterator[Span]:
         """Noun chunks without edge stop or question words, and short quoted spans."""
-        text = hit.text
-        chunks = list(hit.layout(sent).chunks)
+        text, layout = hit.text, hit.layout(sent)
+        chunks = list(layout.chunks)
         if self.question.plural:  # "construction, retail and fast food industries" is one
             chunks = [*_coordinations(text, chunks), *chunks]
         for s, e in chunks:
-            s2, e2 = self.trim(text, s, e)
+            s2, e2 = self.trim(layout, text, s, e)
             if e2 > s2 and not self.question_words_only(text[s2:e2]):
                 yield text[s2:e2], "NOUN_PHRASE", s2, e2
         for quoted, _, s, e in self.quoted(hit, sent):
@@ -344,12 +355,13 @@ def candidate_pool(question: Question, scorer: QuestionScorer, hits: list[Hit],
         def add(source: str, text: str, label: str, start: int, end: int,
                 hit: Hit = hit, sent: tuple[int, int] = sent, rank: int = rank) -> None:
             key = (hit.pos, start, end)
-            if key not in pool:
-                pool[key] = Candidate(text, label, start, end, hit, sent, sentence_rank=rank)
-            elif pool[key].label in ("NOUN_PHRASE", NAME) and label not in ("NOUN_PHRASE",
-                                                                             NAME):
-                pool[key].label = label  # the entity label is the more informative one
-            pool[key].sources.add(source)
+            found = pool.get(key)
+            if found is None:
+                found = pool[key] = Candidate(text, label, start, end, hit, sent,
+                                              sentence_rank=rank)
+            elif found.label in ("NOUN_PHRASE", NAME) and label not in ("NOUN_PHRASE", NAME):
+                found.label = label  # the entity label is the more informative one
+            found.sources.add(source)
 
         for text, label, s, e in proposer.entities(hit, sent, typed=False):
             add("name" if label == NAME else "entity", text, label, s, e)
@@ -358,8 +370,9 @@ def candidate_pool(question: Question, scorer: QuestionScorer, hits: list[Hit],
         parse = hit.parse(sent)
         if parse is not None:
             for s, e in parse.proposed(hit.text):
-                if not proposer.question_words_only(hit.text[s:e]):
-                    add("parse", hit.text[s:e], "NOUN_PHRASE", s, e)
+                text = hit.text[s:e]
+                if not proposer.question_words_only(text):
+                    add("parse", text, "NOUN_PHRASE", s, e)
         if question.answer_kind == "clause":
             s, e = proposer.best_clause(hit.text, sent)
             add("clause", hit.text[s:e], "CLAUSE", s, e)

@@ -88,9 +88,8 @@ class QuestionScorer:
         found = self._sentences.get(key)
         if found is None:
             words = hit.words
-            starts = [w[0] for w in words]
-            spans = words[bisect.bisect_left(starts, sentence[0]):
-                          bisect.bisect_left(starts, sentence[1])]
+            spans = words[bisect.bisect_left(words, sentence[0], key=_START):
+                          bisect.bisect_left(words, sentence[1], key=_START)]
             matched = [i for i, (_, _, term) in enumerate(spans) if term in self.stands_for]
             found = self._sentences[key] = (spans, matched,
                                             self.coverage_of(t for _, _, t in spans))
@@ -101,25 +100,42 @@ class QuestionScorer:
         """IDF-weighted closeness of each question term's nearest occurrence to the
         candidate (``start``..``end``, the ``words`` of ``spans`` wholly inside it).
         Crossing a clause boundary counts as ``clause_gap`` extra words; ``marks`` are the
-        sentence's ``clause_marks``, ``base`` its offset."""
+        sentence's ``clause_marks``, ``base`` its offset. (Runs on every candidate: the
+        matched words before and after it are split off by bisection, not tested one by
+        one.)"""
         if not words:
             return 0.0
         first, last, n = words[0], words[-1], len(marks) - 1
         stands_for = self.stands_for
         nearest: dict[str, int] = {}
-        for m in matched:
-            if m < first:
-                lo, hi, gap = spans[m][1], start, first - m
-            elif m > last:
-                lo, hi, gap = end, spans[m][0], m - last
-            else:
-                continue
-            if lo < hi:  # the clause marks a scan of text[lo:hi] finds
-                gap += clause_gap * (marks[min(hi - base, n)] - marks[min(lo - base, n)])
-            term = stands_for[spans[m][2]]
+        split = bisect.bisect_left(matched, first)
+        at = marks[min(start - base, n)]
+        for m in matched[:split]:
+            _, lo, term = spans[m]
+            gap = first - m
+            if lo < start:  # the clause marks a scan of text[lo:start] finds
+                gap += clause_gap * (at - marks[min(lo - base, n)])
+            term = stands_for[term]
             if gap < nearest.get(term, gap + 1):
                 nearest[term] = gap
-        return sum(self.idf[t] / (1.0 + (g - 1) / 3.0) for t, g in nearest.items()) / self.total
+        at = marks[min(end - base, n)]
+        for m in matched[bisect.bisect_right(matched, last, split):]:
+            hi, _, term = spans[m]
+            gap = m - last
+            if end < hi:
+                gap += clause_gap * (marks[min(hi - base, n)] - at)
+            term = stands_for[term]
+            if gap < nearest.get(term, gap + 1):
+                nearest[term] = gap
+        idf, closeness = self.idf, 0.0
+        for term, gap in nearest.items():
+            closeness += idf[term] / (_CLOSENESS[gap] if gap < len(_CLOSENESS)
+                                      else 1.0 + (gap - 1) / 3.0)
+        return closeness / self.total
+
+
+# 1 + (gap - 1) / 3 for the word gaps ``proximity`` meets most, computed as it computes them
+_CLOSENESS = [1.0 + (gap - 1) / 3.0 for gap in range(64)]
 
 
 def near_head(spans: Spans, head: str | None, words: range, start: int, end: int,

@@ -27,7 +27,6 @@ from itertools import repeat
 from pathlib import Path
 from typing import NamedTuple
 
-from ..ingest.annotate import Token
 from .candidates import Candidate, Hit
 from .errors import ModelError
 from .features import (
@@ -148,6 +147,30 @@ class SpanShape(NamedTuple):
     has_digit: float
 
 
+class SentenceView(NamedTuple):
+    """What the features read of one sentence that no question changes, worked out once
+    and kept with its parse (``SentenceParse.view``): it is the same for every question
+    whose candidate pool reaches the sentence."""
+
+    marks: list[int]  # ``clause_marks`` of the sentence's text
+    neighbours: dict[int, list[int]]  # token index -> its head and children in the sentence
+    token_terms: tuple[str, ...]  # index term of the word each token starts ("" for none)
+
+    @classmethod
+    def of(cls, parse: SentenceParse, text: str, sentence: tuple[int, int],
+           spans: list[tuple[int, int, str | None]]) -> SentenceView:
+        tokens, first, last = parse.tokens, parse.first, parse.last
+        neighbours: dict[int, list[int]] = {i: [] for i in range(first, last + 1)}
+        for i in range(first, last + 1):
+            h = tokens[i].head
+            if h != i and h in neighbours:
+                neighbours[i].append(h)
+                neighbours[h].append(i)
+        term_at = {s: t for s, _, t in spans}
+        return cls(clause_marks(text[sentence[0]:sentence[1]]), neighbours,
+                   tuple(term_at.get(t.start) or "" for t in tokens[first:last + 1]))
+
+
 class _Sentence:
     """What every candidate of one sentence shares: its parse, its words' question terms,
     each token's tree distance to the nearest word the question also uses, and the
@@ -156,20 +179,19 @@ class _Sentence:
 
     def __init__(self, hit: Hit, parse: SentenceParse, sentence: tuple[int, int],
                  scorer: QuestionScorer) -> None:
-        tokens, text = hit.annotation.tokens, hit.text
         self.offset = sentence[0]
-        self.marks = clause_marks(text[sentence[0]:sentence[1]])
         self.spans, self.matched_words, self.coverage = scorer.sentence(hit, sentence)
+        view = parse.view
+        if view is None:
+            view = parse.view = SentenceView.of(parse, hit.text, sentence, self.spans)
+        self.marks = view.marks
         self.parse = parse
         self.first, self.last = parse.first, parse.last
         self.starts = parse.starts
-        self.text = text
-        term_at = {s: t for s, _, t in self.spans}
-        stands_for = scorer.stands_for
-        self.terms = [stands_for.get(term_at.get(t.start) or "")
-                      for t in tokens[self.first:self.last + 1]]
+        self.text = hit.text
+        self.terms = list(map(scorer.stands_for.get, view.token_terms))
         self.matched = [self.first + k for k, t in enumerate(self.terms) if t]
-        distance = self._distances(tokens)
+        distance = self._distances(view.neighbours)
         # tree distance of each token, counted from ``first``; MAX_TREE + 1 when farther
         self.distances = [distance.get(i, MAX_TREE + 1)
                           for i in range(self.first, self.last + 1)]
@@ -177,13 +199,7 @@ class _Sentence:
         self.left: dict[int, float] = {}
         self.right: dict[int, float] = {}
 
-    def _distances(self, tokens: list[Token]) -> dict[int, int]:
-        neighbours: dict[int, list[int]] = {i: [] for i in range(self.first, self.last + 1)}
-        for i in range(self.first, self.last + 1):
-            h = tokens[i].head
-            if h != i and h in neighbours:
-                neighbours[i].append(h)
-                neighbours[h].append(i)
+    def _distances(self, neighbours: dict[int, list[int]]) -> dict[int, int]:
         dist = {i: 0 for i in self.matched}
         self.toward: dict[int, int] = {}  # next token on the way to the nearest matched one
         queue = deque(self.matched)
@@ -257,7 +273,8 @@ class Featurizer:
         asks = f"|asks={self.asks}"
         self._asks = asks
         self._labels: dict[str, tuple[list[tuple[str, float]], list[tuple[str, float]]]] = {}
-        self._sources: dict[str, tuple[str, str]] = {}
+        self._leads: dict[tuple, dict[str, float]] = {}
+        self._tags: dict[tuple[str, str], list[tuple[str, float]]] = {}
         self._lengths: dict[int, str] = {}
         self._trees = [(f"tree={d}", f"tree={d}{asks}") for d in range(MAX_TREE + 2)]
         self._digit = f"digit{asks}"
@@ -290,14 +307,17 @@ class Featurizer:
         if found is None:
             q, asks, tokens = self.q, self._asks, sentence.parse.tokens
             tok = tokens[head]
-            f = [(f"pos={tok.pos}{asks}", 1.0), (f"dep={tok.dep}{asks}", 1.0)]
-            if q.wh_role:
-                f.append((f"dep={tok.dep}|whrole={q.wh_role}", 1.0))
+            f = self._tags.get((tok.pos, tok.dep))
+            if f is None:  # the same for every head of this part of speech and relation
+                f = [(f"pos={tok.pos}{asks}", 1.0), (f"dep={tok.dep}{asks}", 1.0)]
+                if q.wh_role:
+                    f.append((f"dep={tok.dep}|whrole={q.wh_role}", 1.0))
+                self._tags[(tok.pos, tok.dep)] = f
             parent = tok.head
             governor = tokens[parent].head if tokens[parent].dep == "prep" else parent
             k = governor - sentence.first
             if 0 <= k < len(sentence.terms) and sentence.terms[k]:
-                f.append((f"governed_by_question_word|dep={tok.dep}", 1.0))
+                f = [*f, (f"governed_by_question_word|dep={tok.dep}", 1.0)]
                 if q.wh_verb and sentence.terms[k] == q.wh_verb:
                     f.append((f"wh_verb_role|match={tok.dep == q.wh_role}", 1.0))
             found = sentence.heads[head] = (f, f"path={sentence.path(head)}{asks}")
@@ -310,12 +330,14 @@ class Featurizer:
             sentence.terms
         left = sentence.left.get(lo)
         if left is None:
-            words = {t for t in terms[max(lo - WINDOW, first) - first:lo - first] if t}
-            left = sentence.left[lo] = sum(idf[t] for t in words) / total
+            window = terms[max(lo - WINDOW, first) - first:lo - first]
+            left = sentence.left[lo] = (sum(idf[t] for t in {t for t in window if t}) / total
+                                        if any(window) else 0.0)
         right = sentence.right.get(hi)
         if right is None:
-            words = {t for t in terms[hi + 1 - first:hi + 1 + WINDOW - first] if t}
-            right = sentence.right[hi] = sum(idf[t] for t in words) / total
+            window = terms[hi + 1 - first:hi + 1 + WINDOW - first]
+            right = sentence.right[hi] = (sum(idf[t] for t in {t for t in window if t})
+                                          / total if any(window) else 0.0)
         return left, right
 
     def features_all(self, candidates: list[Candidate], clause_gap: int
@@ -335,21 +357,30 @@ class Featurizer:
             f["support"] = min(1.0, evidence[c.key] - f["overlap"])
         return out
 
+    def _lead(self, c: Candidate, sentence: _Sentence | None, top_score: float
+              ) -> dict[str, float]:
+        """The features before ``proximity``: its label's, its sentence's and passage's, and
+        its generators'. Candidates of one sentence with the same label and generators
+        share them, so each such set is built once and copied."""
+        key = (c.hit.pos, c.sentence, c.sentence_rank, c.label, tuple(c.sources), top_score)
+        found = self._leads.get(key)
+        if found is None:
+            before, after = self._label(c.label)
+            found = dict(before)
+            found["overlap"] = sentence.coverage if sentence else 0.0
+            found["passage"] = c.hit.score / (top_score or 1.0)
+            found[_RANKS[min(c.hit.rank, 5)]] = 1.0
+            found[_SENTENCE_RANKS[min(c.sentence_rank, 6)]] = 1.0
+            found.update(after)
+            for source in key[4]:
+                found[f"src={source}"] = found[f"src={source}{self._asks}"] = 1.0
+            self._leads[key] = found
+        return found
+
     def features(self, c: Candidate, top_score: float, clause_gap: int) -> dict[str, float]:
         label = c.label
         sentence = self._sentence(c)
-        before, after = self._label(label)
-        f = dict(before)
-        f["overlap"] = sentence.coverage if sentence else 0.0
-        f["passage"] = c.hit.score / (top_score or 1.0)
-        f[_RANKS[min(c.hit.rank, 5)]] = 1.0
-        f[_SENTENCE_RANKS[min(c.sentence_rank, 6)]] = 1.0
-        f.update(after)
-        for source in c.sources:
-            names = self._sources.get(source)
-            if names is None:
-                names = self._sources[source] = (f"src={source}", f"src={source}{self._asks}")
-            f[names[0]] = f[names[1]] = 1.0
+        f = self._lead(c, sentence, top_score).copy()
         if sentence is None:
             return f
         first = sentence.first
@@ -377,7 +408,7 @@ class Featurizer:
         f["left_window"], f["right_window"] = self._window(sentence, lo, hi)
         f["head_noun"] = head_nearness(context, self.head_term, label != "NOUN_PHRASE")
         excluded = self.scorer.excluded
-        f["has_question_words"] = (sum(t in excluded for t in inside) / len(inside)
+        f["has_question_words"] = (sum(map(excluded.__contains__, inside)) / len(inside)
                                    if inside else 0.0)
         f["capitalised"] = capitalised
         f["has_digit"] = f[self._digit] = has_digit

@@ -17,7 +17,7 @@ from ..ingest.annotate import Token
 
 if TYPE_CHECKING:
     from .candidates import SentenceLayout
-    from .ranker import SpanShape
+    from .ranker import SentenceView, SpanShape
 
 NOMINAL = frozenset({"NOUN", "PROPN", "NUM"})
 # Left dependents that belong to a noun's phrase ("the 15% drop", "Kazakhstan's tenge").
@@ -47,6 +47,8 @@ class SentenceParse:
         self.shapes: dict[tuple[int, int], SpanShape] = {}
         # What the candidate generators read of the sentence (``candidates.SentenceLayout``).
         self.layout: SentenceLayout | None = None
+        # The ranker's per-sentence reads that no question changes (``ranker.SentenceView``).
+        self.view: SentenceView | None = None
 
     def subtree(self, i: int) -> tuple[int, int]:
         """First and last token index of ``i``'s subtree (projective parses); each is

@@ -494,6 +494,18 @@ class DiskEntityTable(EntityTable):
         documents, passages = read(entity.id, limit)
         return list(documents), list(passages)
 
+    def mention_starts(self, entity: CanonicalEntity) -> Iterator[tuple[int, int]]:
+        """As ``EntityTable.mention_starts``, read straight from one cursor that stops
+        when the caller does: a fact sheet reads up to hundreds of mentions per entity
+        and needs only where each is, not a ``Mention`` built for it."""
+        rows = self._db.connection().execute(
+            "SELECT passage, start FROM mentions WHERE entity = ? ORDER BY n",
+            (self._pos_of(entity.id),))
+        try:
+            yield from rows
+        finally:
+            rows.close()
+
     def _read_places(self, entity_id: str, limit: int | None
                      ) -> tuple[tuple[str, ...], tuple[int, ...]]:
         rows = self._db.connection().execute(
