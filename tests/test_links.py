@@ -752,3 +752,9 @@ def test_the_session_17_rules_stay_in_their_shape(links):
     assert "300" in values(found, "Texas")
     found = links("China built a state-of-the-art 1,000 bed hospital in Wuhan.")
     assert any("1,000" in values(found, name) for name in found)
+
+
+def test_a_counted_thing_beside_another_is_not_owned_by_the_others_of_phrase(links):
+    found = links("Using statistics from 23 developed countries and the 50 states of the US, "
+                  "they found problems.")
+    assert "23" not in values(found, "US") and "50" in values(found, "US")

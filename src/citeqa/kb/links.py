@@ -62,7 +62,9 @@ the sentence, when a subject ("Luther wrote a German Mass, which he published in
 drops a rank from a name that only labels the ranked thing ("the first Huguenot church",
 "the first historical reference to Warsaw"). Links-14 gives a participle's date to its
 named doer rather than the noun's label ("a British programme produced by the BBC since
-1963") and drops numbers citing a text's parts ("articles 9 and 10").
+1963") and drops numbers citing a text's parts ("articles 9 and 10"). Links-15 keeps a
+conjoined noun's "of" owner from the thing counted beside it ("23 countries and the 50
+states of the US").
 
 Pairs these rules do not link may still be linked by the learned linker (``linker.py``),
 which reads the parse kept in ``PassageLinks``.
@@ -86,7 +88,7 @@ from .normalize import DATE_ANCHOR, currency_after
 class LinkParams:
     """How far the parse is followed; ``version`` changes whenever a number does."""
 
-    version: str = "links-14"
+    version: str = "links-15"
     # Weights of the learned linker in citeqa/kb/models (``linker.py``); None: rules only.
     learned: str | None = "linker.json.gz"
     max_climb: int = 5  # edges from a value up to its verb
@@ -1412,6 +1414,8 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
             found.append(name_heads[i])
         if depth >= params.max_modifier_depth:
             continue
+        sibling = i != noun and parse.dep(i) == "conj" and i not in name_heads \
+            and parse.tokens[i].pos == "NOUN"  # another thing, counted beside it
         if parse.tokens[i].tag in ("WDT", "WP") and parse.dep(i) == "pobj":
             # "a population of 7,349,145, of which 70% are ...": what "which" stands for
             todo.extend((a, depth, located) for a in _which(parse, i))  # it stands for it
@@ -1435,9 +1439,11 @@ def _owners(parse: _Parse, noun: int, name_heads: dict[int, Entity], inside: set
                 # possessor still owns it: "Russia's 300 billion dollars")
                 todo.append((c, depth + 1, located))
             elif dep == "prep" and word == "of" and (
-                    parse.tokens[i].lemma.lower() in _KIN_NOUNS or (ranked_thing and i == noun)):
+                    parse.tokens[i].lemma.lower() in _KIN_NOUNS or (ranked_thing and i == noun)
+                    or sibling):
                 continue  # "Batu Khan, a grandson of Genghis Khan, launched ...": the
-                # grandson's doing, not the grandfather's
+                # grandson's doing, not the grandfather's; "23 countries and the 50 states
+                # of the US" counts no state of the US
             elif dep == "prep" and (word in _OWNER_PREPS or (
                     (places or (origin and i == noun)) and word in _ORIGIN_PREPS)):
                 if word == "of" and parse.word(i).lower() in _DIRECTIONS:
