@@ -58,8 +58,8 @@ cities, Los Angeles and San Diego"), the date of a ranking or estimate from the 
 Genghis Khan"), rooms, street numbers and page citations, and wars named by their length.
 
 Links-13 adds: "he" or "she" as a subject stands for the one person named before it in
-the sentence, when a subject ("Luther wrote a German Mass, which he published in early 1526"); and
-drops a rank from a name that only labels the ranked thing ("the first Huguenot church",
+the sentence, when a subject ("Luther wrote a German Mass, which he published in early
+1526"); and drops a rank from a name that only labels the ranked thing ("the first Huguenot church",
 "the first historical reference to Warsaw"). Links-14 gives a participle's date to its
 named doer rather than the noun's label ("a British programme produced by the BBC since
 1963") and drops numbers citing a text's parts ("articles 9 and 10"). Links-15 keeps a
@@ -109,9 +109,9 @@ class ValueLink:
 
 
 _SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass"}
-# What a subject pronoun can stand for: the word class of its antecedent's head.
-_ANTECEDENT_HEADS = {"it": ("PROPN", "NOUN"), "they": ("PROPN", "NOUN"), "he": ("PERSON",),
-                     "she": ("PERSON",)}
+# Subject pronouns that stand for a noun or name before them, and those for a person.
+_IMPERSONAL = {"it", "they"}
+_PERSONAL = {"he", "she"}
 # Nouns a nationality word names the language of ("Portuguese speakers"), and verbs that
 # name something in a language ("known in Portuguese as").
 _LANGUAGE_NOUNS = frozenset({"speaker", "language", "tongue", "dialect", "translation",
@@ -1327,23 +1327,19 @@ def _antecedent(parse: _Parse, pronoun: int) -> int | None:
     sentence ("Although Kenya is ..., it has ..."), 'he' or 'she' for the one person named
     before it, when a subject ("Luther wrote a German Mass, which he published in 1526");
     other pronouns stand for nobody here."""
-    heads = _ANTECEDENT_HEADS.get(parse.word(pronoun).lower())
-    if heads is None:
-        return None
-    before = range(pronoun - 1, -1, -1)
-    if heads == ("PERSON",):
-        people = [i for i in before if parse.tokens[i].start >= parse.sentence_start
-                  and (i in parse.people or i in parse.organisations)]
+    word = parse.word(pronoun).lower()
+    before = [i for i in range(pronoun - 1, -1, -1)
+              if parse.tokens[i].start >= parse.sentence_start]
+    if word in _PERSONAL:
+        people = [i for i in before if i in parse.people or i in parse.organisations]
         # with two people before it, "he" may be either ("Marie Curie worked with Pierre
         # Curie, and he died in 1906"; "lost to Nadal, who said he ..."; spaCy tags many
         # people ORG): nobody's
         return people[0] if len(people) == 1 and people[0] in parse.people \
             and parse.dep(people[0]) in _SUBJECTS else None
-    for i in before:
-        if parse.tokens[i].start < parse.sentence_start:
-            return None
-        if parse.dep(i) in _SUBJECTS and parse.tokens[i].pos in heads:
-            return i
+    if word in _IMPERSONAL:
+        return next((i for i in before if parse.dep(i) in _SUBJECTS
+                     and parse.tokens[i].pos in ("PROPN", "NOUN")), None)
     return None
 
 
