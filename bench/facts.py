@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import random
 import re
 import shutil
 from collections import Counter, defaultdict
@@ -103,6 +104,10 @@ CANDIDATE_PARTS = {"tuning": TRAIN_ARTICLES, "held-back-2": FRESH_ARTICLES,
                    "held-back-7": FRESH_ARTICLES_7, "held-back-8": FRESH_ARTICLES_8,
                    "held-back-9": FRESH_ARTICLES_9, "held-back-10": FRESH_ARTICLES_10,
                    "held-back-11": FRESH_ARTICLES_11}
+# Parts of small sheets (any but each document's largest): sampled sentences of the tuned
+# documents, and of the held-back part's.
+SMALL = ("small-tuned", "small-held-back-11")
+SEED = "central-asia-russia-ukraine"
 DEV_ARTICLES = (ARTICLES + FRESH_ARTICLES + FRESH_ARTICLES_3 + FRESH_ARTICLES_4
                 + FRESH_ARTICLES_5 + FRESH_ARTICLES_6 + FRESH_ARTICLES_7
                 + FRESH_ARTICLES_8 + FRESH_ARTICLES_9
@@ -143,9 +148,10 @@ def load(path: Path) -> list[dict]:
 PROMOTED = ("held-back", "held-back-2", "held-back-3", "held-back-4", "held-back-5",
             "held-back-6", "held-back-7", "held-back-8", "held-back-9", "held-back-10")
 TUNED = ("tuning", *PROMOTED)
+ERRORS_OF = (*TUNED, "small-tuned")  # the parts whose errors --errors lists
 PARTS = ("tuning", *PROMOTED, "held-back-11", "tuned: all", "tuned: promoted held-back 1-10",
          "tuning: seed + Super Bowl",
-         "tuning: train-slice articles", "tuning: added for linker-2")
+         "tuning: train-slice articles", "tuning: added for linker-2", *SMALL)
 
 
 def parts_of(item: dict) -> list[str]:
@@ -167,6 +173,46 @@ def item_key(item: dict) -> tuple:
 
 def doc_name(title: str) -> str:
     return "squad-" + re.sub(r"[^a-z0-9_]", "", title.lower()).replace("_", "-")
+
+
+def write_small_candidates(store, table: EntityTable, book: FactBook, out: Path,
+                           part: str, judged: list[dict], per_doc: int = 6) -> None:
+    """Every value in up to ``per_doc`` sampled (entity, sentence) pairs of each tuned
+    document (all of the seed article's, and all of a held-back part's) where a sheet the
+    judged set leaves out -- any but each document's largest -- lists a value: the small
+    sheets a reader meets in /ask facts, judged like the rest (RULES.md)."""
+    source = "tuning" if part == "small-tuned" else part.removeprefix("small-")
+    docs = {i["doc"] for i in judged if i["part"] in
+            (TUNED if source == "tuning" else (source,))}
+    large = {(i["doc"], i["entity"]) for i in judged}
+    pairs: dict[str, set[tuple]] = defaultdict(set)
+    for entity in table.entities:
+        if entity.label not in NAME_LABELS:
+            continue
+        for value in book.sheet(entity).values:
+            doc = store.passage(value.passage).doc_id
+            if doc in docs and (doc, entity.name) not in large:
+                s, e = next((s, e) for s, e in store.annotation(value.passage).sentences
+                            if s <= value.start < e)
+                pairs[doc].add((entity.name, entity.id, value.passage, s, e))
+    rng = random.Random(part)
+    rows = []
+    for doc in sorted(pairs):
+        chosen = sorted(pairs[doc])
+        if doc != SEED and part == "small-tuned":
+            chosen = sorted(rng.sample(chosen, min(per_doc, len(chosen))))
+        for name, entity_id, pos, s, e in chosen:
+            entity = table.get(entity_id)
+            mentions = [[m.start, m.end] for m in entity.mentions
+                        if m.passage == pos and s <= m.start < e]
+            text = store.text_of(pos)
+            rows += [{"part": part, "doc": doc, "entity": name, "mentions": mentions,
+                      "value": [v.start, v.end], "text": v.text, "label": v.label,
+                      "sentence": [s, e], "judgement": None, "sentence_text": text[s:e]}
+                     for v in store.annotation(pos).entities
+                     if v.label in VALUE_LABELS and s <= v.start and v.end <= e]
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    print(f"{len(rows)} values to judge in {out}")
 
 
 def write_candidates(store, table: EntityTable, out: Path, part: str,
@@ -221,18 +267,21 @@ def main() -> None:
                     help="write the items to judge for the --for part's articles to OUT")
     ap.add_argument("--second-judge", type=Path, metavar="FILE",
                     help="score with FILE's judgements in place of the same items' own")
-    ap.add_argument("--for", dest="for_part", choices=sorted(CANDIDATE_PARTS),
+    ap.add_argument("--for", dest="for_part", choices=sorted([*CANDIDATE_PARTS, *SMALL]),
                     default="tuning", help="whose articles --candidates writes")
     args = ap.parse_args()
     config = Config.load({"corpus": corpus(), "index": WORK / "index"}, environ={})
     builder.build(config)
     store = index_store.load(config.index).store
     table = EntityTable(resolve(store))
+    book = FactBook(store, table)
+    judged = load(JUDGED / "judged.jsonl")
+    if args.candidates and args.for_part in SMALL:
+        write_small_candidates(store, table, book, args.candidates, args.for_part, judged)
+        return
     if args.candidates:
         write_candidates(store, table, args.candidates, args.for_part)
         return
-    book = FactBook(store, table)
-    judged = load(JUDGED / "judged.jsonl")
     if args.second_judge:  # another judge's calls on some items replace the first's
         other = {item_key(i): i["judgement"] for i in load(args.second_judge)}
         judged = [{**i, "judgement": other.get(item_key(i), i["judgement"])}
@@ -269,7 +318,7 @@ def main() -> None:
             for part in parts_of(item):
                 counts[(part, item["judgement"])] += 1
             found.add(id(item))
-            if args.errors and item["part"] in TUNED and item["judgement"] == "no":
+            if args.errors and item["part"] in ERRORS_OF and item["judgement"] == "no":
                 print("WRONG", item["part"], "|", entity.name, "|", value.text, "|",
                       value.relation.text, "|", value.subject.text, "|", value.sentence)
     expected: Counter = Counter()
@@ -282,7 +331,7 @@ def main() -> None:
                 expected[(part, "found")] += id(item) in found
                 expected[(part, "key")] += key
                 expected[(part, "key found")] += key and id(item) in found
-            if args.errors and item["part"] in TUNED and id(item) not in found:
+            if args.errors and item["part"] in ERRORS_OF and id(item) not in found:
                 print("MISSED KEY" if key else "MISSED", item["part"], "|", item["entity"],
                       "|", item["text"], "|", item["sentence_text"])
 

@@ -10,7 +10,8 @@ corpus and index in ./corpus and ./index), then:
 - the same questions with `explain`, for the time each stage took (parse, retrieval,
   answer and, inside it, the reader) as the server measured it;
 - `--connections` clients ask as fast as they can for `--seconds`: requests/s, p50/p99,
-  errors.
+  errors and the clients' own CPU per request -- once opening a connection per request,
+  once over kept-alive connections.
 Only 127.0.0.1 is contacted; every phase is bounded. Output: bench/results/latency.json.
 """
 
@@ -101,15 +102,34 @@ def load(url: str, qs: list[str], connections: int, seconds: float,
             i += 1
 
     threads = [threading.Thread(target=worker, args=(n * 7,)) for n in range(connections)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    # the clients share the machine's cores with the server: their CPU per request says
+    # how much of the measured rate they cost
     return {"connections": connections, "seconds": round(elapsed, 1),
             "requests_per_s": round(len(took) / elapsed, 1), "errors": errors[0],
+            "client_cpu_ms_per_request": round(1000 * cpu / max(1, len(took)), 2),
             **percentiles(took)}
+
+
+def keep_alive(url: str) -> Callable[[str], object]:
+    """One kept-alive connection per client, as a developer's HTTP session would hold; the
+    body is read, not decoded."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+
+    def ask(question: str) -> None:
+        conn.request("POST", "/ask", json.dumps({"question": question}),
+                     {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise http.client.HTTPException(f"HTTP {response.status}: {body[:200]!r}")
+    return ask
 
 
 def main() -> None:
@@ -134,7 +154,9 @@ def main() -> None:
             results[name] = {
                 "one_client": one_client(url, qs, args.rounds),
                 "stages": stages(url, qs),
-                "load": load(url, qs, args.connections, args.seconds)}
+                "load": load(url, qs, args.connections, args.seconds),
+                "load_keep_alive": load(url, qs, args.connections, args.seconds,
+                                        keep_alive)}
         finally:
             proc.terminate()
             proc.wait(timeout=30)

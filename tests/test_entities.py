@@ -9,7 +9,7 @@ from citeqa.ingest.annotate import Annotation, Entity
 from citeqa.ingest.corpus import PassageStore
 from citeqa.ingest.documents import make_document
 from citeqa.ingest.passages import Passage
-from citeqa.kb.entities import clean_surface, peel_roles, resolve
+from citeqa.kb.entities import clean_surface, mend_span, peel_roles, resolve
 
 
 def corpus(*sentences_with_entities):
@@ -319,3 +319,42 @@ def test_a_surname_joins_a_dominant_name_only_within_one_text_and_untitled():
                       [("Wolfgang Amadeus Mozart", "PERSON")]), *leopold,
                      ("bio", "Mozart composed 41 symphonies.", [("Mozart", "PERSON")]))
     assert by_alias(ents, "Mozart") is not by_alias(ents, "Leopold Mozart")
+
+
+def test_a_name_cut_short_is_finished_or_trimmed():
+    """spaCy ends spans on a function word ("State of" of "State of the Union"); after
+    "of"/"the" the capitalised words that follow finish the name, otherwise the dangling
+    word goes, and so does an unclosed bracket."""
+    def mended(text, span):
+        at = text.index(span)
+        found = mend_span(text, Entity(span, "ORG", at, at + len(span)))
+        return found and found.text
+    assert mended("in his State of the Union address", "State of") == "State of the Union"
+    assert mended("in the Republic of the Congo.", "the Republic of the") \
+        == "the Republic of the Congo"
+    assert mended("carpets from Agra and Lahore", "Agra and") == "Agra"
+    assert mended("The Brazzaville Conference of 1944 began", "The Brazzaville Conference of") \
+        == "The Brazzaville Conference"
+    assert mended("at Milehouse, Coypool (Plympton) and", "Milehouse, Coypool (Plympton") \
+        == "Milehouse, Coypool"
+    assert mended("The V&A covers 12.5 acres", "The V&A") == "The V&A"  # "A" is no "a"
+    assert mended("Bank of America paid", "Bank of America") == "Bank of America"
+    ents = corpus(("Tokayev gave his State of the Union address.", [("State of", "ORG")]))
+    assert [e.name for e in ents] == ["State of the Union"]
+
+
+def test_a_document_s_common_word_capitalised_is_not_a_name():
+    """A one-word "name" the text writes in lower case more often than capitalised inside
+    a sentence is a common word spaCy tagged ("Oxygen" at a sentence's start, "Museum" of
+    a longer name); names, acronyms, places and a person's surname stay; a Roman numeral
+    alone is a grade, not a name."""
+    ents = corpus(
+        ("Oxygen is a gas. The oxygen cycle moves oxygen.", [("Oxygen", "PERSON")]),
+        ("Plants release oxygen, and Rice studied it.", [("Rice", "PERSON")]),
+        ("Condoleezza Rice ate rice and rice again.", [("Condoleezza Rice", "PERSON")]),
+        ("NASA and the nasa logo; China sold china.", [("NASA", "ORG"), ("China", "GPE")]),
+        ("The quake reached intensity XI in Beichuan.", [("XI", "ORG"), ("Beichuan", "GPE")]))
+    names = {e.name for e in ents}
+    assert "Oxygen" not in names and "XI" not in names
+    assert {"Condoleezza Rice", "NASA", "China", "Beichuan"} <= names
+    assert "Rice" in by_alias(ents, "Condoleezza Rice").aliases

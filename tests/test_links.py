@@ -758,3 +758,28 @@ def test_a_counted_thing_beside_another_is_not_owned_by_the_others_of_phrase(lin
     found = links("Using statistics from 23 developed countries and the 50 states of the US, "
                   "they found problems.")
     assert "23" not in values(found, "US") and "50" in values(found, "US")
+
+
+def test_each_value_of_a_list_of_value_place_pairs_is_its_own_place_s(links):
+    """"14.4% in Germany, 15.2% in Japan ...": the clause the values share does not give
+    them all to the first place (issue 11's first pattern, in its list form)."""
+    found = links("The unemployment rate was 5% in France, 7% in Spain and 9% in Italy.")
+    assert values(found, "France") == {"5%"} and values(found, "Spain") == {"7%"}
+    assert values(found, "Italy") == {"9%"}
+    found = links("In 2009 the decline in GDP was 14.4% in Germany, 15.2% in Japan, 7.4% in "
+                  "the UK and 9.8% in the Euro area.")
+    assert "15.2%" not in values(found, "Germany") and "7.4%" not in values(found, "Germany")
+    assert "7.4%" in values(found, "UK") and "15.2%" in values(found, "Japan")
+    found = links("Inflation in Kenya reached 12% in 2008.")  # one value: as before
+    assert "12%" in values(found, "Kenya")
+
+
+def test_the_members_a_counted_group_lists_do_not_own_its_count(links):
+    found = links("Kenya has two major international airports (Jomo Kenyatta Airport and Moi "
+                  "Airport).")
+    assert "two" in values(found, "Kenya")
+    assert not any("two" in values(found, n) for n in found if "Airport" in n)
+    found = links("Victoria has four government selective schools, Melbourne High School "
+                  "for boys, MacRobertson Girls' High School for girls.")
+    assert "four" in values(found, "Victoria")
+    assert "four" not in values(found, "MacRobertson Girls' High School")

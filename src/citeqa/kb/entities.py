@@ -53,7 +53,7 @@ from ..lexicon import (
 class ResolutionParams:
     """How alike two names must be to merge; ``version`` changes whenever a number does."""
 
-    version: str = "resolution-10"
+    version: str = "resolution-11"
     person_similarity: float = 85.0
     other_similarity: float = 95.0
     min_fuzzy_chars: int = 5
@@ -79,6 +79,14 @@ _QUOTES = "\"'\u201c\u201d\u2018\u2019()"
 _FUNCTION_WORDS = frozenset({"of", "and", "in", "by", "for", "to", "from", "with", "at", "on",
                              "a", "an"})
 _AGE = re.compile(r"\b(\d{1,3})-year-old\b[^.,;]{0,60}$")
+# A span ending in one of these was cut short ("State of", "Agra and"); after "of"/"the"
+# the capitalised words that follow finish it ("the Republic of the" + "Congo").
+_CUT_ENDS = _FUNCTION_WORDS | {"the"}
+_CUT = re.compile(r"[\s,;:(]+$|(?<=\s)([a-z]+)$")
+_NAME_GOES_ON = re.compile(r"\s+((?:the\s+)?[A-Z][\w'\u2019.-]*(?:\s+[A-Z][\w'\u2019.-]*)*)")
+_ROMAN = re.compile(r"X{0,3}(?:IX|IV|V?I{0,3})")  # "XI" on its own is a grade, not a name
+_WORD = re.compile(r"[^\W\d_][\w'\u2019-]*")
+_OPENS_SENTENCE = frozenset('.!?:;"\u201c(\n')
 # Person-like dependency roles: a name so used somewhere is a person's.
 _PERSON_DEPS = frozenset({"nsubj", "nsubjpass", "poss", "dobj", "dative", "agent",
                           "appos"})
@@ -121,6 +129,61 @@ def clean_surface(text: str) -> str:
     text = GLUED.sub("", text)
     text = re.sub(r"^(?:the|The|THE)\s+", "", text).strip(_QUOTES + " ")
     return _POSSESSIVE.sub("", text).strip(_QUOTES + " ")
+
+
+def mend_span(text: str, ent: Entity) -> Entity | None:
+    """A name span spaCy cut short, finished or trimmed; ``None`` when nothing is left.
+
+    "State of" + "the Union" -> "State of the Union"; "Agra and" -> "Agra";
+    "Coypool (Plympton" -> "Coypool"; "The Brazzaville Conference of" + "1944" ->
+    "The Brazzaville Conference"."""
+    start, end = ent.start, ent.end
+    if (bracket := text.rfind("(", start, end)) >= 0 and text.find(")", bracket, end) < 0:
+        end = bracket
+    while end > start:
+        cut = _CUT.search(text, start, end)
+        if cut is None or (cut.group(1) is not None and cut.group(1) not in _CUT_ENDS):
+            break
+        if cut.group(1) in ("of", "the") \
+                and (goes_on := _NAME_GOES_ON.match(text, end)) is not None:
+            end = goes_on.end()
+            if text[end - 1] == "." and len(goes_on.group(1).rsplit(None, 1)[-1]) > 4:
+                end -= 1  # the sentence's full stop, not an abbreviation's ("St.")
+            break
+        end = cut.start()
+    if end <= start:
+        return None
+    return ent if end == ent.end else Entity(text[start:end], ent.label, start, end)
+
+
+def common_words(store: PassageStore, doc_id: str, surfaces: set[str]) -> set[str]:
+    """Of one-word ``surfaces`` a document tags as names, those it writes in lower case
+    more often (and at least twice) than capitalised inside a sentence: common words
+    capitalised at a sentence's start or in a longer name ("Oxygen", "Museum",
+    "Directives"), not names."""
+    lowered = {w.lower(): w for w in surfaces}
+    low: Counter = Counter()
+    inside: Counter = Counter()
+    text = store.documents[doc_id].text
+    for m in _WORD.finditer(text):
+        word = m.group()
+        if (name := lowered.get(word.lower())) is None:
+            continue
+        if word.islower():
+            low[name] += 1
+        elif word == name:
+            before = text[:m.start()].rstrip()[-1:]
+            if before and before not in _OPENS_SENTENCE:
+                inside[name] += 1
+    return {w for w in surfaces if low[w] >= 2 and low[w] > inside[w]}
+
+
+def _maybe_common(surface: str) -> bool:
+    """A one-word name that could be a common word capitalised: not an acronym, numeral,
+    demonym or known place."""
+    return " " not in surface and surface[:1].isupper() and not surface.isupper() \
+        and surface.isalpha() and surface.lower() not in _PLACES \
+        and demonym_place(surface) is None
 
 
 def demonym_place(surface: str) -> str | None:
@@ -246,13 +309,14 @@ def resolve(store: PassageStore,
     ages: dict[str, set[str]] = defaultdict(set)  # "40-year-old Kalldahl Berdymukhamedov"
     persons: set[str] = set()  # surfaces some sentence's parse shows as a person
     named = _places_named(store)
+    common = _common_by_doc(store)
     for i, (passage, annotation) in enumerate(zip(store.passages, store.annotations,
                                                   strict=True)):
         text = store.text_of(i)
         starts = [s for s, _ in annotation.sentences]
         determined: set[int] = set()  # tokens with a determiner or "his": filled on demand
-        for ent in annotation.entities + untagged_demonyms(annotation, text):
-            if ent.label in VALUE_LABELS:
+        for found in annotation.entities + untagged_demonyms(annotation, text):
+            if found.label in VALUE_LABELS or (ent := mend_span(text, found)) is None:
                 continue
             words = clean_surface(ent.text).split()
             if not words or all(w.lower().rstrip(".") in _NOT_NAMES for w in words):
@@ -279,7 +343,8 @@ def resolve(store: PassageStore,
             if role:
                 label = "PERSON"
             surface = " ".join(name)
-            if not surface or not any(c.isalpha() for c in surface):
+            if not surface or not any(c.isalpha() for c in surface) \
+                    or _ROMAN.fullmatch(surface) or surface in common[passage.doc_id]:
                 continue
             written = surface
             # "English" the LANGUAGE is not England; only national labels are demonyms.
@@ -318,6 +383,24 @@ def resolve(store: PassageStore,
     clusters = _cluster(surfaces, label_of, params, roles, ages, votes, docs,
                         [p.doc_id for p in store.passages])
     return _canonical(clusters, surfaces, label_of, roles, forms, store)
+
+
+def _common_by_doc(store: PassageStore) -> dict[str, set[str]]:
+    """Each document's one-word names that are its common words (``common_words``), but
+    never the surname of a longer person's name it writes ("Rice" of Condoleezza Rice)."""
+    candidates: dict[str, set[str]] = defaultdict(set)
+    surnames: dict[str, set[str]] = defaultdict(set)
+    for passage, annotation in zip(store.passages, store.annotations, strict=True):
+        for ent in annotation.entities:
+            if ent.label in VALUE_LABELS:
+                continue
+            surface = clean_surface(ent.text)
+            if _maybe_common(surface):
+                candidates[passage.doc_id].add(surface)
+            elif ent.label == "PERSON" and " " in surface:
+                surnames[passage.doc_id].add(surface.rsplit(" ", 1)[1])
+    return defaultdict(set, {doc: common_words(store, doc, found - surnames[doc])
+                             for doc, found in candidates.items()})
 
 
 def _places_named(store: PassageStore) -> dict[str, set[str]]:
