@@ -97,21 +97,25 @@ FRESH_ARTICLES_10 = ("United_Methodist_Church", "Imperialism", "Economic_inequal
 # and scored once when links-15 was final.
 FRESH_ARTICLES_11 = ("Oxygen", "Packet_switching", "Private_school", "Construction",
                      "Steam_engine")
+# SQuAD dev articles of the twelfth held-back part, judged by code-blind helpers in
+# session 18 while its rules were written, and scored once when they were final.
+FRESH_ARTICLES_12 = ("American_Broadcasting_Company", "Teacher", "Pharmacy",
+                     "Civil_disobedience")
 # Items to judge are written for these articles (``--candidates OUT --for PART``).
 CANDIDATE_PARTS = {"tuning": TRAIN_ARTICLES, "held-back-2": FRESH_ARTICLES,
                    "held-back-3": FRESH_ARTICLES_3, "held-back-4": FRESH_ARTICLES_4,
                    "held-back-5": FRESH_ARTICLES_5, "held-back-6": FRESH_ARTICLES_6,
                    "held-back-7": FRESH_ARTICLES_7, "held-back-8": FRESH_ARTICLES_8,
                    "held-back-9": FRESH_ARTICLES_9, "held-back-10": FRESH_ARTICLES_10,
-                   "held-back-11": FRESH_ARTICLES_11}
+                   "held-back-11": FRESH_ARTICLES_11, "held-back-12": FRESH_ARTICLES_12}
 # Parts of small sheets (any but each document's largest): sampled sentences of the tuned
 # documents, and of the held-back part's.
-SMALL = ("small-tuned", "small-held-back-11")
+SMALL = ("small-tuned", "small-tuned-2", "small-held-back-11")
 SEED = "central-asia-russia-ukraine"
 DEV_ARTICLES = (ARTICLES + FRESH_ARTICLES + FRESH_ARTICLES_3 + FRESH_ARTICLES_4
                 + FRESH_ARTICLES_5 + FRESH_ARTICLES_6 + FRESH_ARTICLES_7
                 + FRESH_ARTICLES_8 + FRESH_ARTICLES_9
-                + FRESH_ARTICLES_10 + FRESH_ARTICLES_11)
+                + FRESH_ARTICLES_10 + FRESH_ARTICLES_11 + FRESH_ARTICLES_12)
 
 
 def corpus() -> Path:
@@ -148,9 +152,9 @@ def load(path: Path) -> list[dict]:
 PROMOTED = ("held-back", "held-back-2", "held-back-3", "held-back-4", "held-back-5",
             "held-back-6", "held-back-7", "held-back-8", "held-back-9", "held-back-10")
 TUNED = ("tuning", *PROMOTED)
-ERRORS_OF = (*TUNED, "small-tuned")  # the parts whose errors --errors lists
-PARTS = ("tuning", *PROMOTED, "held-back-11", "tuned: all", "tuned: promoted held-back 1-10",
-         "tuning: seed + Super Bowl",
+ERRORS_OF = (*TUNED, "small-tuned", "small-tuned-2")  # the parts whose errors --errors lists
+PARTS = ("tuning", *PROMOTED, "held-back-11", "held-back-12", "tuned: all",
+         "tuned: promoted held-back 1-10", "tuning: seed + Super Bowl",
          "tuning: train-slice articles", "tuning: added for linker-2", *SMALL)
 
 
@@ -180,11 +184,13 @@ def write_small_candidates(store, table: EntityTable, book: FactBook, out: Path,
     """Every value in up to ``per_doc`` sampled (entity, sentence) pairs of each tuned
     document (all of the seed article's, and all of a held-back part's) where a sheet the
     judged set leaves out -- any but each document's largest -- lists a value: the small
-    sheets a reader meets in /ask facts, judged like the rest (RULES.md)."""
-    source = "tuning" if part == "small-tuned" else part.removeprefix("small-")
+    sheets a reader meets in /ask facts, judged like the rest (RULES.md). A second tuned
+    sample (``small-tuned-2``) leaves out the pairs judged already."""
+    tuned = part.startswith("small-tuned")
     docs = {i["doc"] for i in judged if i["part"] in
-            (TUNED if source == "tuning" else (source,))}
-    large = {(i["doc"], i["entity"]) for i in judged}
+            (TUNED if tuned else (part.removeprefix("small-"),))}
+    large = {(i["doc"], i["entity"]) for i in judged if i["part"] not in SMALL}
+    seen = {(i["doc"], i["entity"], i["sentence"][0]) for i in judged if i["part"] in SMALL}
     pairs: dict[str, set[tuple]] = defaultdict(set)
     for entity in table.entities:
         if entity.label not in NAME_LABELS:
@@ -194,12 +200,13 @@ def write_small_candidates(store, table: EntityTable, book: FactBook, out: Path,
             if doc in docs and (doc, entity.name) not in large:
                 s, e = next((s, e) for s, e in store.annotation(value.passage).sentences
                             if s <= value.start < e)
-                pairs[doc].add((entity.name, entity.id, value.passage, s, e))
+                if (doc, entity.name, s) not in seen:
+                    pairs[doc].add((entity.name, entity.id, value.passage, s, e))
     rng = random.Random(part)
     rows = []
     for doc in sorted(pairs):
         chosen = sorted(pairs[doc])
-        if doc != SEED and part == "small-tuned":
+        if doc != SEED and tuned:
             chosen = sorted(rng.sample(chosen, min(per_doc, len(chosen))))
         for name, entity_id, pos, s, e in chosen:
             entity = table.get(entity_id)

@@ -772,6 +772,11 @@ def test_each_value_of_a_list_of_value_place_pairs_is_its_own_place_s(links):
     assert "7.4%" in values(found, "UK") and "15.2%" in values(found, "Japan")
     found = links("Inflation in Kenya reached 12% in 2008.")  # one value: as before
     assert "12%" in values(found, "Kenya")
+    # the review's shapes: a counted noun between value and place, places in a list
+    found = links("The virus killed 1,200 people in Italy, 800 in Spain and 300 in France.")
+    assert values(found, "Italy") == {"1,200"} and values(found, "Spain") == {"800"}
+    found = links("Unemployment was 12% in Spain and Portugal and 7% in Italy.")
+    assert "7%" not in values(found, "Portugal") and "12%" in values(found, "Portugal")
 
 
 def test_the_members_a_counted_group_lists_do_not_own_its_count(links):

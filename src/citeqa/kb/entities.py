@@ -65,6 +65,11 @@ class ResolutionParams:
     # A surname shared by relatives ("Luther": Martin Luther 7 times, his father Hans
     # once) joins the full name written at least this many times as often as any other.
     surname_dominance: float = 3.0
+    # A one-word name its document writes in lower case at least this many times, and this
+    # many times as often as capitalised, is a common word ("Oxygen" 102 : 19), not a name
+    # ("Delta" of the Rhine 19 : 8 stays).
+    common_min_lower: int = 5
+    common_ratio: float = 3.0
 
 _PLACES = {p.lower(): p for p in DEMONYMS.values()}
 _DEMONYMS = {d.lower(): p for d, p in DEMONYMS.items()}
@@ -83,10 +88,11 @@ _AGE = re.compile(r"\b(\d{1,3})-year-old\b[^.,;]{0,60}$")
 # the capitalised words that follow finish it ("the Republic of the" + "Congo").
 _CUT_ENDS = _FUNCTION_WORDS | {"the"}
 _CUT = re.compile(r"[\s,;:(]+$|(?<=\s)([a-z]+)$")
-_NAME_GOES_ON = re.compile(r"\s+((?:the\s+)?[A-Z][\w'\u2019.-]*(?:\s+[A-Z][\w'\u2019.-]*)*)")
-_ROMAN = re.compile(r"X{0,3}(?:IX|IV|V?I{0,3})")  # "XI" on its own is a grade, not a name
+_FIRST_FINISHING = re.compile(r"\s+(?:the\s+)?([A-Z][\w'\u2019.-]*)")
+_FINISHING = re.compile(r"\s+([A-Z][\w'\u2019.-]*)")
+_MAX_FINISHING_WORDS = 2
+_TITLE_WORDS = ROLE_WORDS | TITLE_NOUNS
 _WORD = re.compile(r"[^\W\d_][\w'\u2019-]*")
-_OPENS_SENTENCE = frozenset('.!?:;"\u201c(\n')
 # Person-like dependency roles: a name so used somewhere is a person's.
 _PERSON_DEPS = frozenset({"nsubj", "nsubjpass", "poss", "dobj", "dative", "agent",
                           "appos"})
@@ -131,12 +137,15 @@ def clean_surface(text: str) -> str:
     return _POSSESSIVE.sub("", text).strip(_QUOTES + " ")
 
 
-def mend_span(text: str, ent: Entity) -> Entity | None:
-    """A name span spaCy cut short, finished or trimmed; ``None`` when nothing is left.
+def mend_span(text: str, ent: Entity, others: frozenset[int] = frozenset()) -> Entity | None:
+    """A name span spaCy cut short, finished or trimmed; ``None`` when nothing is left or
+    the words that would finish it are another span (``others``: their start offsets).
 
     "State of" + "the Union" -> "State of the Union"; "Agra and" -> "Agra";
     "Coypool (Plympton" -> "Coypool"; "The Brazzaville Conference of" + "1944" ->
-    "The Brazzaville Conference"."""
+    "The Brazzaville Conference". At most two capitalised words finish a name ("of North
+    Carolina"), one after "the" ("of the Congo", not "of the Congo Health Minister"), and
+    never a title word."""
     start, end = ent.start, ent.end
     if (bracket := text.rfind("(", start, end)) >= 0 and text.find(")", bracket, end) < 0:
         end = bracket
@@ -144,38 +153,51 @@ def mend_span(text: str, ent: Entity) -> Entity | None:
         cut = _CUT.search(text, start, end)
         if cut is None or (cut.group(1) is not None and cut.group(1) not in _CUT_ENDS):
             break
-        if cut.group(1) in ("of", "the") \
-                and (goes_on := _NAME_GOES_ON.match(text, end)) is not None:
-            end = goes_on.end()
-            if text[end - 1] == "." and len(goes_on.group(1).rsplit(None, 1)[-1]) > 4:
-                end -= 1  # the sentence's full stop, not an abbreviation's ("St.")
-            break
+        if cut.group(1) in ("of", "the"):
+            finished, at, most = end, end, _MAX_FINISHING_WORDS
+            for n in range(_MAX_FINISHING_WORDS):
+                word = (_FIRST_FINISHING if n == 0 else _FINISHING).match(text, at)
+                if n >= most or word is None \
+                        or word.group(1).rstrip(".").lower() in _TITLE_WORDS:
+                    break
+                if n == 0 and (cut.group(1) == "the"
+                               or word.group(0).lstrip().startswith("the")):
+                    most = 1  # "of the Congo", not "of the Congo Health (Minister)"
+                if word.start(1) in others:
+                    if n == 0:
+                        return None  # "the Democratic Republic of the" + "Congo" (tagged)
+                    break
+                at = finished = word.end()
+                if text[at - 1] == "." and len(word.group(1)) > 4:
+                    finished = at - 1  # the sentence's full stop, not an abbreviation's
+            if finished > end:
+                end = finished
+                break
         end = cut.start()
     if end <= start:
         return None
     return ent if end == ent.end else Entity(text[start:end], ent.label, start, end)
 
 
-def common_words(store: PassageStore, doc_id: str, surfaces: set[str]) -> set[str]:
+def common_words(store: PassageStore, doc_id: str, surfaces: set[str],
+                 params: ResolutionParams) -> set[str]:
     """Of one-word ``surfaces`` a document tags as names, those it writes in lower case
-    more often (and at least twice) than capitalised inside a sentence: common words
-    capitalised at a sentence's start or in a longer name ("Oxygen", "Museum",
-    "Directives"), not names."""
+    far more often than capitalised: a common word capitalised at a sentence's start or
+    in a longer name ("Oxygen" in a text on oxygen, "Imperialism"), not a name -- while
+    "Apple", "Delta" or "Bush", written capitalised about as often as not, stay names."""
     lowered = {w.lower(): w for w in surfaces}
     low: Counter = Counter()
-    inside: Counter = Counter()
-    text = store.documents[doc_id].text
-    for m in _WORD.finditer(text):
+    capitalised: Counter = Counter()
+    for m in _WORD.finditer(store.documents[doc_id].text):
         word = m.group()
         if (name := lowered.get(word.lower())) is None:
             continue
         if word.islower():
             low[name] += 1
         elif word == name:
-            before = text[:m.start()].rstrip()[-1:]
-            if before and before not in _OPENS_SENTENCE:
-                inside[name] += 1
-    return {w for w in surfaces if low[w] >= 2 and low[w] > inside[w]}
+            capitalised[name] += 1
+    return {w for w in surfaces if low[w] >= params.common_min_lower
+            and low[w] >= params.common_ratio * capitalised[w]}
 
 
 def _maybe_common(surface: str) -> bool:
@@ -309,14 +331,16 @@ def resolve(store: PassageStore,
     ages: dict[str, set[str]] = defaultdict(set)  # "40-year-old Kalldahl Berdymukhamedov"
     persons: set[str] = set()  # surfaces some sentence's parse shows as a person
     named = _places_named(store)
-    common = _common_by_doc(store)
+    common = _common_by_doc(store, params)
     for i, (passage, annotation) in enumerate(zip(store.passages, store.annotations,
                                                   strict=True)):
         text = store.text_of(i)
         starts = [s for s, _ in annotation.sentences]
         determined: set[int] = set()  # tokens with a determiner or "his": filled on demand
-        for found in annotation.entities + untagged_demonyms(annotation, text):
-            if found.label in VALUE_LABELS or (ent := mend_span(text, found)) is None:
+        spans = annotation.entities + untagged_demonyms(annotation, text)
+        for found in spans:
+            others = frozenset(e.start for e in spans if e is not found)
+            if found.label in VALUE_LABELS or (ent := mend_span(text, found, others)) is None:
                 continue
             words = clean_surface(ent.text).split()
             if not words or all(w.lower().rstrip(".") in _NOT_NAMES for w in words):
@@ -344,7 +368,9 @@ def resolve(store: PassageStore,
                 label = "PERSON"
             surface = " ".join(name)
             if not surface or not any(c.isalpha() for c in surface) \
-                    or _ROMAN.fullmatch(surface) or surface in common[passage.doc_id]:
+                    or surface.islower() or surface in common[passage.doc_id]:
+                # (a name is written with a capital somewhere: "the national security
+                # department", "bush" are descriptions and words)
                 continue
             written = surface
             # "English" the LANGUAGE is not England; only national labels are demonyms.
@@ -385,7 +411,7 @@ def resolve(store: PassageStore,
     return _canonical(clusters, surfaces, label_of, roles, forms, store)
 
 
-def _common_by_doc(store: PassageStore) -> dict[str, set[str]]:
+def _common_by_doc(store: PassageStore, params: ResolutionParams) -> dict[str, set[str]]:
     """Each document's one-word names that are its common words (``common_words``), but
     never the surname of a longer person's name it writes ("Rice" of Condoleezza Rice)."""
     candidates: dict[str, set[str]] = defaultdict(set)
@@ -399,7 +425,7 @@ def _common_by_doc(store: PassageStore) -> dict[str, set[str]]:
                 candidates[passage.doc_id].add(surface)
             elif ent.label == "PERSON" and " " in surface:
                 surnames[passage.doc_id].add(surface.rsplit(" ", 1)[1])
-    return defaultdict(set, {doc: common_words(store, doc, found - surnames[doc])
+    return defaultdict(set, {doc: common_words(store, doc, found - surnames[doc], params)
                              for doc, found in candidates.items()})
 
 

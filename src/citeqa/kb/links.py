@@ -625,30 +625,33 @@ def _pair_places(parse: _Parse, values, name_heads: dict[int, Entity],
     of a sentence are each followed by their own named place, each value is its place's
     alone, and no such value is another's place's (``stated``, value start -> links, is
     changed in place) -- as the values' shared clause would say."""
-    followed: dict[int, Entity | None] = {}  # value start -> its place (None: unnamed)
+    followed: dict[int, list[Entity]] = {}  # value start -> its places ([]: unnamed)
     for v, indices in values:
-        p = max(indices) + 1  # the phrase right after the value, wherever it hangs
+        p = max(indices) + 1  # the phrase right after the value, wherever it hangs,
+        if p < len(parse.tokens) and parse.tokens[p].pos == "NOUN" \
+                and parse.up(parse.head_of(indices)) == p:
+            p += 1  # or after the noun it counts ("1,200 people in Italy")
         if v.start not in stated or p >= len(parse.tokens) or parse.dep(p) != "prep" \
                 or parse.word(p).lower() not in ("in", "for", "at"):
             continue
-        places = [name_heads[h] for o in parse.kids(p, "pobj")
-                  for h in (o, *parse.kids(o, "compound"))
-                  if h in name_heads and _place(name_heads[h])]
-        followed[v.start] = places[0] if len(places) == 1 else None
-    named = {start: place for start, place in followed.items() if place is not None}
+        followed[v.start] = [name_heads[h] for o in parse.kids(p, "pobj")
+                             for c in _with_conjuncts(parse, o)  # "in Spain and Portugal"
+                             for h in (c, *parse.kids(c, "compound"))
+                             if h in name_heads and _place(name_heads[h])]
+    named = {start: places for start, places in followed.items() if places}
     if len(named) < 2:
         return
-    claimed = {(n.start, n.end) for n in named.values()}
-    first = min(named)
-    relation = next((link.relation for link in stated[first]
-                     if link.mention == (named[first].start, named[first].end)), None)
+    claimed = {(n.start, n.end) for places in named.values() for n in places}
+    first = named[min(named)]
+    relation = next((link.relation for link in stated[min(named)]
+                     if link.mention == (first[0].start, first[0].end)), None)
     for start in followed:
         links = [link for link in stated[start] if link.mention not in claimed]
-        if (place := named.get(start)) is not None:
+        value = next(v for v, _ in values if v.start == start)
+        for place in reversed(named.get(start, [])):
             mine = (place.start, place.end)
             said = next((link.relation for link in stated[start] if link.mention == mine),
                         relation or mine)
-            value = next(v for v, _ in values if v.start == start)
             links.insert(0, _link(parse, value, place, mine, said))
         stated[start] = _unique(links)
 
