@@ -352,24 +352,11 @@ def test_a_name_cut_short_is_finished_or_trimmed():
     assert [e.name for e in ents] == ["Congo"]
 
 
-def test_a_document_s_common_word_capitalised_is_not_a_name():
-    """A one-word "name" the text writes in lower case far more often than capitalised is
-    a common word spaCy tagged ("Oxygen" at a sentence's start); a company or person also
-    written in lower case now and then ("Apple", "Bush"), acronyms, places and a person's
-    surname stay; a name never written with a capital ("bush") is a word."""
-    ents = corpus(
-        ("Oxygen is a gas. The oxygen cycle moves oxygen; plants make oxygen.",
-         [("Oxygen", "PERSON")]),
-        ("Animals breathe oxygen, and most oxygen is in the air. Rice studied it.",
-         [("Rice", "PERSON")]),
-        ("Condoleezza Rice ate rice, rice, rice, rice and rice.",
-         [("Condoleezza Rice", "PERSON")]),
-        ("Apple shares rose. Growers said the apple and apple prices fell.",
-         [("Apple", "ORG")]),
-        ("President Bush said the bush fires had burned.", [("Bush", "PERSON"),
-                                                             ("bush", "PERSON")]),
-        ("NASA and the nasa logo; China sold china.", [("NASA", "ORG"), ("China", "GPE")]))
-    names = {e.name for e in ents}
-    assert "Oxygen" not in names and "bush" not in names
-    assert {"Condoleezza Rice", "NASA", "China", "Apple", "Bush"} <= names
-    assert "Rice" in by_alias(ents, "Condoleezza Rice").aliases
+def test_a_name_never_written_with_a_capital_is_no_name():
+    """spaCy tags "bush" of "the bush fires" and "the national security department":
+    words and descriptions, not names; "Bush" stays."""
+    ents = corpus(("President Bush said the bush fires had burned.", [("Bush", "PERSON"),
+                                                                      ("bush", "PERSON")]),
+                  ("Later the national security department called.",
+                   [("national security department", "ORG")]))
+    assert {e.name for e in ents} == {"Bush"}

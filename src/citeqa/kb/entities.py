@@ -65,11 +65,6 @@ class ResolutionParams:
     # A surname shared by relatives ("Luther": Martin Luther 7 times, his father Hans
     # once) joins the full name written at least this many times as often as any other.
     surname_dominance: float = 3.0
-    # A one-word name its document writes in lower case at least this many times, and this
-    # many times as often as capitalised, is a common word ("Oxygen" 102 : 19), not a name
-    # ("Delta" of the Rhine 19 : 8 stays).
-    common_min_lower: int = 5
-    common_ratio: float = 3.0
 
 _PLACES = {p.lower(): p for p in DEMONYMS.values()}
 _DEMONYMS = {d.lower(): p for d, p in DEMONYMS.items()}
@@ -92,7 +87,6 @@ _FIRST_FINISHING = re.compile(r"\s+(?:the\s+)?([A-Z][\w'\u2019.-]*)")
 _FINISHING = re.compile(r"\s+([A-Z][\w'\u2019.-]*)")
 _MAX_FINISHING_WORDS = 2
 _TITLE_WORDS = ROLE_WORDS | TITLE_NOUNS
-_WORD = re.compile(r"[^\W\d_][\w'\u2019-]*")
 # Person-like dependency roles: a name so used somewhere is a person's.
 _PERSON_DEPS = frozenset({"nsubj", "nsubjpass", "poss", "dobj", "dative", "agent",
                           "appos"})
@@ -177,35 +171,6 @@ def mend_span(text: str, ent: Entity, others: frozenset[int] = frozenset()) -> E
     if end <= start:
         return None
     return ent if end == ent.end else Entity(text[start:end], ent.label, start, end)
-
-
-def common_words(store: PassageStore, doc_id: str, surfaces: set[str],
-                 params: ResolutionParams) -> set[str]:
-    """Of one-word ``surfaces`` a document tags as names, those it writes in lower case
-    far more often than capitalised: a common word capitalised at a sentence's start or
-    in a longer name ("Oxygen" in a text on oxygen, "Imperialism"), not a name -- while
-    "Apple", "Delta" or "Bush", written capitalised about as often as not, stay names."""
-    lowered = {w.lower(): w for w in surfaces}
-    low: Counter = Counter()
-    capitalised: Counter = Counter()
-    for m in _WORD.finditer(store.documents[doc_id].text):
-        word = m.group()
-        if (name := lowered.get(word.lower())) is None:
-            continue
-        if word.islower():
-            low[name] += 1
-        elif word == name:
-            capitalised[name] += 1
-    return {w for w in surfaces if low[w] >= params.common_min_lower
-            and low[w] >= params.common_ratio * capitalised[w]}
-
-
-def _maybe_common(surface: str) -> bool:
-    """A one-word name that could be a common word capitalised: not an acronym, numeral,
-    demonym or known place."""
-    return " " not in surface and surface[:1].isupper() and not surface.isupper() \
-        and surface.isalpha() and surface.lower() not in _PLACES \
-        and demonym_place(surface) is None
 
 
 def demonym_place(surface: str) -> str | None:
@@ -331,7 +296,6 @@ def resolve(store: PassageStore,
     ages: dict[str, set[str]] = defaultdict(set)  # "40-year-old Kalldahl Berdymukhamedov"
     persons: set[str] = set()  # surfaces some sentence's parse shows as a person
     named = _places_named(store)
-    common = _common_by_doc(store, params)
     for i, (passage, annotation) in enumerate(zip(store.passages, store.annotations,
                                                   strict=True)):
         text = store.text_of(i)
@@ -368,7 +332,7 @@ def resolve(store: PassageStore,
                 label = "PERSON"
             surface = " ".join(name)
             if not surface or not any(c.isalpha() for c in surface) \
-                    or surface.islower() or surface in common[passage.doc_id]:
+                    or surface.islower():
                 # (a name is written with a capital somewhere: "the national security
                 # department", "bush" are descriptions and words)
                 continue
@@ -409,24 +373,6 @@ def resolve(store: PassageStore,
     clusters = _cluster(surfaces, label_of, params, roles, ages, votes, docs,
                         [p.doc_id for p in store.passages])
     return _canonical(clusters, surfaces, label_of, roles, forms, store)
-
-
-def _common_by_doc(store: PassageStore, params: ResolutionParams) -> dict[str, set[str]]:
-    """Each document's one-word names that are its common words (``common_words``), but
-    never the surname of a longer person's name it writes ("Rice" of Condoleezza Rice)."""
-    candidates: dict[str, set[str]] = defaultdict(set)
-    surnames: dict[str, set[str]] = defaultdict(set)
-    for passage, annotation in zip(store.passages, store.annotations, strict=True):
-        for ent in annotation.entities:
-            if ent.label in VALUE_LABELS:
-                continue
-            surface = clean_surface(ent.text)
-            if _maybe_common(surface):
-                candidates[passage.doc_id].add(surface)
-            elif ent.label == "PERSON" and " " in surface:
-                surnames[passage.doc_id].add(surface.rsplit(" ", 1)[1])
-    return defaultdict(set, {doc: common_words(store, doc, found - surnames[doc], params)
-                             for doc, found in candidates.items()})
 
 
 def _places_named(store: PassageStore) -> dict[str, set[str]]:
