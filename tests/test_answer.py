@@ -349,6 +349,7 @@ Freedonia's ambassador to the United Nations, Paul Grant, met President Arthur W
 Freedonia in Geneva on Friday.
 Defense Minister Omar Sadykov told the parliament of Kazakhstan that the parade would cost \
 four billion tenge.
+In March, Kyrgyzstan's Minister of Economy, Aibek Osmonov, held talks in Seoul on visas.
 Since January, at least 133,000 labor migrants from Uzbekistan have returned home from \
 Russia, the ministry said.
 The population of Freedonia is about 2.5 million, according to the census of the national \
@@ -371,6 +372,9 @@ def without(params, rule):
     ("Who is the president of Freedonia?", "'Paul Grant' ambassador"),
     ("Who is the prime minister of Kazakhstan?", "'Omar Sadykov' defense minister"),
     ("Who is Kazakhstan's prime minister?", "'Omar Sadykov' defense minister"),
+    # asked as "the name of": the same question; an office's "of" phrase is its title too
+    ("What is the name of Kyrgyzstan's foreign minister?",
+     "'Aibek Osmonov' economy minister"),
 ])
 def test_a_person_holding_another_office_is_refused(offices, nlp, question, called):
     """The reader's best span names a person the text gives another title."""
@@ -385,6 +389,7 @@ def test_a_person_holding_another_office_is_refused(offices, nlp, question, call
     ("Who is the chairman of the Federation Council?", "Elena Petrova"),
     ("Who is the defense minister of Kazakhstan?", "Omar Sadykov"),
     ("Who is Kazakhstan's defense minister?", "Omar Sadykov"),
+    ("Who is Kyrgyzstan's minister of economy?", "Aibek Osmonov"),
 ])
 def test_the_asked_office_keeps_its_holder(offices, nlp, question, answer):
     for params in (QAParams(), RULES):

@@ -38,6 +38,13 @@ CASES = [
      {"attribute": "president", "attribute_of": "country"}),
     ("What are a dog's teeth mainly used for?", "what", (), "phrase", {"attribute": None}),
     ("What is the name of the Uzbek Senate?", "what", ("PERSON", "ORG"), "entity", {}),
+    # "the name of" an office's holder asks what "who" asks
+    ("What is the name of Kyrgyzstan's foreign minister?", "what", ("PERSON",), "entity",
+     {"head": "name", "attribute": "minister", "attribute_of": "Kyrgyzstan"}),
+    ("What is the name of the president of Kazakhstan?", "what", ("PERSON",), "entity",
+     {"attribute": "president", "attribute_of": "Kazakhstan"}),
+    ("Who is the US ambassador to Kazakhstan?", "who", ("PERSON",), "entity",
+     {"head": "ambassador", "attribute": "ambassador", "attribute_of": "Kazakhstan"}),
     ("What is the lower house of the Kazakh parliament called?", "what", ("PERSON", "ORG"),
      "entity", {}),
     ("What did the World Bank lower the growth forecast to?", "what", ("PERCENT",), "entity",

@@ -44,7 +44,7 @@ class ConfidenceWeights:
 
 @dataclass(frozen=True)
 class AnswerParams:
-    version: str = "rules-8"
+    version: str = "rules-9"
     weights: Weights = field(default_factory=Weights)
     confidence: ConfidenceWeights = field(default_factory=ConfidenceWeights)
     max_passages: int = 5  # candidates come from this many top passages

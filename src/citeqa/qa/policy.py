@@ -192,18 +192,28 @@ def _titles(parse: SentenceParse, h: int, best: Candidate) -> set[str]:
         lo, hi = parse.left_phrase(i)
         for j in range(lo, hi + 1):
             found |= _words(tokens[j].lemma)
+        # and the office's "of" phrase: "Minister of Economy", "Minister of Foreign Affairs"
+        for p in parse.children[i]:
+            if tokens[p].dep == "prep" and tokens[p].lemma.lower() == "of":
+                for o in parse.children[p]:
+                    if tokens[o].dep == "pobj":
+                        lo, hi = parse.left_phrase(o)
+                        for j in range(lo, hi + 1):
+                            found |= _words(tokens[j].lemma)
     found |= _words(best.text)
     return found & (ROLE_WORDS | TITLE_NOUNS | TITLE_PREFIXES)
 
 
 def role_of_other(question: Question, best: Candidate, rules: Iterable[str]
                   ) -> Refusal | None:
-    """"Who is the president of Y?" is not answered by a person whose own title in the
-    answer's sentence is another office: "Valentina Matviyenko, Chairman of the Russian
-    Federation Council, visited Tajikistan" names no president of Tajikistan; nor is it
-    by a vice-president, nor "Who is the prime minister?" by a defense minister."""
+    """"Who is the president of Y?" (or "What is the name of Y's president?") is not
+    answered by a person whose own title in the answer's sentence is another office:
+    "Valentina Matviyenko, Chairman of the Russian Federation Council, visited Tajikistan"
+    names no president of Tajikistan; nor is it by a vice-president, nor "Who is the
+    prime minister?" by a defense minister."""
     asked = question.attribute
-    if "role_of_other" not in rules or question.wh != "who" or asked not in TITLE_NOUNS:
+    if "role_of_other" not in rules or asked not in TITLE_NOUNS \
+            or not (question.wh == "who" or question.head == "name"):
         return None
     found = _head(best)
     if found is None:

@@ -20,6 +20,7 @@ from ..lexicon import (
     NAME_TYPES,
     NAMING_VERBS,
     SAY_VERBS,
+    TITLE_NOUNS,
     URGING,
     VALUE_PREPOSITIONS,
     WH_DEFAULT,
@@ -126,6 +127,15 @@ def analyze(nlp: Language, analyzer: Analyzer, text: str) -> Question:
             if nouns and end < len(doc) and doc[end].lower_ == "of":
                 attribute = nouns[-1].lemma_.lower()
                 attribute_of = _owner(doc, end + 1)
+                titled, stop = _noun_run(doc, end + 1)
+                if attribute == "name" and titled \
+                        and titled[-1].lemma_.lower() in TITLE_NOUNS:
+                    # "What is the name of Kyrgyzstan's foreign minister?" asks who holds
+                    # the office, as "Who is Kyrgyzstan's foreign minister?" does
+                    attribute = titled[-1].lemma_.lower()
+                    attribute_of = _possessor(doc, end + 1, titled[-1].i) or (
+                        _owner(doc, stop + 1) if stop < len(doc) and doc[stop].lower_
+                        in ("of", "to") else None)
             elif nouns and _ends(doc, end) and (owner := _possessor(doc, after + 1,
                                                                     nouns[-1].i)):
                 attribute, attribute_of = nouns[-1].lemma_.lower(), owner
@@ -156,6 +166,9 @@ def analyze(nlp: Language, analyzer: Analyzer, text: str) -> Question:
                     attribute_of = _owner(doc, end + 1)
                 elif _ends(doc, end) and (owner := _possessor(doc, after + 1, role[-1].i)):
                     attribute, attribute_of = head, owner  # "Who is X's mayor?"
+                elif head in TITLE_NOUNS and end < len(doc) and doc[end].lower_ == "to":
+                    attribute = head  # "Who is the US ambassador to Kazakhstan?"
+                    attribute_of = _owner(doc, end + 1)
     elif wh == "why":
         kind = "clause"
 
