@@ -1,7 +1,9 @@
 """Resolve spaCy's entity mentions into canonical entities, over the whole corpus.
 
-The small model mislabels and the corpus misspells, so each mention's surface is cleaned
-("the", possessives, glued captions like "WTO.Mirziyoyev"), titles are peeled off into
+The small model mislabels and the corpus misspells, so a span cut on a function word is
+finished or trimmed ("State of" + "the Union", "Agra and"), a span never capitalised is
+dropped, each mention's surface is cleaned ("the", possessives, glued captions like
+"WTO.Mirziyoyev"), titles are peeled off into
 roles ("Kazakh President Tokayev" -> Tokayev, President, Kazakhstan), demonyms are linked
 to their places (table in ``lexicon.py``; also those the tagger missed: "Tajiks", the
 "Tajik" of an untagged name), each surface gets the majority label of its
@@ -302,9 +304,10 @@ def resolve(store: PassageStore,
         starts = [s for s, _ in annotation.sentences]
         determined: set[int] = set()  # tokens with a determiner or "his": filled on demand
         spans = annotation.entities + untagged_demonyms(annotation, text)
+        starts_of_spans = frozenset(e.start for e in spans)  # (none starts inside another)
         for found in spans:
-            others = frozenset(e.start for e in spans if e is not found)
-            if found.label in VALUE_LABELS or (ent := mend_span(text, found, others)) is None:
+            if found.label in VALUE_LABELS \
+                    or (ent := mend_span(text, found, starts_of_spans)) is None:
                 continue
             words = clean_surface(ent.text).split()
             if not words or all(w.lower().rstrip(".") in _NOT_NAMES for w in words):
