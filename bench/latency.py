@@ -1,10 +1,12 @@
 """/ask latency and throughput of a real `citeqa serve` on the seed corpus, reader on and off.
 
     .venv/bin/python bench/latency.py [--rounds 5] [--seconds 20] [--connections 16]
-                                      [--reader-threads N ...]
+                                      [--reader-threads N ...] [--parse-batch N ...]
+                                      [--only PATH ...]
 
-For each path (`--reader`, `--no-reader`, and the reader with each
-`CITEQA_READER_THREADS` of `--reader-threads`) it starts `citeqa serve` (2 workers, the
+For each path (`--reader`, `--no-reader`, the reader with each `CITEQA_READER_THREADS`
+of `--reader-threads`, `--no-reader` with each `CITEQA_PARSE_BATCH` of `--parse-batch`;
+`--only` keeps the paths named) it starts `citeqa serve` (2 workers, the
 corpus and index in ./corpus and ./index), then:
 - one client asks the seed dev and tuning questions `--rounds` times in turn: p50/p95/p99;
 - the same questions with `explain`, for the time each stage took (parse, retrieval,
@@ -12,7 +14,8 @@ corpus and index in ./corpus and ./index), then:
 - `--connections` clients ask as fast as they can for `--seconds`: requests/s, p50/p99,
   errors and the clients' own CPU per request -- once opening a connection per request,
   once over kept-alive connections.
-Only 127.0.0.1 is contacted; every phase is bounded. Output: bench/results/latency.json.
+Only 127.0.0.1 is contacted; every phase is bounded. Output: `--out`, by default
+bench/results/latency.json.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 
 from squad import ROOT, start_server
 
@@ -139,12 +143,21 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--reader-threads", type=int, nargs="*", default=[],
                     help="also run the reader path with CITEQA_READER_THREADS set to each")
+    ap.add_argument("--parse-batch", type=int, nargs="*", default=[],
+                    help="also run the no-reader path with CITEQA_PARSE_BATCH set to each")
+    ap.add_argument("--only", nargs="*", default=[],
+                    help="run only these paths (reader, no-reader, reader-threads-N, "
+                         "no-reader-parse-batch-N)")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "latency.json"))
     args = ap.parse_args()
     qs = questions()
     results = {}
     paths = [("reader", "--reader", {}), ("no-reader", "--no-reader", {})] + [
         (f"reader-threads-{n}", "--reader", {"CITEQA_READER_THREADS": str(n)})
-        for n in args.reader_threads]
+        for n in args.reader_threads] + [
+        (f"no-reader-parse-batch-{n}", "--no-reader", {"CITEQA_PARSE_BATCH": str(n)})
+        for n in args.parse_batch]
+    paths = [p for p in paths if not args.only or p[0] in args.only]
     for name, flag, env in paths:
         proc, url = start_server("--workers", "2", flag, cwd=ROOT, seconds=300,
                                  env={**os.environ, **env})
@@ -161,8 +174,7 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=30)
         print(json.dumps({"path": name, **results[name]}))
-    (ROOT / "bench" / "results" / "latency.json").write_text(json.dumps(results, indent=1)
-                                                             + "\n")
+    Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":

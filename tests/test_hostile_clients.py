@@ -12,7 +12,7 @@ import time
 import urllib.request
 
 import pytest
-from conftest import citeqa_server
+from conftest import ROOT, citeqa_server
 
 READ_TIMEOUT = 2.0
 SECURITY = ("content-security-policy", "x-content-type-options", "referrer-policy",
@@ -175,3 +175,32 @@ def test_concurrent_questions_in_one_worker_are_all_answered(server):
     for t in threads:
         t.join(timeout=60)
     assert failures == []
+
+
+def test_questions_asked_together_get_the_answers_they_get_alone(server):
+    """Questions waiting for a worker are parsed in one batch (serve/ahead.py): each still
+    gets the answer and passages it gets when asked alone."""
+    questions = [json.loads(line)["question"] for line in
+                 (ROOT / "bench" / "probes" / "seed-tuning.jsonl").open()][:12]
+
+    def ask(question: str) -> tuple:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server}/ask", data=json.dumps({"question": question}).encode(),
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            body = json.loads(resp.read())
+        return (body["answer"], [(p["doc_id"], p["start"]) for p in body["passages"]])
+
+    alone = {q: ask(q) for q in questions}
+    together, ready = {}, threading.Barrier(len(questions))
+
+    def ask_together(question: str) -> None:
+        ready.wait(timeout=30)
+        together[question] = ask(question)
+
+    threads = [threading.Thread(target=ask_together, args=(q,)) for q in questions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert together == alone

@@ -23,12 +23,14 @@ class _App:
         self.config = {"MAX_CONTENT_LENGTH": 1024}
 
 
-def test_serve_settles_the_collector_after_loading_and_before_forking(monkeypatch):
+def test_serve_settles_the_collector_and_blas_threads_after_loading_and_before_forking(monkeypatch):
     calls = []
     monkeypatch.setattr(server, "load_model", lambda name: None)
     monkeypatch.setattr(server, "create_app", lambda *a: calls.append("app") or _App())
     monkeypatch.setattr(server, "settle_collector", lambda: calls.append("collector"))
-    monkeypatch.setattr(server._Gunicorn, "__init__", lambda self, app, options, limits: None)
+    monkeypatch.setattr(server, "threadpool_limits",
+                        lambda n, user_api: calls.append(f"{user_api}={n}"))
+    monkeypatch.setattr(server._Gunicorn, "__init__", lambda self, *args: None)
     monkeypatch.setattr(server._Gunicorn, "run", lambda self: calls.append("fork"))
     server.run(Config(), index=None)
-    assert calls == ["app", "collector", "fork"]
+    assert calls == ["app", "blas=1", "collector", "fork"]

@@ -41,6 +41,8 @@ class Config:
     # ONNX Runtime runs one question makes side by side (reader windows, embeddings): a
     # lightly loaded server answers on the cores idle workers leave (BENCHMARKS.md)
     reader_threads: int = 2
+    # Questions waiting for a worker are parsed together, at most this many (1: each alone)
+    parse_batch: int = 8
     # Annotate on a Dask cluster: a scheduler address (tcp://host:8786) or local:N for N
     # worker processes here; empty: spaCy in this process.
     dask: str = ""
@@ -82,6 +84,8 @@ class Config:
             raise ConfigError("max_document_bytes and max_json_depth must be at least 1")
         if self.reader_threads < 1:
             raise ConfigError(f"reader_threads must be at least 1, got {self.reader_threads}")
+        if self.parse_batch < 1:
+            raise ConfigError(f"parse_batch must be at least 1, got {self.parse_batch}")
         if self.dask:
             _check_dask(self.dask)
         for name in ("corpus", "index"):

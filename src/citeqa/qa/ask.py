@@ -25,7 +25,7 @@ from .question import Question, analyze
 from .spans import SentenceParses
 
 if TYPE_CHECKING:
-    from spacy.language import Language
+    from .question import Parser
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def _hits(index: Index, query: Query, k: int, params: QAParams) -> list[Hit]:
     return hits
 
 
-def retrieve(index: Index, nlp: Language, question: str, params: QAParams, k: int = 0,
+def retrieve(index: Index, nlp: Parser, question: str, params: QAParams, k: int = 0,
              lap: Callable[[str], None] = lambda _: None
              ) -> tuple[Question, Query, list[Hit], Linked]:
     """Read the question, link its names, and fetch the top passages: at least as many as
@@ -89,7 +89,7 @@ def retrieve(index: Index, nlp: Language, question: str, params: QAParams, k: in
     return analysis, query, hits, linked
 
 
-def ask(index: Index, nlp: Language, question: str, k: int, explain: bool = False,
+def ask(index: Index, nlp: Parser, question: str, k: int, explain: bool = False,
         params: QAParams | None = None, models: AnswerModels | None = None) -> Response:
     """Answer ``question`` from ``index``. With ``params.answer.ranker`` on, the trained
     models pick the answer (``models``, or the ones shipped in the package)."""

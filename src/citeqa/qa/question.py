@@ -29,7 +29,13 @@ from ..lexicon import (
 from ..search.analyzer import Analyzer
 
 if TYPE_CHECKING:
-    from spacy.language import Language
+    from collections.abc import Callable
+
+    from spacy.tokens import Doc
+
+    # spaCy's ``Language``, or anything that parses a question the same way (the server's
+    # batching ``ParseAhead``)
+    Parser = Callable[[str], Doc]
 
 @dataclass(frozen=True)
 class QuestionEntity:
@@ -107,7 +113,7 @@ def _names(entities: tuple[QuestionEntity, ...], text: str) -> tuple[str, ...]:
                                 *(w for w in words if demonym_place(w))]))
 
 
-def analyze(nlp: Language, analyzer: Analyzer, text: str) -> Question:
+def analyze(nlp: Parser, analyzer: Analyzer, text: str) -> Question:
     doc = nlp(text)
     lowered = [t.lower_ for t in doc]
     wh_i = next((i for i, w in enumerate(lowered) if w in WH_WORDS), None)

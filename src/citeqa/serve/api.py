@@ -134,7 +134,7 @@ def _json_body() -> dict[str, Any]:
 def ask_route():
     question, k, explain = _ask_params()
     index = _index()
-    response = ask(index, state().nlp, question, k, explain, state().params, state().models)
+    response = ask(index, state().parse, question, k, explain, state().params, state().models)
     started = time.perf_counter()
     body = schema.ask_response(index.store, response)
     data = schema.encode(body)

@@ -16,11 +16,14 @@ import sys
 from dataclasses import dataclass
 
 from gunicorn.app.base import BaseApplication
+from threadpoolctl import threadpool_limits
 
 from ..config import Config
 from ..ingest.annotate import load_model
 from ..store.index import Index
+from .ahead import ahead_hook
 from .app import SECURITY_HEADERS, create_app
+from .state import state
 from .worker import GuardedThreadWorker, ReadLimits
 
 
@@ -57,10 +60,11 @@ def _exit_now(arbiter, worker) -> None:
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, app, options: dict, limits: ReadLimits) -> None:
+    def __init__(self, app, options: dict, limits: ReadLimits, config: Config) -> None:
         self._app, self._options = app, options
         # Read by GuardedThreadWorker in each worker process.
         self.limits, self.headers = limits, SECURITY_HEADERS
+        self.ahead = ahead_hook(state(app).parse, config)
         super().__init__()
 
     def load_config(self) -> None:
@@ -76,6 +80,9 @@ def run(config: Config, index: Index) -> None:
     logging.basicConfig(level=logging.WARNING,
                         format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
     app = create_app(config, index, load_model(config.model))
+    # a worker answers one request at a time on its core: BLAS threads (the question
+    # parse's, ahead.numpy_matmul) would only take the other worker's
+    threadpool_limits(1, user_api="blas")
     settle_collector()
     limits = ReadLimits(read_timeout=config.read_timeout,
                         max_body=app.config["MAX_CONTENT_LENGTH"])
@@ -95,4 +102,4 @@ def run(config: Config, index: Index) -> None:
         "proc_name": "citeqa",
         "control_socket_disable": True,  # gunicorn's runtime control socket is unused
         "worker_exit": _exit_now,
-    }, limits).run()
+    }, limits, config).run()

@@ -1,5 +1,6 @@
-"""What one serving process holds, typed: settings, the live index, the spaCy model and the
-answer parameters. Blueprints reach it through ``state()``, never through string keys."""
+"""What one serving process holds, typed: settings, the live index, the question parser
+(spaCy, batching waiting questions) and the answer parameters. Blueprints reach it through
+``state()``, never through string keys."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from ..qa.params import QAParams
 from ..store.live import LiveIndex
 
 if TYPE_CHECKING:
-    from spacy.language import Language
+    from flask import Flask
+
+    from .ahead import ParseAhead
 
 _KEY = "citeqa"
 
@@ -23,7 +26,7 @@ _KEY = "citeqa"
 class ServeState:
     config: Config
     live: LiveIndex
-    nlp: Language
+    parse: ParseAhead
     params: QAParams
     models: AnswerModels | None  # None: the hand-set rules answer
 
@@ -31,5 +34,6 @@ class ServeState:
         app.extensions[_KEY] = self
 
 
-def state() -> ServeState:
-    return current_app.extensions[_KEY]
+def state(app: Flask | None = None) -> ServeState:
+    """The state of ``app``, or of the app handling this request."""
+    return (app or current_app).extensions[_KEY]

@@ -91,12 +91,15 @@ class _BodyTooLarge(Exception):
     pass
 
 
-def serialized(app: Callable, lock: threading.Lock) -> Callable:
+def serialized(app: Callable, lock: threading.Lock,
+               ahead: Callable[[dict], contextlib.AbstractContextManager] | None = None,
+               ) -> Callable:
     """``app`` (WSGI) run by one thread at a time; the response body, already built,
-    is sent outside the lock."""
+    is sent outside the lock. ``ahead(environ)`` is entered before waiting for the lock
+    and left after: a request says there what it will need (``ahead.py``)."""
 
     def call(environ, start_response):
-        with lock:
+        with ahead(environ) if ahead is not None else contextlib.nullcontext(), lock:
             return app(environ, start_response)
 
     return call
@@ -105,8 +108,8 @@ def serialized(app: Callable, lock: threading.Lock) -> Callable:
 class GuardedThreadWorker(ThreadWorker):
     """``gthread`` with a per-request read deadline, a body cap and JSON error pages.
 
-    Its limits and headers come from the gunicorn application object (``app.limits``,
-    ``app.headers``), set by ``server.run``.
+    Its limits, headers and pre-lock hook come from the gunicorn application object
+    (``app.limits``, ``app.headers``, ``app.ahead``), set by ``server.run``.
     """
 
     def init_process(self) -> None:
@@ -120,7 +123,7 @@ class GuardedThreadWorker(ThreadWorker):
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
-        self.wsgi = serialized(self.wsgi, threading.Lock())
+        self.wsgi = serialized(self.wsgi, threading.Lock(), getattr(self.app, "ahead", None))
 
     def accept(self, listener) -> None:
         """Accept, then wait on the poller (no thread) until the client sends something."""

@@ -1,0 +1,150 @@
+"""Questions waiting for a worker are parsed together, and parse as they would alone."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+
+import pytest
+from conftest import ROOT, SEED
+
+from citeqa.config import Config
+from citeqa.ingest.annotate import load_model
+from citeqa.serve.ahead import ParseAhead, announced_question, numpy_matmul
+from citeqa.serve.worker import serialized
+
+QUESTIONS = ["Who is the president of Kazakhstan?",
+             "How much did the tenge fall in 2022?",
+             "Which countries abstained in the UN vote on March 2?",
+             "What did Mirziyoyev say about the war in Ukraine?"]
+
+
+class Counting:
+    """The real pipeline, with a record of how it was called."""
+
+    def __init__(self, nlp) -> None:
+        self.nlp, self.calls = nlp, []
+
+    def __call__(self, text):
+        self.calls.append([text])
+        return self.nlp(text)
+
+    def pipe(self, texts, batch_size):
+        texts = list(texts)
+        self.calls.append(texts)
+        return self.nlp.pipe(texts, batch_size=batch_size)
+
+
+def signature(doc) -> list[tuple]:
+    return [(t.text, t.tag_, t.pos_, t.dep_, t.head.i, t.lemma_, t.ent_iob_, t.ent_type_,
+             t.is_sent_start) for t in doc]
+
+
+def ask_in_threads(parse: ParseAhead, questions: list[str]) -> dict[str, object]:
+    """Each question in its own thread: all announce first, then parse one at a time (the
+    app lock), as in a worker under load."""
+    announced, app_lock, docs = threading.Barrier(len(questions)), threading.Lock(), {}
+
+    def request(text: str) -> None:
+        with parse.waiting(text):
+            announced.wait(timeout=30)
+            with app_lock:
+                docs[text] = parse(text)
+
+    threads = [threading.Thread(target=request, args=(q,)) for q in questions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return docs
+
+
+def test_waiting_questions_are_parsed_in_one_batch_as_they_would_be_alone(nlp):
+    counting = Counting(nlp)
+    docs = ask_in_threads(ParseAhead(counting, max_batch=8), QUESTIONS)
+    assert len(counting.calls) == 1 and sorted(counting.calls[0]) == sorted(QUESTIONS)
+    for question in QUESTIONS:
+        assert signature(docs[question]) == signature(nlp(question))
+
+
+def test_a_batch_is_capped_and_the_rest_parse_later(nlp):
+    counting = Counting(nlp)
+    docs = ask_in_threads(ParseAhead(counting, max_batch=3), QUESTIONS)
+    assert sorted(len(batch) for batch in counting.calls) == [1, 3]
+    assert sorted(docs) == sorted(QUESTIONS)
+
+
+def test_batch_of_one_parses_each_question_alone(nlp):
+    counting = Counting(nlp)
+    ask_in_threads(ParseAhead(counting, max_batch=1), QUESTIONS)
+    assert sorted(counting.calls) == sorted([q] for q in QUESTIONS)
+
+
+def test_a_request_that_leaves_without_its_parse_leaves_nothing_behind(nlp):
+    counting = Counting(nlp)
+    parse = ParseAhead(counting, max_batch=8)
+    with parse.waiting("Who founded Acme?"):
+        pass  # refused before its parse: an invalid parameter, say
+    parse("Where is Boston?")
+    assert counting.calls == [["Where is Boston?"]]
+
+
+def test_a_question_the_handler_writes_differently_is_parsed_as_written(nlp):
+    parse = ParseAhead(Counting(nlp), max_batch=8)
+    with parse.waiting("Who founded Acme?"):
+        doc = parse("Who founded Acme in 1990?")
+    assert doc.text == "Who founded Acme in 1990?"
+
+
+def test_numpy_matmul_parses_as_the_stock_pipeline(nlp):
+    """Sixty seed questions and the seed article, one by one and in a batch."""
+    fast = numpy_matmul(load_model(Config().model))
+    questions = [json.loads(line)["question"] for line in
+                 (ROOT / "bench" / "probes" / "seed-tuning.jsonl").open()]
+    assert len(questions) >= 60
+    texts = [*questions, SEED.read_text(encoding="utf-8")]
+    assert [signature(fast(t)) for t in questions] == [signature(nlp(t)) for t in questions]
+    assert ([signature(d) for d in fast.pipe(texts, batch_size=8)]
+            == [signature(d) for d in nlp.pipe(texts, batch_size=8)])
+
+
+def environ(method: str, path: str = "/ask", query: str = "", body: bytes = b"") -> dict:
+    return {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query,
+            "wsgi.input": io.BytesIO(body)}
+
+
+@pytest.mark.parametrize("request_environ, question", [
+    (environ("GET", query="q=Who+founded%20%20Acme%3F&k=3"), "Who founded Acme?"),
+    (environ("POST", body=json.dumps({"question": " Who\nfounded Acme? ", "k": 2}).encode()),
+     "Who founded Acme?"),
+    (environ("GET", path="/entities", query="q=Acme"), None),
+    (environ("GET", query="q=a&q=b"), None),
+    (environ("GET", query="q=%20"), None),
+    (environ("POST", body=b'{"question": 3}'), None),
+    (environ("POST", body=b"[" * 5000), None),
+    (environ("POST", body=b"\xff\xfe"), None),
+])
+def test_the_announced_question_is_the_one_the_api_will_parse(request_environ, question):
+    assert announced_question(request_environ, Config()) == question
+
+
+def test_the_worker_announces_before_it_waits_for_the_app_lock():
+    events, lock = [], threading.Lock()
+
+    class Ahead:
+        def __init__(self, environ):
+            events.append(("announce", environ["PATH_INFO"], lock.locked()))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            events.append(("leave", lock.locked()))
+
+    def app(environ, start_response):
+        events.append(("app", lock.locked()))
+        return [b"ok"]
+
+    assert serialized(app, lock, Ahead)(environ("GET"), None) == [b"ok"]
+    assert events == [("announce", "/ask", False), ("app", True), ("leave", False)]
