@@ -81,6 +81,42 @@ def test_batch_of_one_parses_each_question_alone(nlp):
     assert sorted(counting.calls) == sorted([q] for q in QUESTIONS)
 
 
+def test_a_question_the_parser_fails_on_fails_only_its_own_request(nlp):
+    class Failing(Counting):
+        def __call__(self, text):
+            if "poison" in text:
+                raise ValueError("cannot parse")
+            return super().__call__(text)
+
+        def pipe(self, texts, batch_size):
+            texts = list(texts)
+            if any("poison" in t for t in texts):
+                raise ValueError("cannot parse")
+            return super().pipe(texts, batch_size)
+
+    parse, failures = ParseAhead(Failing(nlp), max_batch=8), []
+    announced, app_lock, docs = threading.Barrier(3), threading.Lock(), {}
+
+    def request(text: str) -> None:
+        with parse.waiting(text):
+            announced.wait(timeout=30)
+            with app_lock:
+                try:
+                    docs[text] = parse(text)
+                except ValueError:
+                    failures.append(text)
+
+    questions = ["Who founded Acme?", "poison?", "Where is Boston?"]
+    threads = [threading.Thread(target=request, args=(q,)) for q in questions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == ["poison?"]
+    assert {q: d.text for q, d in docs.items()} == {
+        "Who founded Acme?": "Who founded Acme?", "Where is Boston?": "Where is Boston?"}
+
+
 def test_a_request_that_leaves_without_its_parse_leaves_nothing_behind(nlp):
     counting = Counting(nlp)
     parse = ParseAhead(counting, max_batch=8)

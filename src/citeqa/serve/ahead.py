@@ -85,8 +85,11 @@ class ParseAhead:
                 self._queued.remove(mine)
         if not others:
             return self.nlp(text)
-        docs = list(self.nlp.pipe([text, *(t.text for t in others)],
-                                  batch_size=len(others) + 1))
+        try:
+            docs = list(self.nlp.pipe([text, *(t.text for t in others)],
+                                      batch_size=len(others) + 1))
+        except Exception:  # one question's failure is its own request's alone
+            return self.nlp(text)  # the others, left without a parse, parse their own
         with self._lock:
             for ticket, doc in zip(others, docs[1:], strict=True):
                 ticket.doc = doc
