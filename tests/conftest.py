@@ -10,9 +10,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +171,12 @@ economic and financial, the chairman said in a speech to the shareholders.
 def acme(tmp_path_factory, nlp):
     """A one-article index with a founder, a year, a place, a count and a principle."""
     return indexed(tmp_path_factory.mktemp("acme"), {"acme.txt": ACME})
+
+
+def in_threads(target: Callable[[Any], None], items: list, timeout: float = 60) -> None:
+    """``target(item)`` for every item, each in its own thread, all joined (bounded)."""
+    threads = [threading.Thread(target=target, args=(item,)) for item in items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)

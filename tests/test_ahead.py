@@ -7,7 +7,7 @@ import json
 import threading
 
 import pytest
-from conftest import ROOT, SEED
+from conftest import ROOT, SEED, in_threads
 
 from citeqa.config import Config
 from citeqa.ingest.annotate import load_model
@@ -52,11 +52,7 @@ def ask_in_threads(parse: ParseAhead, questions: list[str]) -> dict[str, object]
             with app_lock:
                 docs[text] = parse(text)
 
-    threads = [threading.Thread(target=request, args=(q,)) for q in questions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    in_threads(request, questions)
     return docs
 
 
@@ -106,12 +102,7 @@ def test_a_question_the_parser_fails_on_fails_only_its_own_request(nlp):
                 except ValueError:
                     failures.append(text)
 
-    questions = ["Who founded Acme?", "poison?", "Where is Boston?"]
-    threads = [threading.Thread(target=request, args=(q,)) for q in questions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    in_threads(request, ["Who founded Acme?", "poison?", "Where is Boston?"])
     assert failures == ["poison?"]
     assert {q: d.text for q, d in docs.items()} == {
         "Who founded Acme?": "Who founded Acme?", "Where is Boston?": "Where is Boston?"}

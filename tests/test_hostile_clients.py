@@ -12,7 +12,7 @@ import time
 import urllib.request
 
 import pytest
-from conftest import ROOT, citeqa_server
+from conftest import ROOT, citeqa_server, in_threads
 
 READ_TIMEOUT = 2.0
 SECURITY = ("content-security-policy", "x-content-type-options", "referrer-policy",
@@ -169,11 +169,7 @@ def test_concurrent_questions_in_one_worker_are_all_answered(server):
         except OSError as exc:
             failures.append(f"{question}: {exc}")
 
-    threads = [threading.Thread(target=ask, args=(q,)) for q in questions]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    in_threads(ask, questions)
     assert failures == []
 
 
@@ -198,9 +194,5 @@ def test_questions_asked_together_get_the_answers_they_get_alone(server):
         ready.wait(timeout=30)
         together[question] = ask(question)
 
-    threads = [threading.Thread(target=ask_together, args=(q,)) for q in questions]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    in_threads(ask_together, questions)
     assert together == alone
