@@ -25,7 +25,8 @@ class _App:
 
 def test_serve_settles_the_collector_and_blas_threads_after_loading_and_before_forking(monkeypatch):
     calls = []
-    monkeypatch.setattr(server, "load_model", lambda name: None)
+    monkeypatch.setattr(server, "load_model", lambda name: "model")
+    monkeypatch.setattr(server, "numpy_matmul", lambda nlp: calls.append(f"matmul {nlp}"))
     monkeypatch.setattr(server, "create_app", lambda *a: calls.append("app") or _App())
     monkeypatch.setattr(server, "settle_collector", lambda: calls.append("collector"))
     monkeypatch.setattr(server, "threadpool_limits",
@@ -33,4 +34,4 @@ def test_serve_settles_the_collector_and_blas_threads_after_loading_and_before_f
     monkeypatch.setattr(server._Gunicorn, "__init__", lambda self, *args: None)
     monkeypatch.setattr(server._Gunicorn, "run", lambda self: calls.append("fork"))
     server.run(Config(), index=None)
-    assert calls == ["app", "blas=1", "collector", "fork"]
+    assert calls == ["matmul model", "app", "blas=1", "collector", "fork"]

@@ -13,18 +13,17 @@ A lone request is parsed alone, as before.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs
 
 import numpy as np
 from thinc.api import NumpyOps
+from werkzeug.wrappers import Request
 
-from .guard import BadQuestion, checked_question
+from .api import CHECKED, ApiError, ask_params, check_request
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -40,7 +39,9 @@ class _Ticket:
 
 
 class ParseAhead:
-    """``nlp`` called as ``parse(text)``, batching the questions announced meanwhile.
+    """``nlp`` called as ``parse(text)``, batching the questions announced meanwhile: at
+    most ``max_batch`` questions, the others' at most ``max_chars`` characters together
+    (a batch costs its first question no more than one longest question besides).
 
     ``waiting`` may be entered from any thread; ``__call__`` runs under the app lock, so
     spaCy (not thread-safe) is only ever called by one thread at a time. A thread's own
@@ -49,8 +50,8 @@ class ParseAhead:
     and leaving ``waiting`` removes it.
     """
 
-    def __init__(self, nlp: Language, max_batch: int) -> None:
-        self.nlp, self.max_batch = nlp, max_batch
+    def __init__(self, nlp: Language, max_batch: int, max_chars: int) -> None:
+        self.nlp, self.max_batch, self.max_chars = nlp, max_batch, max_chars
         self._lock = threading.Lock()  # guards _queued and the tickets' docs
         self._queued: list[_Ticket] = []
         self._mine = threading.local()
@@ -78,7 +79,13 @@ class ParseAhead:
             if mine is not None and mine.text == text and mine.doc is not None:
                 doc, mine.doc = mine.doc, None
                 return doc
-            others = [t for t in self._queued if t is not mine][: self.max_batch - 1]
+            others, chars = [], 0
+            for ticket in self._queued:
+                if len(others) == self.max_batch - 1:
+                    break
+                if ticket is not mine and chars + len(ticket.text) <= self.max_chars:
+                    others.append(ticket)
+                    chars += len(ticket.text)
             for ticket in others:
                 self._queued.remove(ticket)
             if mine is not None and mine in self._queued:
@@ -106,7 +113,9 @@ def numpy_matmul(nlp: Language) -> Language:
     instead of thinc's bundled BLIS. A question's matrices are a few dozen rows; here BLIS
     takes 1.6 ms of a question's parse on them and OpenBLAS, on one thread, about 1 ms
     (BENCHMARKS.md). The parses are the same (tests/test_ahead.py); the transition
-    parsers' own inner loop keeps BLIS."""
+    parsers' own inner loop keeps BLIS. Changes ``nlp`` in place (``server.run`` gives it
+    the serving process's model); batches of passages gain nothing, so indexing keeps
+    BLIS."""
     ops = _NumpyGemm()
     for _, component in nlp.pipeline:
         model = getattr(component, "model", None)
@@ -117,26 +126,26 @@ def numpy_matmul(nlp: Language) -> Language:
 
 
 def announced_question(environ: dict, config: Config) -> str | None:
-    """The question an ``/ask`` request carries, checked as the API checks it, or None
-    (another route, or anything the API will refuse: the handler reports that itself)."""
-    if environ.get("PATH_INFO") != "/ask":
+    """The question of an ``/ask`` request the API will answer, checked whole as the API
+    checks it (``api.check_request``, ``api.ask_params``), or None. A request the API will
+    refuse is never parsed; the checked parameters go into ``environ`` for the handler,
+    so a body is read and checked once."""
+    if environ.get("PATH_INFO") != "/ask" or environ.get("REQUEST_METHOD") not in ("GET",
+                                                                                   "POST"):
         return None
+    body = environ.get("wsgi.input")
+    if environ["REQUEST_METHOD"] == "POST" and not hasattr(body, "getvalue"):
+        return None  # only a body the worker has read whole
+    request = Request(environ)
     try:
-        if environ.get("REQUEST_METHOD") == "POST":
-            body = environ["wsgi.input"]
-            if not hasattr(body, "getvalue"):  # only a body already read whole
-                return None
-            data = json.loads(body.getvalue())
-            question = data.get("question") if isinstance(data, dict) else None
-        else:
-            values = parse_qs(environ.get("QUERY_STRING", "")).get("q")
-            question = values[0] if values and len(values) == 1 else None
-        if not isinstance(question, str):
-            return None
-        return checked_question(question, config.max_question_chars,
-                                config.max_question_tokens)
-    except (BadQuestion, ValueError, RecursionError):
+        check_request(request, config)
+        environ[CHECKED] = params = ask_params(request, config)
+    except ApiError:
         return None
+    finally:
+        if hasattr(body, "seek"):
+            body.seek(0)  # the app reads the body again
+    return params[0]
 
 
 def ahead_hook(parse: ParseAhead, config: Config) -> Callable:

@@ -13,7 +13,9 @@ from urllib.parse import parse_qsl
 import msgspec
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request
 
+from ..config import Config
 from ..kb.facts import FactBook
 from ..lexicon import LABEL_NAMES
 from ..qa.ask import ask
@@ -71,21 +73,26 @@ def _bool_param(value: Any, name: str, text: bool = True) -> bool:
     raise ApiError(400, "invalid_parameter", f"'{name}' must be true or false")
 
 
-def _ask_params() -> tuple[str, int, bool]:
-    config = state().config
-    if request.method == "POST":
-        if json_depth(request.get_data(cache=True)) > config.max_json_depth:
+CHECKED = "citeqa.ask_params"  # the environ key of an /ask request checked before the app
+
+
+def ask_params(req: Request, config: Config) -> tuple[str, int, bool]:
+    """The question, ``k`` and ``explain`` of an ``/ask`` request, or ``ApiError``. Pure of
+    the app: the worker checks a request with it before the request waits for the app
+    (``ahead.py``), and the handler reuses that result."""
+    if req.method == "POST":
+        if json_depth(req.get_data(cache=True)) > config.max_json_depth:
             raise ApiError(400, "invalid_json", f"the JSON body is nested deeper than "
                                                 f"{config.max_json_depth} levels")
-        body = _json_body()
+        body = _json_body(req)
         question, k = body.get("question"), body.get("k", config.default_k)
         explain = body.get("explain", False)
     else:
-        question, k = request.args.get("q"), request.args.get("k", config.default_k)
-        explain = request.args.get("explain", "")
+        question, k = req.args.get("q"), req.args.get("k", config.default_k)
+        explain = req.args.get("explain", "")
     if question is None:
         raise ApiError(400, "missing_question", "a 'question' is required"
-                       if request.method == "POST" else "the 'q' parameter is required")
+                       if req.method == "POST" else "the 'q' parameter is required")
     if not isinstance(question, str):
         raise ApiError(400, "invalid_parameter", "'question' must be a string")
     try:
@@ -93,9 +100,30 @@ def _ask_params() -> tuple[str, int, bool]:
                                     config.max_question_tokens)
     except BadQuestion as exc:
         raise ApiError(400, exc.code, exc.message) from None
-    text = request.method != "POST"  # a JSON body says what type it means
+    text = req.method != "POST"  # a JSON body says what type it means
     return (question, _int_param(k, "k", 1, config.max_k, text),
             _bool_param(explain, "explain", text))
+
+
+def check_request(req: Request, config: Config) -> None:
+    """What every request must pass before any route: an allowed Host, a method, transfer
+    coding and query string citeqa reads (``ApiError`` otherwise)."""
+    if not host_allowed(req.host, config.allowed_hosts):
+        raise ApiError(400, "host_not_allowed", "this server does not answer to that "
+                                                "Host name (see CITEQA_ALLOWED_HOSTS)")
+    if req.method == "OPTIONS":  # no cross-origin use, so no preflight to answer
+        raise ApiError(405, "method_not_allowed", "OPTIONS is not supported here")
+    codings = req.headers.get("Transfer-Encoding", "").lower().split(",")
+    if any(c.strip() not in ("", "chunked") for c in codings):
+        raise ApiError(501, "not_implemented",
+                       "the request uses a transfer coding citeqa does not support")
+    try:
+        names = [name for name, _ in parse_qsl(req.query_string.decode("latin-1"),
+                                               keep_blank_values=True, errors="strict")]
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_parameter",
+                       "the query string is not valid UTF-8 once %-decoded") from None
+    _given_once(names)
 
 
 def _given_once(names: list[str]) -> None:
@@ -110,13 +138,13 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-def _json_body() -> dict[str, Any]:
+def _json_body(req: Request) -> dict[str, Any]:
     """The request body as a JSON object; each way it can fail says which."""
-    if not request.is_json:
+    if not req.is_json:
         raise ApiError(400, "invalid_json", "the request body must be a JSON object, sent "
                                             "with Content-Type: application/json")
     try:
-        body = json.loads(request.get_data(cache=True), object_pairs_hook=_pairs)
+        body = json.loads(req.get_data(cache=True), object_pairs_hook=_pairs)
     except UnicodeDecodeError:
         raise ApiError(400, "invalid_json", "the request body is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -132,7 +160,8 @@ def _json_body() -> dict[str, Any]:
 
 @bp.route("/ask", methods=["GET", "POST"])
 def ask_route():
-    question, k, explain = _ask_params()
+    question, k, explain = (request.environ.get(CHECKED)
+                            or ask_params(request, state().config))
     index = _index()
     response = ask(index, state().parse, question, k, explain, state().params, state().models)
     started = time.perf_counter()
@@ -201,26 +230,8 @@ def labels():
 
 def register_errors(app: Flask) -> None:
     @app.before_request
-    def _check_host():
-        if not host_allowed(request.host, state().config.allowed_hosts):
-            raise ApiError(400, "host_not_allowed", "this server does not answer to that "
-                                                    "Host name (see CITEQA_ALLOWED_HOSTS)")
-
-    @app.before_request
-    def _check_query():
-        if request.method == "OPTIONS":  # no cross-origin use, so no preflight to answer
-            raise ApiError(405, "method_not_allowed", "OPTIONS is not supported here")
-        codings = request.headers.get("Transfer-Encoding", "").lower().split(",")
-        if any(c.strip() not in ("", "chunked") for c in codings):
-            raise ApiError(501, "not_implemented",
-                           "the request uses a transfer coding citeqa does not support")
-        try:
-            names = [name for name, _ in parse_qsl(request.query_string.decode("latin-1"),
-                                                   keep_blank_values=True, errors="strict")]
-        except UnicodeDecodeError:
-            raise ApiError(400, "invalid_parameter",
-                           "the query string is not valid UTF-8 once %-decoded") from None
-        _given_once(names)
+    def _check_request():
+        check_request(request, state().config)
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):

@@ -14,7 +14,7 @@ from ..qa.load import AnswerModels, load_models
 from ..qa.params import QAParams
 from ..store.index import Index
 from ..store.live import LiveIndex
-from .ahead import ParseAhead, numpy_matmul
+from .ahead import ParseAhead
 from .api import bp as api_bp
 from .api import register_errors
 from .openapi import bp as openapi_bp
@@ -60,7 +60,8 @@ def create_app(config: Config | None = None, index: Index | None = None,
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     ServeState(config=config, live=LiveIndex(config.index, config.reload_interval, index),
-               parse=ParseAhead(numpy_matmul(nlp), config.parse_batch), params=params,
+               parse=ParseAhead(nlp, config.parse_batch,
+                                config.max_question_chars), params=params,
                models=models).install(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)

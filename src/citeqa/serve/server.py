@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 from ..config import Config
 from ..ingest.annotate import load_model
 from ..store.index import Index
-from .ahead import ahead_hook
+from .ahead import ahead_hook, numpy_matmul
 from .app import SECURITY_HEADERS, create_app
 from .state import state
 from .worker import GuardedThreadWorker, ReadLimits
@@ -79,7 +79,9 @@ def run(config: Config, index: Index) -> None:
     # citeqa's own warnings (a refused index version) go to stderr beside gunicorn's log.
     logging.basicConfig(level=logging.WARNING,
                         format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
-    app = create_app(config, index, load_model(config.model))
+    # the serving process parses only questions from here on: its model multiplies them
+    # through OpenBLAS (in place: load_model's cached model is this process's only one)
+    app = create_app(config, index, numpy_matmul(load_model(config.model)))
     # a worker answers one request at a time on its core: BLAS threads (the question
     # parse's, ahead.numpy_matmul) would only take the other worker's
     threadpool_limits(1, user_api="blas")
