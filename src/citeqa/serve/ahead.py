@@ -5,10 +5,11 @@ A worker runs the app one request at a time (``worker.py``), so under load sever
 ``/ask`` requests wait for it, their questions already read. spaCy parses a batch of
 questions for much less than it parses each alone (its per-call cost is most of a short
 question's: 6.1 ms alone, 3.8 ms each in eights, BENCHMARKS.md), and ``nlp.pipe`` gives
-the same tokens, tags, parse and entities as ``nlp``. So each waiting request announces
-its question before it takes the lock (``ParseAhead.waiting``), and the first of them to
-need a parse parses every announced question at once; the others find theirs done.
-A lone request is parsed alone, as before.
+the same tokens, tags, parse and entities as ``nlp``. So the worker checks each request
+whole before it waits for the lock (``announced_question``, with the API's own checks),
+a request the API will answer announces its question (``ParseAhead.waiting``), and the
+first of them to need a parse parses every announced question at once; the others find
+theirs done. A lone request is parsed alone, as before.
 """
 
 from __future__ import annotations
