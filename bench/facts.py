@@ -267,7 +267,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--unjudged", action="store_true", help="list values and roles to judge")
     ap.add_argument("--errors", action="store_true",
-                    help="list the tuned parts' wrong values and missed expected facts")
+                    help="list the tuned parts' wrong values and roles and missed expected "
+                         "facts")
     ap.add_argument("--part", choices=PARTS, action="append",
                     help="report only this part (default: every part)")
     ap.add_argument("--candidates", type=Path, metavar="OUT",
@@ -362,6 +363,9 @@ def main() -> None:
                 continue
             for part in parts_of(match):
                 role_counts[(part, match["judgement"])] += 1
+            if args.errors and match["judgement"] == "no" and match["part"] in ERRORS_OF:
+                print("WRONG ROLE", match["part"], "|", entity.name, "|", role.role, "|",
+                      role.affiliation, "|", match["evidence"][:200])
 
     result = {}
     print(f"{'part':30} {'value P':>8} {'yes':>4} {'no':>4} {'unclr':>5} {'recall':>7} "
