@@ -2,7 +2,7 @@
 --no-reader` (2 workers) on the seed corpus; one kept-alive client asks a seed question in
 a loop while `--threads` clients send `/ask` bodies refused before any parse (`k` = 0)
 with a long question, for `--seconds`. Only 127.0.0.1 is contacted; every client stops by
-itself.
+itself. Output: the last run's line, also in bench/results/refused-flood.json.
 
     .venv/bin/python bench/refused_flood.py [--threads 40] [--seconds 10]
 """
@@ -70,10 +70,12 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    print(json.dumps({"refusing_threads": args.threads, "seconds": args.seconds,
-                      "refused": refused[0], "answered": len(took),
-                      "p50_ms": round(statistics.median(took), 1),
-                      "max_ms": round(max(took), 1)}))
+    line = json.dumps({"refusing_threads": args.threads, "seconds": args.seconds,
+                       "refused": refused[0], "answered": len(took),
+                       "p50_ms": round(statistics.median(took), 1),
+                       "max_ms": round(max(took), 1)})
+    print(line)
+    (ROOT / "bench" / "results" / "refused-flood.json").write_text(line + "\n")
 
 
 if __name__ == "__main__":
