@@ -12,8 +12,9 @@ from werkzeug.test import EnvironBuilder
 
 from citeqa.config import Config
 from citeqa.ingest.annotate import load_model
+from citeqa.serve import api
 from citeqa.serve.ahead import ParseAhead, announced_question, numpy_matmul
-from citeqa.serve.api import CHECKED
+from citeqa.serve.api import CHECKED, ApiError
 from citeqa.serve.worker import serialized
 
 QUESTIONS = ["Who is the president of Kazakhstan?",
@@ -182,8 +183,22 @@ def test_only_a_question_the_api_will_answer_is_announced(request_environ, quest
     """Whatever the API refuses is refused before any parse (tests/test_api.py has the
     refusals' messages), and the announced question is the one the handler parses."""
     assert announced_question(request_environ, Config()) == question
-    assert (question is None) == (CHECKED not in request_environ)
+    checked = request_environ.get(CHECKED)
+    assert (checked[0] == question) if question else (checked is None
+                                                      or isinstance(checked, ApiError))
     assert request_environ["wsgi.input"].read(1) in (b"", b"{", b"[", b"\xff")  # rewound
+
+
+def test_a_request_refused_before_the_app_is_checked_once(app, monkeypatch):
+    """A 64 KiB body of brackets takes milliseconds to check: the handler answers the
+    error the worker found instead of checking the body again."""
+    request_environ = environ(data=b"[" * 60_000, content_type="application/json")
+    assert announced_question(request_environ, app.extensions["citeqa"].config) is None
+    monkeypatch.setattr(api, "ask_params", lambda *args: pytest.fail("checked twice"))
+    with app.request_context(request_environ):
+        response = app.full_dispatch_request()
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_json"
 
 
 def test_the_handler_uses_the_checked_parameters(app):

@@ -73,7 +73,9 @@ def _bool_param(value: Any, name: str, text: bool = True) -> bool:
     raise ApiError(400, "invalid_parameter", f"'{name}' must be true or false")
 
 
-CHECKED = "citeqa.ask_params"  # the environ key of an /ask request checked before the app
+# The environ key of what ``ask_params`` found for an /ask request before the app ran:
+# its parameters, or the ApiError to answer.
+CHECKED = "citeqa.ask_params"
 
 
 def ask_params(req: Request, config: Config) -> tuple[str, int, bool]:
@@ -160,8 +162,10 @@ def _json_body(req: Request) -> dict[str, Any]:
 
 @bp.route("/ask", methods=["GET", "POST"])
 def ask_route():
-    question, k, explain = (request.environ.get(CHECKED)
-                            or ask_params(request, state().config))
+    checked = request.environ.get(CHECKED) or ask_params(request, state().config)
+    if isinstance(checked, ApiError):
+        raise checked
+    question, k, explain = checked
     index = _index()
     response = ask(index, state().parse, question, k, explain, state().params, state().models)
     started = time.perf_counter()
