@@ -46,9 +46,9 @@ class ParseAhead:
 
     ``waiting`` may be entered from any thread; ``__call__`` runs under the app lock, so
     spaCy (not thread-safe) is only ever called by one thread at a time. A thread's own
-    announced question is found by thread and text: a question the handler normalises
-    differently, or a request refused before its parse, simply leaves its ticket unused,
-    and leaving ``waiting`` removes it.
+    announced question is found by thread, and used only for the same text; a request
+    that leaves before its parse leaves its ticket unused, and leaving ``waiting``
+    removes it.
     """
 
     def __init__(self, nlp: Language, max_batch: int, max_chars: int) -> None:
@@ -129,8 +129,8 @@ def numpy_matmul(nlp: Language) -> Language:
 def announced_question(environ: dict, config: Config) -> str | None:
     """The question of an ``/ask`` request the API will answer, checked whole as the API
     checks it (``api.check_request``, ``api.ask_params``), or None. A request the API will
-    refuse is never parsed. What ``ask_params`` found, the parameters or the error, goes
-    into ``environ`` for the handler, so a body is read and checked once (a 64 KiB body of
+    refuse is never parsed. What the checks found, the parameters or the error, goes into
+    ``environ`` for the app, so a request is read and checked once (a 64 KiB body of
     brackets takes ~9 ms to check)."""
     if environ.get("PATH_INFO") != "/ask" or environ.get("REQUEST_METHOD") not in ("GET",
                                                                                    "POST"):
@@ -140,7 +140,7 @@ def announced_question(environ: dict, config: Config) -> str | None:
         return None  # only a body the worker has read whole
     request = Request(environ)
     try:
-        check_request(request, config)  # (the app checks these again before any route)
+        check_request(request, config)
         environ[CHECKED] = params = ask_params(request, config)
     except ApiError as exc:
         environ.setdefault(CHECKED, exc)

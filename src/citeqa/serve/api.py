@@ -73,8 +73,9 @@ def _bool_param(value: Any, name: str, text: bool = True) -> bool:
     raise ApiError(400, "invalid_parameter", f"'{name}' must be true or false")
 
 
-# The environ key of what ``ask_params`` found for an /ask request before the app ran:
-# its parameters, or the ApiError to answer.
+# The environ key of what ``check_request`` and ``ask_params`` found for an /ask request
+# before the app ran (``ahead.announced_question``): its parameters, or the ApiError to
+# answer; the app then checks it no further.
 CHECKED = "citeqa.ask_params"
 
 
@@ -162,10 +163,8 @@ def _json_body(req: Request) -> dict[str, Any]:
 
 @bp.route("/ask", methods=["GET", "POST"])
 def ask_route():
-    checked = request.environ.get(CHECKED) or ask_params(request, state().config)
-    if isinstance(checked, ApiError):
-        raise checked
-    question, k, explain = checked
+    question, k, explain = (request.environ.get(CHECKED)  # (an error: raised before)
+                            or ask_params(request, state().config))
     index = _index()
     response = ask(index, state().parse, question, k, explain, state().params, state().models)
     started = time.perf_counter()
@@ -235,7 +234,11 @@ def labels():
 def register_errors(app: Flask) -> None:
     @app.before_request
     def _check_request():
-        check_request(request, state().config)
+        checked = request.environ.get(CHECKED)  # the worker's check, when it ran one
+        if isinstance(checked, ApiError):
+            raise checked
+        if checked is None:
+            check_request(request, state().config)
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
