@@ -217,6 +217,18 @@ def test_roles_keep_their_affiliation_and_adjectives_are_no_titles():
     assert company.label == "ORG" and company.roles == []
 
 
+def test_a_title_word_opening_an_institution_or_event_name_is_no_role():
+    ents = corpus(("Sky bought the Premier League rights.", [("Premier League", "ORG")]),
+                  ("It ended King George's War.", [("King George's War", "ORG")]),
+                  ("King Abdullah visited.", [("King Abdullah", "ORG")]),
+                  ("Senator Frank Church spoke.", [("Senator Frank Church", "PERSON")]))
+    for name in ("Premier League", "King George's War"):
+        found = by_alias(ents, name)
+        assert found.roles == [] and found.label == "ORG"
+    assert [r.role for r in by_alias(ents, "Abdullah").roles] == ["King"]
+    assert [r.role for r in by_alias(ents, "Frank Church").roles] == ["Senator"]
+
+
 def test_a_name_the_parse_never_uses_as_a_person_is_not_one(nlp):
     """spaCy's PERSON label is forced onto the mentions, as the small model does."""
     texts = {"Kuleba posted a message on his personal Twitter.": "Twitter",

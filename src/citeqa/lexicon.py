@@ -94,6 +94,14 @@ _TITLE_TEXT = """president vice-president minister secretary mayor governor amba
 chairwoman director spokesman spokesperson leader king queen chancellor senator commander chief
 general envoy premier speaker ceo"""
 TITLE_NOUNS = frozenset(_TITLE_TEXT.split())
+# Nouns that end the name of an institution, an event or a work, never a person's: a
+# title word opening such a name is part of it ("Premier League", "King George's War",
+# "King James Bible", "Queen Margaret College").
+_NAME_HEAD_TEXT = """league war wars bible college university school academy institute
+church cathedral hospital cup prize award trophy football club company corporation bank
+party council committee court act treaty bridge street road avenue station airport hotel
+museum library stadium theatre theater festival"""
+INSTITUTION_HEADS = frozenset(_NAME_HEAD_TEXT.split())
 # Forms of address and title qualifiers spaCy sometimes tags as a whole name ("Fr." of
 # "Fr. Matthew Walsh", "Emeritus" of "President Emeritus"): alone they name nobody.
 HONORIFICS = frozenset({"mr", "mrs", "ms", "dr", "fr", "rev", "sr", "jr", "st", "sir",

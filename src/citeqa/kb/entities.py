@@ -44,6 +44,7 @@ from ..lexicon import (
     ADJECTIVE_TITLES,
     DEMONYMS,
     HONORIFICS,
+    INSTITUTION_HEADS,
     ROLE_WORDS,
     TITLE_NOUNS,
     TITLE_PREFIXES,
@@ -55,7 +56,7 @@ from ..lexicon import (
 class ResolutionParams:
     """How alike two names must be to merge; ``version`` changes whenever a number does."""
 
-    version: str = "resolution-11"
+    version: str = "resolution-12"
     person_similarity: float = 85.0
     other_similarity: float = 95.0
     min_fuzzy_chars: int = 5
@@ -321,9 +322,13 @@ def resolve(store: PassageStore,
                 name, role, affiliation = peel_roles(words)
                 if name[0] in _FUNCTION_WORDS:
                     continue  # "King of Portugal": an office, not a person's name
-                if label == "ORG" and role and affiliation is None \
-                        and {w.lower() for w in role} <= ADJECTIVE_TITLES:
-                    name, role = words, []  # "General Electric" is a company
+                if label == "ORG" and role and (
+                        _POSSESSIVE.sub("", name[-1]).lower() in INSTITUTION_HEADS
+                        or (affiliation is None
+                            and {w.lower() for w in role} <= ADJECTIVE_TITLES)):
+                    # "General Electric" is a company, "King George's War" a war (spaCy
+                    # tags a surname such as "Senator Frank Church" PERSON)
+                    name, role, affiliation = words, [], None
             if not role and titled:
                 k = bisect.bisect_right(starts, ent.start) - 1
                 if label == "PERSON":
