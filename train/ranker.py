@@ -52,7 +52,7 @@ from citeqa.qa.features import QuestionScorer  # noqa: E402
 from citeqa.qa.params import QAParams  # noqa: E402
 from citeqa.qa.ranker import FEATURE_SET  # noqa: E402
 
-MODEL_VERSION = "ranker-1"
+MODEL_VERSION = "ranker-2"
 OUT = ROOT / "src" / "citeqa" / "qa" / "models" / "ranker.json.gz"
 SEED = 13
 VALIDATION_SHARE = 0.15
