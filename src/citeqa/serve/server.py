@@ -24,7 +24,7 @@ from ..store.index import Index
 from .ahead import ahead_hook, numpy_matmul
 from .app import SECURITY_HEADERS, create_app
 from .state import state
-from .worker import GuardedThreadWorker, ReadLimits
+from .worker import ConnectionBalance, GuardedThreadWorker, ReadLimits
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,27 @@ def _exit_now(arbiter, worker) -> None:
     os._exit(0)
 
 
+def _claim_slot(arbiter, worker) -> None:
+    """Master, before forking ``worker``: its place in the connection balance."""
+    worker.slot = arbiter.app.balance.claim(
+        {w.slot for w in arbiter.WORKERS.values() if w.slot is not None})
+
+
+def _release_slot(arbiter, worker) -> None:
+    """Master, once ``worker`` has exited."""
+    if worker.slot is not None:
+        arbiter.app.balance.release(worker.slot)
+
+
 class _Gunicorn(BaseApplication):
     def __init__(self, app, options: dict, limits: ReadLimits, config: Config) -> None:
         self._app, self._options = app, options
         # Read by GuardedThreadWorker in each worker process.
         self.limits, self.headers = limits, SECURITY_HEADERS
         self.ahead = ahead_hook(state(app).parse, config)
+        # (twice the workers: a replacement may be forked before the one it replaces
+        # is reaped)
+        self.balance = ConnectionBalance(2 * config.workers)
         super().__init__()
 
     def load_config(self) -> None:
@@ -98,10 +113,13 @@ def run(config: Config, index: Index) -> None:
         "graceful_timeout": 10,
         "keepalive": 5,
         "accesslog": "-",
-        # The worker's pid in each line shows how requests spread over the workers.
-        "access_log_format": '%(h)s pid=%(p)s "%(r)s" %(s)s %(B)s %(M)sms',
+        # The client's port and the worker's pid in each line show how connections and
+        # requests spread over the workers.
+        "access_log_format": '%(h)s:%({remote_port}e)s pid=%(p)s "%(r)s" %(s)s %(B)s %(M)sms',
         "errorlog": "-",
         "proc_name": "citeqa",
         "control_socket_disable": True,  # gunicorn's runtime control socket is unused
         "worker_exit": _exit_now,
+        "pre_fork": _claim_slot,
+        "child_exit": _release_slot,
     }, limits, config).run()

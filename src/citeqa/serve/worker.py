@@ -13,25 +13,33 @@ header byte every two seconds holds that thread for ever. This worker
   and the same time again to take the response (a socket timeout on the writes);
 - reads and caps bodies before the app runs: a chunked body over the cap is a 413 like
   a declared one;
-- runs the app itself one request at a time (a lock): the threads exist to read and
-  write slow sockets, and the analyzer's Snowball stemmer and the spaCy pipeline are not
-  thread-safe (two threads stemming at once raise ``IndexError``);
+- runs the app itself one request at a time, in the order the requests came (a FIFO
+  lock): the threads exist to read and write slow sockets, and the analyzer's Snowball
+  stemmer and the spaCy pipeline are not thread-safe (two threads stemming at once raise
+  ``IndexError``);
 - sends gunicorn's own error pages (400, 414, 431, ...) in the API's JSON envelope with
-  the security headers instead of HTML.
+  the security headers instead of HTML;
+- takes new connections only while it holds no more than the other workers
+  (``ConnectionBalance``): a kept-alive connection stays on the worker that accepted it,
+  and the kernel hands each new one to whichever worker accepts first, so 16 clients
+  could split 13 / 3 and the thirteen wait four times as long as the three.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import io
 import selectors
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from multiprocessing.sharedctypes import RawArray
 
 from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
@@ -74,6 +82,41 @@ def error_bytes(status: int, headers: dict[str, str]) -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
 
 
+class ConnectionBalance:
+    """Each worker's open connections, in memory the master shares with its forks.
+
+    The master gives each worker a slot before forking it (``claim``) and frees it when
+    the worker is gone (``release``); a worker writes its count there as it changes. A
+    worker accepts only while it holds no more connections than the least-loaded other
+    worker (``limit``), so kept-alive clients end up evenly spread, within one.
+    """
+
+    FREE = -1  # no worker, or one that is stopping and takes no more connections
+
+    def __init__(self, slots: int) -> None:
+        self._counts = RawArray(ctypes.c_int, [self.FREE] * slots)
+
+    def claim(self, taken: set[int]) -> int | None:
+        """A free slot for a worker about to be forked (master only); None when every
+        slot is taken (more workers than planned for: that one accepts unbalanced)."""
+        slot = next((i for i in range(len(self._counts)) if i not in taken), None)
+        if slot is not None:
+            self._counts[slot] = 0
+        return slot
+
+    def release(self, slot: int) -> None:
+        self._counts[slot] = self.FREE
+
+    def publish(self, slot: int, connections: int) -> None:
+        self._counts[slot] = connections
+
+    def limit(self, slot: int) -> int | None:
+        """The most connections the worker in ``slot`` may hold before it stops
+        accepting: one more than the least-loaded other worker; None when alone."""
+        others = [c for i, c in enumerate(self._counts) if i != slot and c != self.FREE]
+        return min(others) + 1 if others else None
+
+
 class _Capture:
     """Stands in for the client socket so gunicorn's HTML error page can be read, not sent."""
 
@@ -91,7 +134,37 @@ class _BodyTooLarge(Exception):
     pass
 
 
-def serialized(app: Callable, lock: threading.Lock,
+class FifoLock:
+    """A lock granted in the order it was asked for. ``threading.Lock`` lets any waiter
+    (or the releasing thread) take it next, so under load a request could wait through
+    several others' turns: the tail of the latency, not its mean. Here the holder hands
+    the lock to the longest waiter directly."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._waiting: deque[threading.Lock] = deque()
+        self._held = False
+
+    def __enter__(self) -> FifoLock:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return self
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        turn.acquire()  # released by the holder when it is this waiter's turn
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().release()  # still held: handed over
+            else:
+                self._held = False
+
+
+def serialized(app: Callable, lock: contextlib.AbstractContextManager,
                ahead: Callable[[dict], contextlib.AbstractContextManager] | None = None,
                ) -> Callable:
     """``app`` (WSGI) run by one thread at a time; the response body, already built,
@@ -112,7 +185,36 @@ class GuardedThreadWorker(ThreadWorker):
     (``app.limits``, ``app.headers``, ``app.ahead``), set by ``server.run``.
     """
 
+    # How often a worker that holds back for the balance looks again: only its own
+    # events wake its loop, and the others' counts may have fallen meanwhile.
+    BALANCE_POLL = 0.05
+
+    slot: int | None = None  # its ConnectionBalance slot, set by the master before forking
+
+    @property
+    def nr_conns(self) -> int:
+        return self._nr_conns
+
+    @nr_conns.setter
+    def nr_conns(self, count: int) -> None:
+        self._nr_conns = count
+        if self.slot is not None and self.balance is not None and self.alive:
+            self.balance.publish(self.slot, count)
+
+    @property
+    def worker_connections(self) -> int:
+        """gunicorn's cap, lowered to what the balance allows now (read by the run loop
+        before it decides whether to accept)."""
+        limit = (self.balance.limit(self.slot)
+                 if self.slot is not None and self.balance is not None else None)
+        return self._max_connections if limit is None else min(self._max_connections, limit)
+
+    @worker_connections.setter
+    def worker_connections(self, count: int) -> None:
+        self._max_connections = count
+
     def init_process(self) -> None:
+        self.balance: ConnectionBalance | None = getattr(self.app, "balance", None)
         self.limits: ReadLimits = getattr(self.app, "limits", ReadLimits())
         self.headers: dict[str, str] = getattr(self.app, "headers", {})
         self._reading: dict[object, float] = {}
@@ -123,7 +225,7 @@ class GuardedThreadWorker(ThreadWorker):
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
-        self.wsgi = serialized(self.wsgi, threading.Lock(), getattr(self.app, "ahead", None))
+        self.wsgi = serialized(self.wsgi, FifoLock(), getattr(self.app, "ahead", None))
 
     def accept(self, listener) -> None:
         """Accept, then wait on the poller (no thread) until the client sends something."""
@@ -153,6 +255,25 @@ class GuardedThreadWorker(ThreadWorker):
     def set_accept_enabled(self, enabled: bool) -> None:
         """Accept only with a thread free (the run loop asks again after each request)."""
         super().set_accept_enabled(enabled and self._busy < self.cfg.threads)
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        held_back = (not self._accepting and self.alive and self._busy < self.cfg.threads
+                     and self.nr_conns < self._max_connections)
+        super().wait_for_and_dispatch_events(min(timeout, self.BALANCE_POLL) if held_back
+                                             else timeout)
+
+    def _leave_balance(self) -> None:
+        """Stopping: the others must not wait for this worker to take connections."""
+        if self.slot is not None and self.balance is not None:
+            self.balance.release(self.slot)
+
+    def handle_exit(self, sig, frame) -> None:
+        self._leave_balance()
+        super().handle_exit(sig, frame)
+
+    def handle_quit(self, sig, frame) -> None:
+        self._leave_balance()
+        super().handle_quit(sig, frame)
 
     def _watchdog(self) -> None:
         while True:
