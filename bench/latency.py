@@ -12,8 +12,9 @@ corpus and index in ./corpus and ./index), then:
 - the same questions with `explain`, for the time each stage took (parse, retrieval,
   answer and, inside it, the reader) as the server measured it;
 - `--connections` clients ask as fast as they can for `--seconds`: requests/s, p50/p99,
-  errors and the clients' own CPU per request -- once opening a connection per request,
-  once over kept-alive connections.
+  errors, the clients' own CPU per request and the fastest and slowest client's mean
+  latency (how evenly the workers share the connections) -- once opening a connection
+  per request, once over kept-alive connections.
 Only 127.0.0.1 is contacted; every phase is bounded. Output: `--out`, by default
 bench/results/latency.json.
 """
@@ -87,25 +88,28 @@ def load(url: str, qs: list[str], connections: int, seconds: float,
     after an error the client connects again."""
     connect = connect or (lambda u: lambda q: post(u, {"question": q}))
     took: list[float] = []
+    by_client: list[list[float]] = [[] for _ in range(connections)]
     errors = [0]
     lock = threading.Lock()
     stop = time.monotonic() + seconds
 
-    def worker(offset: int) -> None:
-        ask, i = connect(url), offset
+    def worker(n: int) -> None:
+        ask, i = connect(url), n * 7
         while time.monotonic() < stop:
             start = time.perf_counter()
             try:
                 ask(qs[i % len(qs)])
+                ms = (time.perf_counter() - start) * 1000
+                by_client[n].append(ms)
                 with lock:
-                    took.append((time.perf_counter() - start) * 1000)
+                    took.append(ms)
             except (OSError, http.client.HTTPException):
                 with lock:
                     errors[0] += 1
                 ask = connect(url)
             i += 1
 
-    threads = [threading.Thread(target=worker, args=(n * 7,)) for n in range(connections)]
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(connections)]
     started, cpu = time.perf_counter(), time.process_time()
     for t in threads:
         t.start()
@@ -117,6 +121,10 @@ def load(url: str, qs: list[str], connections: int, seconds: float,
     return {"connections": connections, "seconds": round(elapsed, 1),
             "requests_per_s": round(len(took) / elapsed, 1), "errors": errors[0],
             "client_cpu_ms_per_request": round(1000 * cpu / max(1, len(took)), 2),
+            # the fastest and slowest client's mean: far apart when the workers hold
+            # unequal shares of the connections
+            "client_mean_ms_range": [round(min(means), 1), round(max(means), 1)]
+            if (means := [statistics.mean(c) for c in by_client if c]) else None,
             **percentiles(took)}
 
 

@@ -65,6 +65,12 @@ def test_the_worker_stops_accepting_while_it_holds_more_than_the_others():
     assert worker.nr_conns >= worker.worker_connections  # the run loop stops accepting
     worker.balance.publish(other, 3)
     assert worker.nr_conns < worker.worker_connections == 4
+    # stopping (SIGTERM): it takes no more connections, so the others stop waiting for it
+    worker.method_queue = type("Queue", (), {"defer": lambda self, f: None})()
+    worker.handle_exit(None, None)
+    assert not worker.alive and worker.balance.limit(other) is None
+    worker.nr_conns = 1  # a connection closing meanwhile is not published
+    assert worker.balance.limit(other) is None
 
 
 def test_kept_alive_clients_spread_evenly_over_the_workers(tmp_path):

@@ -200,6 +200,8 @@ class GuardedThreadWorker(ThreadWorker):
         self._nr_conns = count
         if self.slot is not None and self.balance is not None and self.alive:
             self.balance.publish(self.slot, count)
+            if not self.alive:  # a stop signal came between the check and the write
+                self.balance.release(self.slot)
 
     @property
     def worker_connections(self) -> int:
