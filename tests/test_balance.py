@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
+import signal
 import subprocess
 import threading
 import time
 from collections import Counter, defaultdict
+from pathlib import Path
 
 from conftest import ROOT, citeqa_server, in_threads
 
@@ -102,3 +105,28 @@ def test_kept_alive_clients_spread_evenly_over_the_workers(tmp_path):
     counts = Counter({pid: len(ports) for pid, ports in served.items()})
     assert sum(counts.values()) == 16 and len(counts) == 2, log[-2000:]
     assert max(counts.values()) - min(counts.values()) <= 2, counts
+
+
+def test_a_hung_worker_does_not_hold_the_others_back(tmp_path):
+    """The least-loaded worker may be unable to accept (stopped here; in life hung,
+    starting, or with every thread busy): the others take the connections it leaves
+    waiting, a grace period later, instead of waiting for it."""
+    with citeqa_server(tmp_path, env={"CITEQA_READER": "0"}) as (url, proc):
+        port = int(url.rsplit(":", 1)[1])
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text()
+        stopped = int(children.split()[0])
+        os.kill(stopped, signal.SIGSTOP)
+        opened, took = [], []
+        try:
+            for _ in range(4):  # kept open: the live worker holds more and more
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                start = time.monotonic()
+                conn.request("GET", "/health")
+                assert conn.getresponse().read()
+                took.append(time.monotonic() - start)
+                opened.append(conn)
+        finally:
+            os.kill(stopped, signal.SIGCONT)
+            for conn in opened:
+                conn.close()
+    assert max(took) < 1.0, took

@@ -22,7 +22,9 @@ header byte every two seconds holds that thread for ever. This worker
 - takes new connections only while it holds no more than the other workers
   (``ConnectionBalance``): a kept-alive connection stays on the worker that accepted it,
   and the kernel hands each new one to whichever worker accepts first, so 16 clients
-  could split 13 / 3 and the thirteen wait four times as long as the three.
+  could split 13 / 3 and the thirteen wait four times as long as the three. A worker
+  held back still takes a connection no other worker has taken within
+  ``BALANCE_GRACE``: the least-loaded one may be hung, starting or out of threads.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import contextlib
 import ctypes
 import errno
 import io
+import select
 import selectors
 import socket
 import threading
@@ -186,10 +189,16 @@ class GuardedThreadWorker(ThreadWorker):
     """
 
     # How often a worker that holds back for the balance looks again: only its own
-    # events wake its loop, and the others' counts may have fallen meanwhile.
-    BALANCE_POLL = 0.05
+    # events wake its loop, and the others' counts may have fallen meanwhile (a burst of
+    # new connections is paced by this).
+    BALANCE_POLL = 0.005
+    # A held-back worker takes a waiting connection itself once no other worker has taken
+    # it for this long: the least-loaded one may have every thread busy, be hung, or be
+    # starting, and the balance must never leave a connection waiting for it.
+    BALANCE_GRACE = 0.05
 
     slot: int | None = None  # its ConnectionBalance slot, set by the master before forking
+    _waiting_since: float | None = None  # a connection waits that the balance held back
 
     @property
     def nr_conns(self) -> int:
@@ -259,10 +268,28 @@ class GuardedThreadWorker(ThreadWorker):
         super().set_accept_enabled(enabled and self._busy < self.cfg.threads)
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
-        held_back = (not self._accepting and self.alive and self._busy < self.cfg.threads
-                     and self.nr_conns < self._max_connections)
-        super().wait_for_and_dispatch_events(min(timeout, self.BALANCE_POLL) if held_back
-                                             else timeout)
+        if not self._held_back():
+            self._waiting_since = None
+            super().wait_for_and_dispatch_events(timeout)
+            return
+        super().wait_for_and_dispatch_events(min(timeout, self.BALANCE_POLL))
+        if not self._held_back():
+            return
+        waiting = select.select(self.sockets, [], [], 0)[0]
+        now = time.monotonic()
+        if not waiting:
+            self._waiting_since = None
+        elif self._waiting_since is None:
+            self._waiting_since = now
+        elif now - self._waiting_since >= self.BALANCE_GRACE:
+            self._waiting_since = None
+            for listener in waiting:  # (another worker may take it first: EAGAIN)
+                self.accept(listener)
+
+    def _held_back(self) -> bool:
+        """Not accepting only because the balance says another worker should."""
+        return (not self._accepting and self.alive and self._busy < self.cfg.threads
+                and self.nr_conns < self._max_connections)
 
     def _leave_balance(self) -> None:
         """Stopping: the others must not wait for this worker to take connections."""
