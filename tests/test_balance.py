@@ -80,7 +80,7 @@ def test_kept_alive_clients_spread_evenly_over_the_workers(tmp_path):
     """16 clients connect at once and ask over their kept-alive connections, as
     bench/latency.py does; the access log says which worker served which connection."""
     questions = [json.loads(line)["question"]
-                 for line in (ROOT.parent / "shared" / "eval" / "seed_dev.jsonl")
+                 for line in (ROOT / "bench" / "probes" / "seed-tuning.jsonl")
                  .read_text().splitlines() if line.strip()]
     with citeqa_server(tmp_path, env={"CITEQA_READER": "0"},
                        stdout=subprocess.PIPE) as (url, proc):
