@@ -255,7 +255,7 @@ class GuardedThreadWorker(ThreadWorker):
 
     def enqueue_req(self, conn) -> None:
         self._busy += 1
-        if self._busy >= self.cfg.threads:
+        if not self._thread_free():
             self.set_accept_enabled(False)
         super().enqueue_req(conn)
 
@@ -265,7 +265,10 @@ class GuardedThreadWorker(ThreadWorker):
 
     def set_accept_enabled(self, enabled: bool) -> None:
         """Accept only with a thread free (the run loop asks again after each request)."""
-        super().set_accept_enabled(enabled and self._busy < self.cfg.threads)
+        super().set_accept_enabled(enabled and self._thread_free())
+
+    def _thread_free(self) -> bool:
+        return self._busy < self.cfg.threads
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
         if not self._held_back():
@@ -288,7 +291,7 @@ class GuardedThreadWorker(ThreadWorker):
 
     def _held_back(self) -> bool:
         """Not accepting only because the balance says another worker should."""
-        return (not self._accepting and self.alive and self._busy < self.cfg.threads
+        return (not self._accepting and self.alive and self._thread_free()
                 and self.nr_conns < self._max_connections)
 
     def _leave_balance(self) -> None:
